@@ -1,0 +1,85 @@
+"""The search-space interface every benchmark space implements (plain Python, no torch).
+
+A space is defined once: its canonical keys serve the supernet (which path to run), standalone training
+(which network to build) and the ground-truth lookup (which row of the benchmark table).
+"""
+from __future__ import annotations
+
+import random
+from abc import ABC, abstractmethod
+from typing import Any, Hashable, Iterator, Sequence
+
+from wsnas.errors import WsnasError
+
+Arch = Any  # a space's own decoded architecture (a tuple of choices for the built-in spaces)
+
+
+class ArchError(WsnasError, ValueError):
+    """An architecture string that does not parse in the space it was given to."""
+
+
+class SearchSpace(ABC):
+    """A benchmark search space: parsing, canonical keys, isomorphism, enumeration and sampling."""
+
+    name: str = ""
+    description: str = ""
+
+    @abstractmethod
+    def parse(self, text: str) -> Arch:
+        """Decode an architecture string; raise ArchError naming the problem and the expected format."""
+
+    @abstractmethod
+    def format(self, arch: Arch) -> str:
+        """The canonical key of an architecture: one arch, one key."""
+
+    @abstractmethod
+    def enumerate(self) -> Iterator[Arch]:
+        """Every architecture of the space, in a fixed order."""
+
+    @abstractmethod
+    def size(self) -> int:
+        """Number of architectures (strings) in the space."""
+
+    def function_key(self, arch: Arch) -> Hashable:
+        """Key of the function an arch computes; isomorphic archs share it. Default: no isomorphism."""
+        return self.format(arch)
+
+    def key(self, text: str) -> str:
+        """Canonical key of an architecture string written in any accepted form."""
+        return self.format(self.parse(text))
+
+    def random_arch(self, rng: random.Random) -> Arch:
+        """One architecture drawn uniformly over strings."""
+        archs = self._all()
+        return archs[rng.randrange(len(archs))]
+
+    def sample(self, n: int | None, seed: int, unique_functions: bool = False) -> list[Arch]:
+        """`n` distinct archs drawn with `seed` (all of them when n is None or exceeds the pool).
+
+        With `unique_functions` one representative per function class is drawn (the class's first
+        member in enumeration order), so isomorphic duplicates never appear twice.
+        """
+        pool = self.unique_representatives() if unique_functions else self._all()
+        if n is None or n >= len(pool):
+            return list(pool)
+        return random.Random(seed).sample(pool, n)
+
+    def unique_representatives(self) -> list[Arch]:
+        """First member (in enumeration order) of every function class."""
+        seen: dict[Hashable, Arch] = {}
+        for arch in self._all():
+            seen.setdefault(self.function_key(arch), arch)
+        return list(seen.values())
+
+    def function_classes(self) -> dict[Hashable, list[Arch]]:
+        """All archs grouped by the function they compute."""
+        classes: dict[Hashable, list[Arch]] = {}
+        for arch in self._all():
+            classes.setdefault(self.function_key(arch), []).append(arch)
+        return classes
+
+    def _all(self) -> Sequence[Arch]:
+        cache = self.__dict__.get("_all_cache")
+        if cache is None:
+            cache = self.__dict__["_all_cache"] = tuple(self.enumerate())
+        return cache
