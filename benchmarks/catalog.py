@@ -1,0 +1,49 @@
+"""`wsnas benchmarks`: list the spaces and their ground-truth sources, fetch them, import official files."""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from wsnas.benchmarks.groundtruth import LOADERS, load_ground_truth
+from wsnas.benchmarks.registry import get_space, space_names
+from wsnas.benchmarks.sources import SOURCES
+
+
+def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    p = sub.add_parser("benchmarks", help="list spaces and ground-truth sources; fetch; import official files")
+    actions = p.add_subparsers(dest="action", required=True)
+    actions.add_parser("list", help="spaces, their sizes and ground-truth sources")
+    fetch = actions.add_parser("fetch", help="download (or read from a mirror) and verify the ground truth")
+    fetch.add_argument("--space", default="nb201")
+    fetch.add_argument("--data-mirror", help="local mirror directory (default: $WSNAS_DATA_MIRROR, else download)")
+    imp = actions.add_parser("import", help="convert an official benchmark file into a wsnas ground-truth CSV")
+    imp.add_argument("file", help="NAS-Bench-201-v1_*.pth (or a NATS-tss directory)")
+    imp.add_argument("--out", required=True, help="CSV to write")
+    imp.add_argument("--trust", action="store_true", help="allow arbitrary pickled objects in the file")
+    return p
+
+
+def run(args: argparse.Namespace) -> None:
+    if args.action == "list":
+        _list()
+    elif args.action == "fetch":
+        truth = load_ground_truth(args.space, args.data_mirror)
+        print(f"{args.space}: {len(truth)} archs, metrics: {', '.join(truth.metrics())}")
+        print(f"source: {truth.source}")
+    else:
+        from wsnas.benchmarks.nb201_import import import_official
+
+        truth = import_official(Path(args.file), trust=args.trust)
+        truth.to_csv(args.out)
+        print(f"imported {len(truth)} archs with metrics {', '.join(truth.metrics())} -> {args.out}")
+
+
+def _list() -> None:
+    for name in space_names():
+        space = get_space(name)
+        truth = "ground truth: built in" if name in LOADERS else "ground truth: your table (wsnas audit)"
+        print(f"{name:<10} {space.size():>7,} archs  {space.description}  [{truth}]")
+    print("\nsources (pinned upstream files; verified by sha256):")
+    for source in SOURCES.values():
+        print(f"  {source.name:<38} {source.origin:<40} mirror: {source.mirror_path}")
+    print("\nfetch and verify them with `wsnas benchmarks fetch` (offline: --data-mirror DIR)")

@@ -1,0 +1,153 @@
+"""NAS-Bench-201 networks on the benchmark's training skeleton: the weight-sharing supernet and standalone cells.
+
+Skeleton (NAS-Bench-201 "infer.tiny"): stem conv3x3+BN, three stages of N cells at C, 2C, 4C channels joined
+by residual reduction blocks, BN+ReLU, global pooling, linear classifier. Cell ops are ReLU-Conv-BN, 3x3
+average pooling, identity and `none` (zero). Edges whose work cannot reach the cell output (a `none` op, a
+zero source, a node the output does not use) are never computed, in the supernet and in a standalone subnet
+alike; this is the same zero convention as the isomorphism key, so one function key is one computed function.
+"""
+from __future__ import annotations
+
+import functools
+from typing import Callable
+
+import torch
+from torch import nn
+
+from wsnas.benchmarks.nb201 import EDGES, NUM_NODES, OPS, Arch201, live_edges
+
+
+class ReLUConvBN(nn.Sequential):
+    def __init__(self, c_in: int, c_out: int, kernel: int, stride: int, affine: bool) -> None:
+        super().__init__(
+            nn.ReLU(inplace=False),
+            nn.Conv2d(c_in, c_out, kernel, stride, padding=kernel // 2, bias=False),
+            nn.BatchNorm2d(c_out, affine=affine),
+        )
+
+
+class ResidualReduction(nn.Module):
+    """NAS-Bench-201's ResNet basic block between stages: stride-2 conv path plus pooled 1x1 shortcut."""
+
+    def __init__(self, c_in: int, c_out: int) -> None:
+        super().__init__()
+        self.conv_a = ReLUConvBN(c_in, c_out, 3, 2, affine=True)
+        self.conv_b = ReLUConvBN(c_out, c_out, 3, 1, affine=True)
+        self.shortcut = nn.Sequential(nn.AvgPool2d(2, 2), nn.Conv2d(c_in, c_out, 1, bias=False))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.conv_b(self.conv_a(x)) + self.shortcut(x)
+
+
+def make_op(name: str, channels: int, affine: bool) -> nn.Module:
+    """One candidate operation of a cell edge; `none` and `skip_connect` carry no module work."""
+    if name == "nor_conv_3x3":
+        return ReLUConvBN(channels, channels, 3, 1, affine)
+    if name == "nor_conv_1x1":
+        return ReLUConvBN(channels, channels, 1, 1, affine)
+    if name == "avg_pool_3x3":
+        return nn.AvgPool2d(3, stride=1, padding=1, count_include_pad=False)
+    if name in ("skip_connect", "none"):
+        return nn.Identity()  # `none` edges are never run: see cell_forward
+    raise KeyError(name)
+
+
+@functools.lru_cache(maxsize=None)
+def _plan(arch: Arch201) -> tuple[tuple[int, int, int, str], ...]:
+    """(edge index, to node, from node, op) for every live edge of the cell, in execution order."""
+    live = live_edges(arch)
+    return tuple((e, j, i, arch[e]) for e, ((j, i), op) in enumerate(zip(EDGES, arch)) if live[e])
+
+
+def cell_forward(x: torch.Tensor, arch: Arch201, op_of: Callable[[int, str], nn.Module]) -> torch.Tensor:
+    """Run a cell: node j sums op(node i) over its live incoming edges; a node with none is zero."""
+    nodes: list[torch.Tensor | None] = [x] + [None] * (NUM_NODES - 1)
+    for e, j, i, op in _plan(arch):
+        src = nodes[i]
+        out = src if op == "skip_connect" else op_of(e, op)(src)
+        nodes[j] = out if nodes[j] is None else nodes[j] + out
+    out = nodes[-1]
+    return torch.zeros_like(x) if out is None else out
+
+
+class SearchCell(nn.Module):
+    """A cell holding every candidate op on every edge (weights shared by all archs)."""
+
+    def __init__(self, channels: int, affine: bool) -> None:
+        super().__init__()
+        self.edges = nn.ModuleList(
+            nn.ModuleDict({op: make_op(op, channels, affine) for op in OPS if op != "none"}) for _ in EDGES
+        )
+
+    def forward(self, x: torch.Tensor, arch: Arch201) -> torch.Tensor:
+        return cell_forward(x, arch, lambda e, op: self.edges[e][op])
+
+
+class FixedCell(nn.Module):
+    """A standalone cell with one op per edge (module names match SearchCell for weight transfer)."""
+
+    def __init__(self, channels: int, affine: bool, arch: Arch201) -> None:
+        super().__init__()
+        self.arch = arch
+        self.edges = nn.ModuleList(
+            nn.ModuleDict({op: make_op(op, channels, affine)} if op != "none" else {}) for op in arch
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return cell_forward(x, self.arch, lambda e, op: self.edges[e][op])
+
+
+class _Skeleton(nn.Module):
+    """Stem, 3 stages of `cells_per_stage` cells with reductions, head; cells come from `make_cell(channels)`."""
+
+    def __init__(self, C: int, N: int, num_classes: int, make_cell: Callable[[int], nn.Module]) -> None:
+        super().__init__()
+        self.stem = nn.Sequential(nn.Conv2d(3, C, 3, padding=1, bias=False), nn.BatchNorm2d(C))
+        layers: list[nn.Module] = []
+        channels = C
+        for stage in range(3):
+            if stage > 0:
+                layers.append(ResidualReduction(channels, channels * 2))
+                channels *= 2
+            layers.extend(make_cell(channels) for _ in range(N))
+        self.layers = nn.ModuleList(layers)
+        self.head = nn.Sequential(nn.BatchNorm2d(channels), nn.ReLU(inplace=True))
+        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.classifier = nn.Linear(channels, num_classes)
+
+    def _run(self, x: torch.Tensor, run_cell: Callable[[nn.Module, torch.Tensor], torch.Tensor]) -> torch.Tensor:
+        x = self.stem(x)
+        for layer in self.layers:
+            x = layer(x) if isinstance(layer, ResidualReduction) else run_cell(layer, x)
+        return self.classifier(self.pool(self.head(x)).flatten(1))
+
+
+class NB201Supernet(_Skeleton):
+    """Weight-sharing supernet: `forward(x, arch)` runs exactly one path (single-path one-shot)."""
+
+    def __init__(self, C: int = 16, N: int = 5, num_classes: int = 10, affine: bool = False) -> None:
+        super().__init__(C, N, num_classes, lambda c: SearchCell(c, affine))
+        self.C, self.N, self.num_classes, self.affine = C, N, num_classes, affine
+
+    def forward(self, x: torch.Tensor, arch: Arch201) -> torch.Tensor:  # type: ignore[override]
+        return self._run(x, lambda cell, h: cell(h, arch))
+
+
+class NB201Network(_Skeleton):
+    """A standalone NAS-Bench-201 network for one arch (training from scratch, or a supernet's extract)."""
+
+    def __init__(self, arch: Arch201, C: int = 16, N: int = 5, num_classes: int = 10, affine: bool = True) -> None:
+        super().__init__(C, N, num_classes, lambda c: FixedCell(c, affine, arch))
+        self.arch = arch
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
+        return self._run(x, lambda cell, h: cell(h))
+
+
+def extract_subnet(supernet: NB201Supernet, arch: Arch201) -> NB201Network:
+    """A standalone network for `arch` with the supernet's weights and BN buffers copied in."""
+    net = NB201Network(arch, supernet.C, supernet.N, supernet.num_classes, supernet.affine)
+    source = supernet.state_dict()
+    net.load_state_dict({name: source[name].clone() for name in net.state_dict()})
+    return net.to(next(supernet.parameters()).device)
+

@@ -1,0 +1,143 @@
+"""Uniform single-path supernet training with per-epoch checkpoints and exact resume."""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+
+import pandas as pd
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+from wsnas.benchmarks.registry import get_space
+from wsnas.config import Config
+from wsnas.errors import WsnasError
+from wsnas.runs import RunDir
+from wsnas.supernets.checkpoints import (checkpoint_path, load_checkpoint, prune_checkpoints, save_checkpoint,
+                                         saved_epochs)
+from wsnas.supernets.data import DeviceImages, prepare_split
+from wsnas.supernets.registry import supernet_spec
+from wsnas.supernets.runtime import Runtime, resolve_runtime
+from wsnas.supernets.samplers import PathSampler
+
+
+class TrainingDiverged(WsnasError):
+    """The loss became NaN/inf; the last good checkpoint is kept."""
+
+
+@dataclass
+class TrainResult:
+    epochs_done: int
+    seconds: float
+    images_per_second: float
+
+
+def epoch_seed(seed: int, epoch: int) -> int:
+    """Seed of one epoch's data order, augmentation and path stream (so a resumed epoch replays exactly)."""
+    return seed * 100_003 + epoch
+
+
+def build_model(cfg: Config, rt: Runtime) -> nn.Module:
+    torch.manual_seed(cfg.train.seed)
+    model = supernet_spec(cfg).build(cfg)
+    return model.to(rt.device, memory_format=rt.memory_format)
+
+
+def make_optimizer(cfg: Config, model: nn.Module, steps_per_epoch: int):
+    t = cfg.train
+    opt = torch.optim.SGD(model.parameters(), lr=t.lr, momentum=t.momentum, weight_decay=t.weight_decay,
+                          nesterov=t.momentum > 0)
+    total = max(1, t.epochs * steps_per_epoch)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda step: 0.5 * (1 + math.cos(math.pi * min(step, total) / total)))
+    return opt, sched
+
+
+def train_supernet(cfg: Config, run: RunDir, log=print) -> TrainResult:
+    """Train (or resume) the supernet of `run` up to cfg.train.epochs, checkpointing each epoch."""
+    rt = resolve_runtime(cfg.runtime)
+    space = get_space(cfg.space)
+    spec = supernet_spec(cfg)
+    done = saved_epochs(run.checkpoint_dir)
+    start = done[-1] if done else 0
+    if start >= cfg.train.epochs:
+        log(f"[train] {run.path}: {start} epochs already trained (train.epochs={cfg.train.epochs}); nothing to do")
+        return TrainResult(start, 0.0, float("nan"))
+    train_set, _ = prepare_split(cfg.data, rt.device)
+    model = build_model(cfg, rt)
+    steps = train_set.num_batches(cfg.train.batch_size, drop_last=True)
+    if steps == 0:
+        raise WsnasError(f"data.n_train={len(train_set)} images is less than one batch of {cfg.train.batch_size}")
+    opt, sched = make_optimizer(cfg, model, steps)
+    if start:
+        state = load_checkpoint(checkpoint_path(run.checkpoint_dir, start), rt.device)
+        model.load_state_dict(state["model"])
+        opt.load_state_dict(state["optimizer"])
+        sched.load_state_dict(state["scheduler"])
+        log(f"[train] resuming {run.path} from epoch {start}")
+    log(f"[train] space={cfg.space} C={cfg.model.C} N={cfg.model.N} images={len(train_set)} "
+        f"epochs={cfg.train.epochs} batch={cfg.train.batch_size} sampler={cfg.train.sampler} {rt.describe()}")
+    criterion = nn.CrossEntropyLoss()
+    bar = tqdm(total=(cfg.train.epochs - start) * steps, desc="train", unit="step",
+               disable=not cfg.runtime.progress, dynamic_ncols=True)
+    began = time.perf_counter()
+    with bar:
+        for epoch in range(start, cfg.train.epochs):
+            stats = _train_epoch(cfg, model, train_set, space, epoch, opt, sched, criterion, rt, bar)
+            save_checkpoint(run.checkpoint_dir, epoch + 1, {"model": model.state_dict(), "optimizer": opt.state_dict(),
+                                                           "scheduler": sched.state_dict()})
+            prune_checkpoints(run.checkpoint_dir, cfg.train.checkpoint_every, epoch + 1)
+            _append_log(run, epoch + 1, stats)
+            if not cfg.runtime.progress:
+                log(f"[train] epoch {epoch + 1}/{cfg.train.epochs} loss {stats['loss']:.3f} "
+                    f"acc {stats['acc']:.2f}% {stats['seconds']:.1f}s")
+    seconds = time.perf_counter() - began
+    images = (cfg.train.epochs - start) * steps * cfg.train.batch_size
+    return TrainResult(cfg.train.epochs, seconds, images / max(seconds, 1e-9))
+
+
+def _train_epoch(cfg: Config, model: nn.Module, data: DeviceImages, space, epoch: int, opt, sched,
+                 criterion: nn.Module, rt: Runtime, bar: tqdm) -> dict[str, float]:
+    seed = epoch_seed(cfg.train.seed, epoch)
+    gen = torch.Generator().manual_seed(seed)
+    sampler = PathSampler(space, cfg.train.sampler, seed)
+    model.train()
+    loss_sum = torch.zeros((), device=rt.device)
+    correct = torch.zeros((), device=rt.device, dtype=torch.long)
+    seen, began = 0, time.perf_counter()
+    for step, (x, y) in enumerate(data.batches(cfg.train.batch_size, shuffle=True, augment=True, generator=gen,
+                                               drop_last=True, channels_last=rt.channels_last)):
+        arch = sampler()
+        with rt.autocast():
+            logits = model(x, arch)
+            loss = criterion(logits, y)
+        opt.zero_grad(set_to_none=True)  # ops off the path keep grad None: no decay or momentum for them
+        loss.backward()
+        if cfg.train.grad_clip > 0:
+            nn.utils.clip_grad_norm_(model.parameters(), cfg.train.grad_clip)
+        opt.step()
+        sched.step()
+        loss_sum += loss.detach() * len(y)
+        correct += (logits.argmax(1) == y).sum()
+        seen += len(y)
+        bar.update(1)
+        if step % 20 == 0:
+            current = loss.item()
+            if not math.isfinite(current):
+                raise TrainingDiverged(f"training loss became {current} at epoch {epoch + 1}, step {step}; the last "
+                                       f"good checkpoint is kept. Lower train.lr or raise train.grad_clip and rerun.")
+            bar.set_postfix(epoch=epoch + 1, loss=f"{current:.3f}")
+    mean_loss = (loss_sum / max(seen, 1)).item()
+    if not math.isfinite(mean_loss):
+        raise TrainingDiverged(f"training loss became {mean_loss} in epoch {epoch + 1}; the last good checkpoint is "
+                               f"kept. Lower train.lr or raise train.grad_clip and rerun.")
+    return {"loss": mean_loss, "acc": 100.0 * correct.item() / max(seen, 1), "lr": sched.get_last_lr()[0],
+            "seconds": time.perf_counter() - began, "images": seen}
+
+
+def _append_log(run: RunDir, epoch: int, stats: dict[str, float]) -> None:
+    row = pd.DataFrame([{"epoch": epoch, **stats}])
+    if run.train_log_path.is_file():
+        old = pd.read_csv(run.train_log_path)
+        row = pd.concat([old[old.epoch < epoch], row], ignore_index=True)
+    run.write_table(run.train_log_path, row)

@@ -1,0 +1,28 @@
+"""Shared test fixtures: the local data mirror, and a per-session cache so tests never write to ~/.cache."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+DEFAULT_MIRROR = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _session_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """WSNAS_CACHE points at a temporary directory for the whole session."""
+    path = tmp_path_factory.mktemp("wsnas-cache")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("WSNAS_CACHE", str(path))
+        yield path
+
+
+@pytest.fixture(scope="session")
+def mirror() -> Path:
+    """The local data mirror: $WSNAS_DATA_MIRROR, else ../shared/data beside the repository."""
+    path = Path(os.environ.get("WSNAS_DATA_MIRROR") or DEFAULT_MIRROR)
+    if not path.is_dir():
+        pytest.skip(f"no local data mirror at {path}; set WSNAS_DATA_MIRROR to a copy of shared/data")
+    return path

@@ -1,0 +1,74 @@
+"""The NAS-Bench-201 supernet: one path per step, and extracted subnets compute exactly the path's function."""
+import random
+
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from wsnas.benchmarks.nb201 import NB201Space, parse_arch  # noqa: E402
+from wsnas.supernets.nb201_model import NB201Network, NB201Supernet, extract_subnet  # noqa: E402
+from wsnas.supernets.samplers import PathSampler  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def trained_supernet():
+    """A small supernet after a few steps of training, so BN statistics and weights are non-trivial."""
+    torch.manual_seed(0)
+    net = NB201Supernet(C=4, N=2, num_classes=10, affine=True)
+    opt = torch.optim.SGD(net.parameters(), lr=0.05)
+    sampler = PathSampler(NB201Space(), "uniform", seed=0)
+    for _ in range(10):
+        x, y = torch.randn(16, 3, 32, 32), torch.randint(0, 10, (16,))
+        opt.zero_grad()
+        torch.nn.functional.cross_entropy(net(x, sampler()), y).backward()
+        opt.step()
+    return net
+
+
+def test_extracted_subnet_equals_supernet_path(trained_supernet):
+    net = trained_supernet.eval()
+    x = torch.randn(8, 3, 32, 32)
+    rng = random.Random(1)
+    space = NB201Space()
+    for _ in range(25):
+        arch = space.random_arch(rng)
+        sub = extract_subnet(net, arch).eval()
+        assert torch.equal(net(x, arch), sub(x)), space.format(arch)
+    # batch-statistics mode too
+    net.train()
+    arch = parse_arch("|nor_conv_3x3~0|+|nor_conv_1x1~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|none~2|")
+    sub = extract_subnet(net, arch).train()
+    assert torch.allclose(net(x, arch), sub(x), atol=1e-6)
+
+
+def test_one_path_gets_gradients_only_on_its_ops():
+    net = NB201Supernet(C=4, N=1)
+    arch = parse_arch("|nor_conv_3x3~0|+|none~0|none~1|+|skip_connect~0|none~1|none~2|")  # edge 0 is dead
+    net(torch.randn(2, 3, 32, 32), arch).sum().backward()
+    cell = net.layers[0]
+    assert all(p.grad is None for p in cell.edges[0].parameters())  # dead edge never computed
+    assert all(p.grad is None for p in cell.edges[3]["nor_conv_3x3"].parameters())  # op not chosen
+    assert net.stem[0].weight.grad is not None
+
+
+def test_zero_output_cell_gives_constant_features():
+    net = NB201Supernet(C=4, N=1).eval()
+    dead = parse_arch("|nor_conv_3x3~0|+|nor_conv_3x3~0|none~1|+|none~0|none~1|none~2|")
+    out = net(torch.randn(4, 3, 32, 32), dead)
+    assert torch.allclose(out, out[0].expand_as(out))
+
+
+def test_standalone_network_param_count_matches_benchmark_best():
+    best = parse_arch("|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|nor_conv_3x3~0|nor_conv_3x3~1|nor_conv_3x3~2|")
+    net = NB201Network(best, C=16, N=5, num_classes=10)
+    assert round(sum(p.numel() for p in net.parameters()) / 1e6, 3) == 1.532
+
+
+def test_unique_sampler_draws_functions_uniformly():
+    space = NB201Space()
+    sampler = PathSampler(space, "unique", seed=0)
+    draws = [space.function_key(sampler()) for _ in range(4000)]
+    # uniform over 4,930 functions: the all-zero function (thousands of strings) is drawn about 1/4930 of the time
+    assert draws.count("0") < 10
+    uniform = PathSampler(space, "uniform", seed=0)
+    assert sum(space.function_key(uniform()) == "0" for _ in range(4000)) > 40  # ~2% of strings compute zero

@@ -1,0 +1,176 @@
+"""The `wsnas` command line: train, evaluate, analyze, study, benchmarks.
+
+Commands that need torch import it only when they run, so `analyze` and `benchmarks` work without it.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from wsnas.config import PRESETS, Config, apply_overrides, build_config
+from wsnas.errors import WsnasError
+from wsnas.runs import RunDir
+
+# Named flags and the config keys they set.
+FLAG_KEYS = {
+    "space": "space", "data": "data.root", "data_mirror": "data.mirror", "device": "runtime.device",
+    "epochs": "train.epochs", "archs": "eval.n_archs", "bn_policy": "eval.bn_policy", "truth": "analysis.truth",
+    "sampler": "train.sampler",
+}
+
+
+def _add_config_args(p: argparse.ArgumentParser, with_preset: bool) -> None:
+    if with_preset:
+        p.add_argument("--preset", default="cpu", choices=list(PRESETS),
+                       help="named size: smoke (seconds, for tests), cpu (default, minutes on 2 cores), paper (GPU)")
+        p.add_argument("--config", help="YAML or TOML file with sections data/model/train/eval/analysis/runtime")
+        p.add_argument("--space", help="search space (see `wsnas benchmarks list`)")
+        p.add_argument("--sampler", help="training path sampler: uniform (over strings) or unique (over functions)")
+        p.add_argument("--epochs", help="supernet training epochs")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="override any config key, e.g. --set train.lr=0.1 (repeatable)")
+    p.add_argument("--data", help="CIFAR-10 location: python archive, cifar-10-batches-py dir, or ImageFolder tree")
+    p.add_argument("--data-mirror", help="local mirror of the upstream files (default: $WSNAS_DATA_MIRROR)")
+    p.add_argument("--device", help="auto (default), cpu or cuda[:i]")
+    p.add_argument("--archs", help="number of archs to evaluate ('null' = all)")
+    p.add_argument("--bn-policy", help="recalibrate (default), inherit or batch")
+    p.add_argument("--truth", help="ground-truth column, e.g. cifar10/test or cifar10-valid/valid")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
+def _overrides(args: argparse.Namespace) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for item in args.set:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise WsnasError(f"--set {item!r} must look like KEY=VALUE, e.g. --set train.epochs=5")
+        out[key.strip()] = value
+    for flag, key in FLAG_KEYS.items():
+        value = getattr(args, flag, None)
+        if value is not None:
+            out[key] = value
+    if args.quiet:
+        out["runtime.progress"] = False
+    return out
+
+
+def _new_run(args: argparse.Namespace) -> tuple[Config, RunDir]:
+    cfg = build_config(args.preset, args.config, _overrides(args))
+    run = RunDir(args.run_dir or Path("runs") / f"{cfg.space}-{cfg.preset}")
+    run.init(cfg)
+    return cfg, run
+
+
+def _existing_run(args: argparse.Namespace) -> tuple[Config, RunDir]:
+    run = RunDir(args.run)
+    cfg = run.config()
+    overrides = _overrides(args)
+    if overrides:
+        apply_overrides(cfg, overrides)
+        run.init(cfg)
+    return cfg, run
+
+
+def cmd_train(args: argparse.Namespace) -> None:
+    from wsnas.supernets.train import train_supernet
+
+    cfg, run = _new_run(args)
+    result = train_supernet(cfg, run)
+    print(f"[train] {run.path}: {result.epochs_done} epochs, {result.seconds:.1f}s, "
+          f"{result.images_per_second:.0f} images/s")
+
+
+def cmd_evaluate(args: argparse.Namespace) -> None:
+    cfg, run = _existing_run(args)
+    _evaluate(cfg, run)
+
+
+def _evaluate(cfg: Config, run: RunDir) -> None:
+    from wsnas.benchmarks.groundtruth import load_ground_truth
+    from wsnas.supernets.evaluate import evaluate_run
+
+    truth = load_ground_truth(cfg.space, cfg.data.mirror)
+    evaluate_run(cfg, run, index_of=truth.index_of)
+    print(f"[evaluate] scores: {run.scores_path}")
+
+
+def cmd_analyze(args: argparse.Namespace) -> None:
+    cfg, run = _existing_run(args)
+    _analyze(cfg, run)
+
+
+def _analyze(cfg: Config, run: RunDir) -> dict[str, Any]:
+    from wsnas.analysis.compare import format_summary, join_truth, summarise
+    from wsnas.atomic import write_json
+    from wsnas.benchmarks.groundtruth import load_ground_truth
+
+    truth = load_ground_truth(cfg.space, cfg.data.mirror)
+    joined = join_truth(run.read_scores(), truth, cfg.analysis.truth)
+    a = cfg.analysis
+    results = summarise(joined, topk=a.topk, n_boot=a.n_boot, seed=a.seed)
+    metrics = {"space": cfg.space, "truth": a.truth, "truth_source": truth.source, "n_boot": a.n_boot,
+               "bootstrap_seed": a.seed, "results": results}
+    write_json(run.metrics_path, metrics)
+    print(format_summary(results, a.truth))
+    print(f"[analyze] metrics: {run.metrics_path}")
+    return metrics
+
+
+def cmd_study(args: argparse.Namespace) -> None:
+    from wsnas.supernets.train import train_supernet
+
+    began = time.perf_counter()
+    cfg, run = _new_run(args)
+    train_supernet(cfg, run)
+    _evaluate(cfg, run)
+    _analyze(cfg, run)
+    print(f"[study] {run.path} done in {time.perf_counter() - began:.0f}s")
+
+
+def cmd_benchmarks(args: argparse.Namespace) -> None:
+    from wsnas.benchmarks import catalog
+
+    catalog.run(args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="wsnas", description="Supernet ranking analysis for weight-sharing NAS.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    for name, fn, help_text in (("train", cmd_train, "train a uniform-sampling supernet"),
+                                ("study", cmd_study, "train, evaluate and analyze in one go")):
+        p = sub.add_parser(name, help=help_text)
+        _add_config_args(p, with_preset=True)
+        p.add_argument("--run-dir", help="run directory (default runs/<space>-<preset>); rerun to resume")
+        p.set_defaults(func=fn)
+    for name, fn, help_text in (("evaluate", cmd_evaluate, "score sampled subnets of a trained run"),
+                                ("analyze", cmd_analyze, "compare a run's scores with the ground truth")):
+        p = sub.add_parser(name, help=help_text)
+        p.add_argument("run", help="run directory")
+        _add_config_args(p, with_preset=False)
+        p.set_defaults(func=fn)
+
+    from wsnas.benchmarks.catalog import add_parser as add_benchmarks_parser
+
+    add_benchmarks_parser(sub).set_defaults(func=cmd_benchmarks)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        args.func(args)
+    except WsnasError as exc:
+        print(f"wsnas: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("wsnas: interrupted; rerun the same command to resume from the last checkpoint", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,208 @@
+"""Run configuration: nested dataclasses, named presets, YAML/TOML files and `section.key=value` overrides.
+
+Precedence (last wins): the preset, then a config file, then `--set` overrides and named CLI flags. The fully
+resolved config is saved in every run directory; a resumed run must match it.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from wsnas.errors import WsnasError
+
+
+class ConfigError(WsnasError, ValueError):
+    """A config file, preset or override that cannot be applied."""
+
+
+@dataclass
+class DataConfig:
+    dataset: str = "cifar10"
+    root: str | None = None          # a CIFAR-10 python archive / batches dir / ImageFolder tree
+    mirror: str | None = None        # local mirror of upstream files (else $WSNAS_DATA_MIRROR)
+    n_train: int | None = 10_000     # supernet-train images (None = all not held out)
+    n_valid: int = 2_000             # held-out validation images the ranking is measured on
+    split_seed: int = 0
+
+
+@dataclass
+class ModelConfig:
+    C: int = 8                       # channels of the first stage (benchmark: 16)
+    N: int = 1                       # cells per stage (benchmark: 5)
+    bn_affine: bool = False          # affine BN in cell ops (the reduction blocks are always affine)
+
+
+@dataclass
+class TrainConfig:
+    epochs: int = 20
+    batch_size: int = 128
+    lr: float = 0.05
+    momentum: float = 0.9
+    weight_decay: float = 5e-4
+    grad_clip: float = 5.0
+    sampler: str = "uniform"         # uniform over arch strings, or "unique" over distinct functions
+    seed: int = 0
+    checkpoint_every: int = 1        # epochs between kept checkpoints (the last one is always kept)
+
+
+@dataclass
+class EvalConfig:
+    n_archs: int | None = 250        # distinct archs to score (None = the whole space)
+    sample: str = "uniform"          # uniform over strings, or "unique" (one per function)
+    seed: int = 0
+    bn_policy: str = "recalibrate"   # recalibrate | inherit | batch
+    calib_batches: int = 4           # recalibration batches of training images per subnet
+    batch_size: int = 500
+    epochs: list[int] = field(default_factory=list)  # checkpoints to score; empty = the last one
+
+
+@dataclass
+class AnalysisConfig:
+    truth: str = "cifar10/test"      # ground-truth column (dataset/split)
+    n_boot: int = 1000
+    seed: int = 0
+    topk: list[float] = field(default_factory=lambda: [1, 10, 0.01, 0.1])
+
+
+@dataclass
+class RuntimeConfig:
+    device: str = "auto"             # auto | cpu | cuda[:i]
+    threads: int | None = None       # torch CPU threads (None = torch default)
+    amp: str = "auto"                # auto (bf16 on GPU) | off | bf16
+    channels_last: str = "auto"      # auto (on GPU) | on | off
+    progress: bool = True
+
+
+@dataclass
+class Config:
+    space: str = "nb201"
+    preset: str = "cpu"
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    eval: EvalConfig = field(default_factory=EvalConfig)
+    analysis: AnalysisConfig = field(default_factory=AnalysisConfig)
+    runtime: RuntimeConfig = field(default_factory=RuntimeConfig)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+# Each preset lists what it changes from the dataclass defaults (which are the CPU default, "cpu").
+PRESETS: dict[str, dict[str, Any]] = {
+    "smoke": {
+        "data.n_train": 512, "data.n_valid": 256, "model.C": 4, "model.N": 1,
+        "train.epochs": 2, "train.batch_size": 64, "eval.n_archs": 12, "eval.calib_batches": 1,
+        "eval.batch_size": 128, "analysis.n_boot": 100, "runtime.progress": False,
+    },
+    "cpu": {},
+    "paper": {
+        "data.n_train": None, "data.n_valid": 10_000, "model.C": 16, "model.N": 5,
+        "train.epochs": 250, "train.batch_size": 256, "train.lr": 0.1, "train.checkpoint_every": 10,
+        "eval.n_archs": 1000, "eval.calib_batches": 20, "eval.batch_size": 1000,
+    },
+}
+
+
+def set_value(cfg: Config, dotted: str, value: Any) -> None:
+    section_name, _, key = dotted.partition(".")
+    sections = [f.name for f in dataclasses.fields(cfg) if dataclasses.is_dataclass(getattr(cfg, f.name))]
+    target: Any = cfg
+    if key:
+        if section_name not in sections:
+            raise ConfigError(f"unknown config section {section_name!r} in {dotted!r}; sections: {', '.join(sections)}")
+        target = getattr(cfg, section_name)
+    else:
+        key = section_name
+        if key in sections:
+            raise ConfigError(f"{dotted!r} is a section; set its keys as {key}.KEY=VALUE")
+    names = {f.name: f for f in dataclasses.fields(target)}
+    if key not in names:
+        raise ConfigError(f"unknown config key {dotted!r}; keys here: {', '.join(names)}")
+    setattr(target, key, _coerce(value, getattr(target, key), dotted))
+
+
+def _coerce(value: Any, current: Any, dotted: str) -> Any:
+    """Parse a CLI string into the type of the current value (YAML scalars: 1, 0.5, true, null, [1, 2])."""
+    if isinstance(value, str):
+        try:
+            value = yaml.safe_load(value) if value.strip() else value
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"cannot parse value for {dotted!r}: {exc}") from None
+    if value is None or current is None:
+        return value
+    if isinstance(current, bool):
+        if not isinstance(value, bool):
+            raise ConfigError(f"{dotted!r} needs true/false, got {value!r}")
+        return value
+    if isinstance(current, (int, float)) and not isinstance(value, bool) and isinstance(value, (int, float)):
+        return type(current)(value) if isinstance(current, float) or float(value).is_integer() else value
+    if isinstance(current, list) and isinstance(value, list):
+        return value
+    if isinstance(current, str):
+        return str(value)
+    raise ConfigError(f"{dotted!r} needs a value like {current!r}, got {value!r}")
+
+
+def _flatten(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for key, value in tree.items():
+        dotted = f"{prefix}{key}"
+        if isinstance(value, dict):
+            flat.update(_flatten(value, dotted + "."))
+        else:
+            flat[dotted] = value
+    return flat
+
+
+def read_config_file(path: str | Path) -> dict[str, Any]:
+    """Flattened `section.key -> value` pairs of a YAML or TOML config file."""
+    file = Path(path)
+    if not file.is_file():
+        raise ConfigError(f"config file {file} does not exist; give a YAML (.yaml/.yml) or TOML (.toml) file")
+    try:
+        tree = tomllib.loads(file.read_text()) if file.suffix == ".toml" else yaml.safe_load(file.read_text())
+    except (tomllib.TOMLDecodeError, yaml.YAMLError) as exc:
+        raise ConfigError(f"config file {file} does not parse: {exc}") from None
+    if not isinstance(tree, dict):
+        raise ConfigError(f"config file {file} must hold a mapping of sections (data:, model:, train:, ...)")
+    return _flatten(tree)
+
+
+def build_config(preset: str = "cpu", file: str | Path | None = None,
+                 overrides: dict[str, Any] | None = None) -> Config:
+    """Preset, then file, then overrides."""
+    if preset not in PRESETS:
+        raise ConfigError(f"unknown preset {preset!r}; presets: {', '.join(PRESETS)}")
+    cfg = Config(preset=preset)
+    for layer in (PRESETS[preset], read_config_file(file) if file else {}, overrides or {}):
+        apply_overrides(cfg, layer)
+    return cfg
+
+
+def apply_overrides(cfg: Config, overrides: dict[str, Any]) -> Config:
+    """Set `section.key -> value` pairs on `cfg` (values may be CLI strings) and return it."""
+    for dotted, value in overrides.items():
+        set_value(cfg, dotted, value)
+    return cfg
+
+
+def config_from_dict(tree: dict[str, Any]) -> Config:
+    """Rebuild a Config saved with `to_dict` (a run directory's config.json)."""
+    return apply_overrides(Config(), _flatten(tree))
+
+
+def diff_configs(saved: dict[str, Any], current: dict[str, Any]) -> dict[str, tuple[Any, Any]]:
+    """`section.key -> (saved, current)` for every key whose value differs."""
+    a, b = _flatten(saved), _flatten(current)
+    return {k: (a.get(k), b.get(k)) for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k)}
+
+
+def dumps(cfg: Config) -> str:
+    return json.dumps(cfg.to_dict(), indent=2)

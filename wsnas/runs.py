@@ -1,0 +1,115 @@
+"""A run directory: the fully resolved config with provenance, checkpoints, scores and metrics side by side.
+
+    RUN/config.json        resolved config + provenance (versions, git commit, host, time)
+    RUN/checkpoints/       epoch_XXXX.pt (written by wsnas.supernets.checkpoints)
+    RUN/train_log.csv      one row per epoch
+    RUN/scores.csv         supernet scores of the evaluated archs
+    RUN/metrics.json       ranking metrics against the ground truth
+"""
+from __future__ import annotations
+
+import json
+import platform
+import subprocess
+import sys
+from datetime import datetime, timezone
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from wsnas import __version__
+from wsnas.atomic import atomic_path, write_json
+from wsnas.config import Config, config_from_dict, diff_configs
+from wsnas.errors import WsnasError
+
+# Keys a resumed run may change without invalidating what is already there.
+RESUME_FREE_KEYS = ("runtime.", "eval.", "analysis.", "data.root", "data.mirror")
+
+
+class RunError(WsnasError):
+    """A run directory that is missing, incomplete, or belongs to another config."""
+
+
+def provenance() -> dict[str, Any]:
+    """Versions, git commit and host, saved with every run."""
+    packages = {}
+    for name in ("torch", "numpy", "scipy", "pandas"):
+        try:
+            packages[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            packages[name] = None
+    try:
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5,
+                                cwd=Path(__file__).resolve().parent).stdout.strip() or None
+    except (OSError, subprocess.SubprocessError):
+        commit = None
+    return {"wsnas": __version__, "python": sys.version.split()[0], "packages": packages, "git_commit": commit,
+            "host": platform.node(), "platform": platform.platform(),
+            "created": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+
+
+class RunDir:
+    """Paths and bookkeeping of one run."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+
+    @property
+    def config_path(self) -> Path:
+        return self.path / "config.json"
+
+    @property
+    def checkpoint_dir(self) -> Path:
+        return self.path / "checkpoints"
+
+    @property
+    def scores_path(self) -> Path:
+        return self.path / "scores.csv"
+
+    @property
+    def metrics_path(self) -> Path:
+        return self.path / "metrics.json"
+
+    @property
+    def train_log_path(self) -> Path:
+        return self.path / "train_log.csv"
+
+    def init(self, cfg: Config) -> None:
+        """Create the run, or check that an existing one was made with a compatible config."""
+        if self.config_path.exists():
+            saved = self.saved_tree()
+            diffs = {k: v for k, v in diff_configs(saved["config"], cfg.to_dict()).items()
+                     if not k.startswith(RESUME_FREE_KEYS)}
+            if diffs:
+                lines = "; ".join(f"{k}: saved {a!r}, now {b!r}" for k, a, b in
+                                  ((k, *v) for k, v in diffs.items()))
+                raise RunError(f"run {self.path} was made with a different config ({lines}). "
+                               f"Rerun with the saved values, or choose a new --run-dir.")
+            saved["config"] = cfg.to_dict()  # runtime/eval/analysis settings of the latest invocation
+            saved.setdefault("resumed", []).append(provenance()["created"])
+            write_json(self.config_path, saved)
+            return
+        self.path.mkdir(parents=True, exist_ok=True)
+        write_json(self.config_path, {"config": cfg.to_dict(), "provenance": provenance()})
+
+    def saved_tree(self) -> dict[str, Any]:
+        if not self.config_path.is_file():
+            raise RunError(f"{self.path} is not a wsnas run (no config.json); create one with `wsnas train`")
+        try:
+            return json.loads(self.config_path.read_text())
+        except json.JSONDecodeError as exc:
+            raise RunError(f"{self.config_path} is corrupt ({exc}); restore it or start a new run") from None
+
+    def config(self) -> Config:
+        return config_from_dict(self.saved_tree()["config"])
+
+    def read_scores(self) -> pd.DataFrame:
+        if not self.scores_path.is_file():
+            raise RunError(f"run {self.path} has no scores.csv yet; run `wsnas evaluate {self.path}` first")
+        return pd.read_csv(self.scores_path)
+
+    def write_table(self, path: Path, table: pd.DataFrame) -> None:
+        with atomic_path(path) as tmp:
+            table.to_csv(tmp, index=False)
