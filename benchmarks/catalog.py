@@ -20,6 +20,7 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     imp.add_argument("file", help="NAS-Bench-201-v1_*.pth (or a NATS-tss directory)")
     imp.add_argument("--out", required=True, help="CSV to write")
     imp.add_argument("--trust", action="store_true", help="allow arbitrary pickled objects in the file")
+    p.set_defaults(func=run)
     return p
 
 
@@ -42,7 +43,8 @@ def _list() -> None:
     for name in space_names():
         space = get_space(name)
         truth = "ground truth: built in" if name in LOADERS else "ground truth: your table (wsnas audit)"
-        print(f"{name:<10} {space.size():>7,} archs  {space.description}  [{truth}]")
+        unique = len(space.function_classes())
+        print(f"{name:<10} {space.size():>7,} archs, {unique:,} distinct functions  {space.description}  [{truth}]")
     print("\nsources (pinned upstream files; verified by sha256):")
     for source in SOURCES.values():
         print(f"  {source.name:<38} {source.origin:<40} mirror: {source.mirror_path}")

@@ -5,6 +5,7 @@ Commands that need torch import it only when they run, so `analyze` and `benchma
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 import time
 from pathlib import Path
@@ -13,6 +14,9 @@ from typing import Any
 from wsnas.config import PRESETS, Config, apply_overrides, build_config
 from wsnas.errors import WsnasError
 from wsnas.runs import RunDir
+
+# Modules that add their own subcommands: each has add_parser(subparsers) that sets `func` on its parser.
+COMMAND_MODULES = ("wsnas.benchmarks.catalog",)
 
 # Named flags and the config keys they set.
 FLAG_KEYS = {
@@ -94,6 +98,7 @@ def _evaluate(cfg: Config, run: RunDir) -> None:
 
     truth = load_ground_truth(cfg.space, cfg.data.mirror)
     evaluate_run(cfg, run, index_of=truth.index_of)
+    run.record("evaluate", cfg)
     print(f"[evaluate] scores: {run.scores_path}")
 
 
@@ -113,7 +118,8 @@ def _analyze(cfg: Config, run: RunDir) -> dict[str, Any]:
     results = summarise(joined, topk=a.topk, n_boot=a.n_boot, seed=a.seed)
     metrics = {"space": cfg.space, "truth": a.truth, "truth_source": truth.source, "n_boot": a.n_boot,
                "bootstrap_seed": a.seed, "results": results}
-    write_json(run.metrics_path, metrics)
+    write_json(run.metrics_path, {**metrics, "config": cfg.to_dict()})
+    run.record("analyze", cfg)
     print(format_summary(results, a.truth))
     print(f"[analyze] metrics: {run.metrics_path}")
     return metrics
@@ -128,12 +134,6 @@ def cmd_study(args: argparse.Namespace) -> None:
     _evaluate(cfg, run)
     _analyze(cfg, run)
     print(f"[study] {run.path} done in {time.perf_counter() - began:.0f}s")
-
-
-def cmd_benchmarks(args: argparse.Namespace) -> None:
-    from wsnas.benchmarks import catalog
-
-    catalog.run(args)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -153,9 +153,8 @@ def build_parser() -> argparse.ArgumentParser:
         _add_config_args(p, with_preset=False)
         p.set_defaults(func=fn)
 
-    from wsnas.benchmarks.catalog import add_parser as add_benchmarks_parser
-
-    add_benchmarks_parser(sub).set_defaults(func=cmd_benchmarks)
+    for module_name in COMMAND_MODULES:
+        importlib.import_module(module_name).add_parser(sub)
     return parser
 
 

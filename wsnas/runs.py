@@ -1,6 +1,7 @@
 """A run directory: the fully resolved config with provenance, checkpoints, scores and metrics side by side.
 
-    RUN/config.json        resolved config + provenance (versions, git commit, host, time)
+    RUN/config.json        resolved config + provenance (versions, git commit, host, time) of the training
+    RUN/<stage>_config.json  the effective config of the latest evaluate / analyze
     RUN/checkpoints/       epoch_XXXX.pt (written by wsnas.supernets.checkpoints)
     RUN/train_log.csv      one row per epoch
     RUN/scores.csv         supernet scores of the evaluated archs
@@ -87,12 +88,13 @@ class RunDir:
                                   ((k, *v) for k, v in diffs.items()))
                 raise RunError(f"run {self.path} was made with a different config ({lines}). "
                                f"Rerun with the saved values, or choose a new --run-dir.")
-            saved["config"] = cfg.to_dict()  # runtime/eval/analysis settings of the latest invocation
-            saved.setdefault("resumed", []).append(provenance()["created"])
-            write_json(self.config_path, saved)
             return
         self.path.mkdir(parents=True, exist_ok=True)
         write_json(self.config_path, {"config": cfg.to_dict(), "provenance": provenance()})
+
+    def record(self, stage: str, cfg: Config) -> None:
+        """Save the effective config of a stage (evaluate, analyze) beside its results."""
+        write_json(self.path / f"{stage}_config.json", {"config": cfg.to_dict(), "provenance": provenance()})
 
     def saved_tree(self) -> dict[str, Any]:
         if not self.config_path.is_file():
