@@ -1,16 +1,28 @@
 """Join a run's supernet scores with the benchmark's ground truth and summarise the ranking (no torch).
 
 The ground truth is joined by canonical arch key only after scoring; it never feeds a supernet score.
+Beside every correlation sits the seed-noise ceiling of the same archs (analysis/ceiling.py): how well one
+benchmark training run ranks another, i.e. how far from achievable the supernet is.
 """
 from __future__ import annotations
 
+import json
+import math
+from pathlib import Path
 from typing import Any, Sequence
 
 import pandas as pd
 
-from wsnas.analysis.metrics import MetricInputError, correlation_summary, topk_table
-from wsnas.benchmarks.groundtruth import GroundTruth
+from wsnas.analysis.ceiling import no_ceiling_reason, seed_ceiling
+from wsnas.analysis.metrics import (CORRELATIONS, SPARSE_TOL, MetricInputError, correlation_summary, regret,
+                                    topk_table, undefined_interval)
+from wsnas.atomic import write_json
+from wsnas.benchmarks.groundtruth import GroundTruth, GroundTruthError
 from wsnas.errors import WsnasError
+
+SCORES_META = "scores.meta.json"  # beside a run's scores.csv: the space and ground truth they were made against
+FINETUNE = "finetune_batches"  # scores column: fine-tuning steps before scoring (0 = plain; older files lack it)
+GROUP_KEYS = ("epoch", "bn_policy", FINETUNE)  # what a summary never mixes: one result per combination
 
 
 def join_truth(scores: pd.DataFrame, truth: GroundTruth, metric: str) -> pd.DataFrame:
@@ -19,25 +31,76 @@ def join_truth(scores: pd.DataFrame, truth: GroundTruth, metric: str) -> pd.Data
         if column not in scores.columns:
             raise WsnasError(f"scores table lacks column {column!r}; it does not look like wsnas scores")
     joined = scores.copy()
+    joined[FINETUNE] = finetune_batches(joined)
     joined["truth"] = truth.values(metric, joined["key"].tolist())
     joined["index"] = [truth.index_of(k) for k in joined["key"]]
     return joined
 
 
-def summarise(joined: pd.DataFrame, *, topk: Sequence[int | float], n_boot: int, seed: int) -> list[dict[str, Any]]:
-    """Correlations with bootstrap intervals and top-k figures, one entry per (epoch, BN policy)."""
+def finetune_batches(scores: pd.DataFrame) -> pd.Series:
+    """The scores' finetune_batches column as ints, 0 where it is missing or empty (scores made without it)."""
+    if FINETUNE not in scores.columns:
+        return pd.Series(0, index=scores.index, dtype=int)
+    return scores[FINETUNE].fillna(0).astype(int)
+
+
+def stamp_scores(run_path: Path, truth: GroundTruth) -> None:
+    """Record (in RUN/scores.meta.json) the space and ground-truth source (benchmark version) that `wsnas evaluate`
+    makes the run's scores against; refuses a run whose scores were stamped with another."""
+    check_scores_meta(run_path, truth)
+    write_json(run_path / SCORES_META, {"space": truth.space, "truth_source": truth.source})
+
+
+def check_scores_meta(run_path: Path, truth: GroundTruth) -> None:
+    """Refuse a run's scores whose stamp names another space or ground-truth source than `truth` (scores made
+    before stamps existed have none and are not checked)."""
+    path = run_path / SCORES_META
+    if not path.is_file():
+        return
+    try:
+        saved = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise GroundTruthError(f"{path} is corrupt ({exc}); delete it and rerun `wsnas evaluate {run_path}` to "
+                               f"stamp the scores again") from None
+    differ = [f"{key}: scores {saved.get(key)!r}, loaded {now!r}" for key, now in
+              (("space", truth.space), ("truth_source", truth.source)) if saved.get(key) != now]
+    if differ:
+        raise GroundTruthError(f"the scores of {run_path} were made against another benchmark version "
+                               f"({'; '.join(differ)}); use the ground truth they were made against, or move "
+                               f"scores.csv, shards/ and {SCORES_META} away and rerun `wsnas evaluate {run_path}`")
+
+
+def summarise(joined: pd.DataFrame, *, topk: Sequence[int | float], n_boot: int, seed: int,
+              truth: GroundTruth | None = None, metric: str | None = None) -> list[dict[str, Any]]:
+    """Correlations with bootstrap intervals, regret and top-k figures, one entry per (epoch, BN policy,
+    fine-tuning batches): fine-tuned and plain scores never mix.
+
+    Each entry holds metrics.correlation_summary's statistics (Kendall, Spearman, Pearson, weighted and
+    sparse Kendall), "regret" and "topk" rows; given the ground truth and the metric that `joined` holds
+    (join_truth), also "ceiling": the seed-noise ceiling (ceiling.seed_ceiling) over the group's archs, or
+    {"undefined_because": ...} where the metric has no per-seed runs.
+    """
+    if (truth is None) != (metric is None):
+        raise TypeError("summarise needs both truth and metric for the seed-noise ceiling, or neither")
     results = []
-    for (epoch, policy), group in joined.groupby(["epoch", "bn_policy"], sort=True):
-        score, truth = group["supernet_acc"].to_numpy(), group["truth"].to_numpy()
-        results.append({
+    for (epoch, policy, batches), group in joined.groupby(list(GROUP_KEYS), sort=True):
+        score, true_acc = group["supernet_acc"].to_numpy(), group["truth"].to_numpy()
+        result = {
             "epoch": int(epoch),
             "bn_policy": policy,
+            FINETUNE: int(batches),
             "n_archs": int(len(group)),
             "mean_supernet_acc": float(score.mean()),
-            "mean_truth": float(truth.mean()),
-            **_correlations(score, truth, n_boot, seed),
-            "topk": topk_table(score, truth, topk),
-        })
+            "mean_truth": float(true_acc.mean()),
+            **_correlations(score, true_acc, n_boot, seed),
+            "regret": regret(score, true_acc),
+            "topk": topk_table(score, true_acc, topk),
+        }
+        if truth is not None:
+            reason = no_ceiling_reason(truth, metric)
+            result["ceiling"] = ({"undefined_because": reason} if reason
+                                 else seed_ceiling(truth, metric, group["key"].tolist(), topk))
+        results.append(result)
     return results
 
 
@@ -46,22 +109,69 @@ def _correlations(score, truth, n_boot: int, seed: int) -> dict[str, Any]:
     try:
         return correlation_summary(score, truth, n_boot=n_boot, seed=seed)
     except MetricInputError as exc:
-        nan = {"value": float("nan"), "ci_low": float("nan"), "ci_high": float("nan")}
-        return {"n": len(score), "kendall": nan, "spearman": nan, "pearson": nan, "undefined_because": str(exc)}
+        undefined = {name: undefined_interval(str(exc)) for name in CORRELATIONS}
+        undefined["sparse_kendall"]["tol"] = SPARSE_TOL
+        return {"n": len(score), **undefined, "undefined_because": str(exc)}
+
+
+_LABELS = {"kendall": "kendall", "spearman": "spearman", "pearson": "pearson",
+           "weighted_kendall": "weighted kendall", "sparse_kendall": "sparse kendall"}
+
+
+def _cell(value: float, fmt: str) -> str:
+    """`value` formatted, or '-' where it is undefined (NaN)."""
+    return "-" if math.isnan(value) else f"{value:{fmt}}"
+
+
+def _spread_text(spread: dict[str, float], fmt: str) -> str:
+    """'mean (min..max)' of a ceiling statistic over runs."""
+    if math.isnan(spread["mean"]):
+        return "-"
+    return f"{spread['mean']:{fmt}} ({spread['min']:{fmt}}..{spread['max']:{fmt}})"
+
+
+def _ceiling_note(ceiling: dict[str, Any], n_archs: int) -> list[str]:
+    """Where the ceiling comes from (which runs, how many archs), or why there is none."""
+    if "undefined_because" in ceiling:
+        return [f"  no seed ceiling: {ceiling['undefined_because']}"]
+    pairs, rest = ceiling["seed_vs_seed"], ceiling["seed_vs_rest"]
+    columns = ceiling["seed_columns"]
+    return [f"  ceiling = benchmark runs {columns[0]}..{len(columns) - 1} ranking each other, mean (min..max) over "
+            f"runs;", f"    run vs run over {pairs['n']['min']}-{pairs['n']['max']} of {n_archs} archs, run vs mean "
+            f"of others over {rest['n']['min']}-{rest['n']['max']}; kendall of the runs' mean vs truth "
+            f"{_cell(ceiling['seed_mean_vs_metric']['kendall'], '+.3f')}; top-k ceiling = run vs run prec@k"]
 
 
 def format_summary(results: list[dict[str, Any]], metric: str) -> str:
-    """A plain-text table of the summary for the terminal."""
+    """A plain-text table of the summary for the terminal, with the seed-noise ceiling beside each figure."""
     lines = []
     for r in results:
-        lines.append(f"epoch {r['epoch']}  bn_policy={r['bn_policy']}  n={r['n_archs']} archs  "
+        ceiling = r.get("ceiling") or {}
+        runs = {part: ceiling[part] for part in ("seed_vs_seed", "seed_vs_rest") if part in ceiling}
+        tuned = f"finetune_batches={r[FINETUNE]}  " if r.get(FINETUNE) else ""
+        lines.append(f"epoch {r['epoch']}  bn_policy={r['bn_policy']}  {tuned}n={r['n_archs']} archs  "
                      f"truth={metric}  mean supernet acc {r['mean_supernet_acc']:.2f}%")
-        for name in ("kendall", "spearman", "pearson"):
+        heads = ("ceiling: run vs run", "run vs mean of others")[:len(runs)]
+        lines.append(f"  {'':<20} {'supernet':>8}  {'95% CI':<16}" + "".join(f"  {head:<24}" for head in heads))
+        if "undefined_because" in r:
+            lines.append(f"  correlations undefined: {r['undefined_because']}")
+        for name, label in _LABELS.items():
             c = r[name]
-            lines.append(f"  {name:<9} {c['value']:+.3f}   95% CI [{c['ci_low']:+.3f}, {c['ci_high']:+.3f}]")
-        lines.append(f"  {'top-k':<6} {'k':>4} {'supernet best':>14} {'random (exp.)':>14} {'oracle':>8} "
-                     f"{'true rank':>10} {'prec@k':>7}")
+            label = f"{label} {c['tol']:g}pp" if name == "sparse_kendall" else label
+            interval = "" if math.isnan(c["ci_low"]) else f"[{c['ci_low']:+.3f}, {c['ci_high']:+.3f}]"
+            lines.append(f"  {label:<20} {_cell(c['value'], '+.3f'):>8}  {interval:<16}"
+                         + "".join(f"  {_spread_text(part[name], '+.3f'):<24}" for part in runs.values()))
+        lines.append(f"  {'regret (pp)':<20} {r['regret']:>8.2f}  {'':<16}"
+                     + "".join(f"  {_spread_text(part['regret'], '.2f'):<24}" for part in runs.values()))
+        if ceiling:
+            lines.extend(_ceiling_note(ceiling, r["n_archs"]))
+        ceiling_topk = runs.get("seed_vs_seed", {}).get("topk", [])
+        ceiling_precision = {t["label"]: t["precision_at_k"]["mean"] for t in ceiling_topk}
+        lines.append(f"  {'top-k':<6} {'k':>4} {'best':>7} {'random':>7} {'oracle':>7} {'rank':>6} {'worst':>6} "
+                     f"{'prec@k':>6} {'ceiling':>7} {'prec@bottom-k':>13} {'kendall in top-k':>16}")
         for t in r["topk"]:
-            lines.append(f"  {t['label']:<6} {t['k']:>4} {t['supernet_best']:>14.2f} {t['random_expected_best']:>14.2f} "
-                         f"{t['oracle_best']:>8.2f} {t['supernet_best_true_rank']:>10.1f} {t['precision_at_k']:>7.2f}")
-    return "\n".join(lines)
+            lines.append(f"  {t['label']:<6} {t['k']:>4} {t['supernet_best']:>7.2f} {t['random_expected_best']:>7.2f} "
+                         f"{t['oracle_best']:>7.2f} {t['supernet_best_true_rank']:>6.1f} {t['worst_true_rank']:>6.1f} "
+                         f"{t['precision_at_k']:>6.2f} {_cell(ceiling_precision.get(t['label'], math.nan), '.2f'):>7} "
+                         f"{t['precision_at_bottom_k']:>13.2f} {_cell(t['kendall_in_topk'], '+.3f'):>16}")
+    return "\n".join(line.rstrip() for line in lines)

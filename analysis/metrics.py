@@ -4,11 +4,13 @@ Every function takes aligned 1-D arrays, one entry per architecture: ``score`` (
 higher = better) and ``truth`` (ground-truth accuracy, higher = better). numpy/scipy only, no torch.
 
 Ties are never broken by position: correlations use tie-aware variants (tau-b, average ranks), and top-k
-metrics return the exact expected value when ties at the top-k boundary are broken uniformly at random.
+(and bottom-k) metrics return the exact expected value when ties at the k boundary are broken uniformly at
+random. Sparse Kendall additionally treats true accuracies closer than a tolerance as ties (tie_buckets).
 """
 from __future__ import annotations
 
 import math
+from functools import partial
 from typing import Callable, Sequence
 
 import numpy as np
@@ -18,6 +20,7 @@ from scipy import stats
 from wsnas.errors import WsnasError
 
 MIN_ARCHS = 3
+SPARSE_TOL = 0.1  # percentage points: true accuracies this close count as ties in sparse_kendall
 _BLOCK_ELEMENTS = 4_000_000  # caps the temporary matrices of the vectorised Kendall bootstrap (~32 MB each)
 
 StatFn = Callable[[ArrayLike, ArrayLike], float]
@@ -128,6 +131,53 @@ def weighted_kendall(score: ArrayLike, truth: ArrayLike) -> float:
     return float(stats.weightedtau(y, x, rank=None).statistic)
 
 
+def tie_buckets(truth: ArrayLike, tol: float = SPARSE_TOL) -> np.ndarray:
+    """The tolerance bucket of each truth value: floor(truth / tol), or the values themselves when tol = 0.
+
+    Bucket b holds the half-open interval [b * tol, (b + 1) * tol) (truth / tol is first rounded to 9
+    decimals, so a value on an edge such as 93.7 at tol 0.1 lands in its own bucket despite float noise).
+    Values in one bucket are less than tol apart; values less than tol apart may still straddle an edge.
+    """
+    y = _as_vector(truth, "truth")
+    if isinstance(tol, bool) or not isinstance(tol, (int, float, np.integer, np.floating)) or not (
+        math.isfinite(tol) and tol >= 0
+    ):
+        raise MetricInputError(
+            f"tol={tol!r} must be a finite number >= 0 (percentage points of truth treated as a tie); "
+            f"use e.g. {SPARSE_TOL}, or 0 for no tolerance"
+        )
+    return y if tol == 0 else np.floor(np.round(y / tol, 9))
+
+
+def sparse_kendall(score: ArrayLike, truth: ArrayLike, tol: float = SPARSE_TOL) -> float:
+    """Kendall's tau-b between score and the truth's tie_buckets: true differences below tol do not count.
+
+    Benchmark accuracies differ in the second decimal where training seeds differ by tenths, so ordering
+    two architectures whose truth lies in one tol-wide bucket is neither rewarded nor penalised. Being tau-b,
+    a score without ties then tops out below 1 (its pairs inside a bucket stay in the denominator), as in
+    the sparse Kendall of Yu et al. (ICLR 2020), which rounds accuracies to 0.1%. tol = 0 gives kendall_tau.
+    A tol so large that every architecture falls in one bucket leaves nothing to order: MetricInputError
+    (correlation_summary and bootstrap_ci then report the statistic as undefined/NaN).
+    """
+    x, y = _correlation_pair(score, truth)
+    buckets = tie_buckets(y, tol)
+    if np.all(buckets == buckets[0]):
+        raise MetricInputError(
+            f"all {y.size} truth values ({y.min():g} to {y.max():g}) fall in one tol={tol:g} bucket, so "
+            "sparse Kendall has no pair to order; use a smaller tol"
+        )
+    return kendall_tau(x, buckets)
+
+
+CORRELATIONS: dict[str, StatFn] = {
+    "kendall": kendall_tau,
+    "spearman": spearman_rho,
+    "pearson": pearson_r,
+    "weighted_kendall": weighted_kendall,
+    "sparse_kendall": sparse_kendall,  # at the default tol, SPARSE_TOL
+}
+
+
 # ---------------------------------------------------------------------------------------------- bootstrap
 
 def _counts(idx: np.ndarray, size: int) -> np.ndarray:
@@ -214,8 +264,8 @@ _VECTORISED: dict[Callable, Callable[[np.ndarray, np.ndarray, np.ndarray], np.nd
 }
 
 
-def _stat_or_nan(stat_fn: StatFn, x: np.ndarray, y: np.ndarray) -> float:
-    """stat_fn(x, y), or NaN where the statistic is undefined for this resample."""
+def stat_or_nan(stat_fn: StatFn, x: ArrayLike, y: ArrayLike) -> float:
+    """stat_fn(x, y), or NaN where the statistic is undefined (stat_fn raises MetricInputError)."""
     try:
         return float(stat_fn(x, y))
     except MetricInputError:
@@ -228,7 +278,7 @@ def _resample_stats(stat_fn: StatFn, x: np.ndarray, y: np.ndarray, n_boot: int, 
     vectorised = _VECTORISED.get(stat_fn)
     if vectorised is not None:
         return vectorised(x, y, idx)
-    return np.array([_stat_or_nan(stat_fn, x[rows], y[rows]) for rows in idx])
+    return np.array([stat_or_nan(stat_fn, x[rows], y[rows]) for rows in idx])
 
 
 def bootstrap_ci(
@@ -266,18 +316,49 @@ def bootstrap_ci(
     return float(low), float(high)
 
 
-def correlation_summary(
-    score: ArrayLike, truth: ArrayLike, *, n_boot: int = 1000, alpha: float = 0.05, seed: int = 0
-) -> dict:
-    """Kendall tau-b, Spearman rho and Pearson r with paired bootstrap intervals.
+def undefined_interval(reason: str) -> dict:
+    """A correlation entry for a statistic that cannot be computed: NaN value and interval, and why."""
+    return {"value": math.nan, "ci_low": math.nan, "ci_high": math.nan, "undefined_because": reason}
 
-    Returns {"n": N, "kendall": {"value", "ci_low", "ci_high"}, "spearman": {...}, "pearson": {...}}.
+
+def _with_ci(stat_fn: StatFn, x: np.ndarray, y: np.ndarray, n_boot: int, alpha: float, seed: int) -> dict:
+    """{"value", "ci_low", "ci_high"}, or undefined_interval when stat_fn cannot use the data."""
+    try:
+        low, high = bootstrap_ci(stat_fn, x, y, n_boot=n_boot, alpha=alpha, seed=seed)
+    except MetricInputError as exc:
+        return undefined_interval(str(exc))
+    return {"value": float(stat_fn(x, y)), "ci_low": low, "ci_high": high}
+
+
+def correlation_summary(
+    score: ArrayLike,
+    truth: ArrayLike,
+    *,
+    n_boot: int = 1000,
+    alpha: float = 0.05,
+    seed: int = 0,
+    tol: float = SPARSE_TOL,
+) -> dict:
+    """Kendall tau-b, Spearman rho, Pearson r, weighted and sparse Kendall with paired bootstrap intervals.
+
+    Returns {"n": N, "kendall": {"value", "ci_low", "ci_high"}, "spearman", "pearson", "weighted_kendall",
+    "sparse_kendall": {..., "tol"}}. Raises MetricInputError when score or truth is constant; sparse Kendall
+    alone can be undefined (all truth within one tol bucket): its entry is then NaN with "undefined_because".
+    Sparse Kendall's interval is kendall_tau's on the bucketed truth, which resamples the same way.
     """
     x, y = _correlation_pair(score, truth)
     summary: dict = {"n": int(x.size)}
-    for name, fn in (("kendall", kendall_tau), ("spearman", spearman_rho), ("pearson", pearson_r)):
-        low, high = bootstrap_ci(fn, x, y, n_boot=n_boot, alpha=alpha, seed=seed)
-        summary[name] = {"value": fn(x, y), "ci_low": low, "ci_high": high}
+    for name, fn in CORRELATIONS.items():
+        if fn is not sparse_kendall:
+            summary[name] = _with_ci(fn, x, y, n_boot, alpha, seed)
+    buckets = tie_buckets(y, tol)  # a bad tol raises here instead of reading as "undefined"
+    try:
+        sparse_kendall(x, y, tol)  # raises with the reason when undefined
+    except MetricInputError as exc:
+        sparse = undefined_interval(str(exc))
+    else:
+        sparse = _with_ci(kendall_tau, x, buckets, n_boot, alpha, seed)
+    summary["sparse_kendall"] = {**sparse, "tol": tol}
     return summary
 
 
@@ -287,13 +368,15 @@ def _expected_max(values: np.ndarray, k: int) -> float:
     """Exact expected maximum of a uniformly random k-subset (without replacement) of `values`.
 
     With v sorted ascending, P(max = v_(i)) = C(i-1, k-1) / C(N, k): p_N = k/N and p_(i-1) = p_i (i-k)/(i-1),
-    a product of ratios in [0, 1] that cannot overflow. Tied values need no special care.
+    a product of ratios in [0, 1] that cannot overflow. Tied values need no special care. Computed as the
+    maximum minus the expected shortfall from it, so rounding never lifts it above the maximum and tied
+    values give the maximum exactly.
     """
     v = np.sort(values)[::-1]
     n = v.size
     i = np.arange(n, 1, -1)
     p = (k / n) * np.cumprod(np.concatenate(([1.0], (i - k) / (i - 1))))
-    return float(p @ v)
+    return float(v[0] - p @ (v[0] - v))
 
 
 def _expected_topk_max(score: np.ndarray, values: np.ndarray, k: int) -> float:
@@ -322,6 +405,25 @@ def _true_ranks(truth: np.ndarray) -> np.ndarray:
     return truth.size - np.searchsorted(ordered, truth, side="right") + 1.0
 
 
+def _precision(score: np.ndarray, truth: np.ndarray, k: int) -> float:
+    """Expected fraction of the top k by score that is in the top k by truth (random boundary tie-breaks)."""
+    return float(_inclusion_probability(score, k) @ _inclusion_probability(truth, k) / k)
+
+
+def _kendall_in_topk(x: np.ndarray, y: np.ndarray, k: int) -> float:
+    """kendall_in_topk on validated arrays."""
+    inside = y >= np.partition(y, y.size - k)[y.size - k]
+    if inside.sum() < MIN_ARCHS:
+        raise MetricInputError(
+            f"Kendall within the true top-{k} needs at least {MIN_ARCHS} architectures there but has "
+            f"{inside.sum()}; use a larger k"
+        )
+    try:
+        return kendall_tau(x[inside], y[inside])
+    except MetricInputError as exc:
+        raise MetricInputError(f"within the true top-{k} architectures: {exc}") from None
+
+
 def topk_best_truth(score: ArrayLike, truth: ArrayLike, k: int) -> float:
     """Best true accuracy among the supernet's top-k architectures.
 
@@ -329,6 +431,43 @@ def topk_best_truth(score: ArrayLike, truth: ArrayLike, k: int) -> float:
     """
     x, y = _pair(score, truth)
     return _expected_topk_max(x, y, _check_k(k, x.size))
+
+
+def topk_true_ranks(score: ArrayLike, truth: ArrayLike, k: int) -> tuple[float, float]:
+    """(best, worst) true rank among the supernet's top-k (1 = truly best; tied truth shares the best rank).
+
+    Score ties at the top-k boundary are broken uniformly at random; both are exact expected values.
+    """
+    x, y = _pair(score, truth)
+    k = _check_k(k, x.size)
+    ranks = _true_ranks(y)
+    return -_expected_topk_max(x, -ranks, k), _expected_topk_max(x, ranks, k)
+
+
+def precision_at_bottom_k(score: ArrayLike, truth: ArrayLike, k: int) -> float:
+    """Fraction of the supernet's bottom k that is in the true bottom k (exact expectation over tie-breaks).
+
+    The mirror of precision at k (topk_table): how reliably the supernet spots the architectures to discard.
+    """
+    x, y = _pair(score, truth)
+    return _precision(-x, -y, _check_k(k, x.size))
+
+
+def kendall_in_topk(score: ArrayLike, truth: ArrayLike, k: int) -> float:
+    """Kendall tau-b of score and truth among the truly best architectures: does the supernet order them?
+
+    The set is fixed by the truth alone: every architecture whose truth is at least the k-th best truth, so
+    all architectures tied with the k-th are in (the set can exceed k; no random tie-break). Raises
+    MetricInputError when fewer than MIN_ARCHS architectures are in it or score or truth is constant there.
+    """
+    x, y = _pair(score, truth)
+    return _kendall_in_topk(x, y, _check_k(k, x.size))
+
+
+def regret(score: ArrayLike, truth: ArrayLike) -> float:
+    """Best truth minus the truth of the supernet's pick (its top-1; expectation over score ties). Never < 0."""
+    x, y = _pair(score, truth)
+    return float(y.max()) - _expected_topk_max(x, y, 1)
 
 
 def random_expected_best(truth: ArrayLike, k: int) -> float:
@@ -355,17 +494,17 @@ def topk_table(score: ArrayLike, truth: ArrayLike, ks: Sequence[int | float]) ->
     """One row per entry of ks (an int count, or a fraction of N: ceil(fraction * N), at least 1).
 
     Row keys: label ("10" or "1%"), k, supernet_best (topk_best_truth), random_expected_best, oracle_best
-    (max truth), supernet_best_true_rank (true rank of the supernet's best top-k pick, 1 = best, ties share
-    the best rank) and precision_at_k (fraction of the supernet's top k in the true top k). Ties at either
-    top-k boundary are broken uniformly at random and each value is the exact expectation, so the rank can
-    be fractional.
+    (max truth), supernet_best_true_rank and worst_true_rank (topk_true_ranks: true ranks of the supernet's
+    best and worst top-k pick, 1 = best, ties share the best rank), precision_at_k (fraction of the
+    supernet's top k in the true top k), precision_at_bottom_k and kendall_in_topk (NaN where undefined,
+    e.g. k < 3). Ties at either k boundary are broken uniformly at random and each value is the exact
+    expectation, so ranks can be fractional.
     """
     x, y = _pair(score, truth)
     ranks = _true_ranks(y)
     rows = []
     for spec in ks:
         k, label = _resolve_k(spec, x.size)
-        overlap = _inclusion_probability(x, k) @ _inclusion_probability(y, k)
         rows.append({
             "label": label,
             "k": k,
@@ -373,6 +512,9 @@ def topk_table(score: ArrayLike, truth: ArrayLike, ks: Sequence[int | float]) ->
             "random_expected_best": _expected_max(y, k),
             "oracle_best": float(y.max()),
             "supernet_best_true_rank": -_expected_topk_max(x, -ranks, k),
-            "precision_at_k": float(overlap / k),
+            "worst_true_rank": _expected_topk_max(x, ranks, k),
+            "precision_at_k": _precision(x, y, k),
+            "precision_at_bottom_k": _precision(-x, -y, k),
+            "kendall_in_topk": stat_or_nan(partial(_kendall_in_topk, k=k), x, y),
         })
     return rows

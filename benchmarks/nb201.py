@@ -32,7 +32,7 @@ def _parse_node(part: str, node: int, text: str) -> dict[int, str]:
     inputs: dict[int, str] = {}
     for token in part[1:-1].split("|"):
         op, sep, src = token.partition("~")
-        if not sep or not src.isdigit():
+        if not sep or not (src.isascii() and src.isdigit()):
             raise ArchError(f"NAS-Bench-201 arch {text!r}: {token!r} is not 'op~input'; expected {FORMAT_HINT}")
         if op not in OPS:
             raise ArchError(f"NAS-Bench-201 arch {text!r}: unknown operation {op!r}; known: {', '.join(OPS)}")

@@ -8,8 +8,12 @@ BN policies (logged with every score):
 """
 from __future__ import annotations
 
+import fcntl
 import time
-from typing import Any, Iterable, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable, Iterator, Sequence
 
 import pandas as pd
 import torch
@@ -17,17 +21,47 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from wsnas.benchmarks.registry import get_space
-from wsnas.config import Config
+from wsnas.config import Config, EvalConfig
 from wsnas.errors import WsnasError
 from wsnas.runs import RunDir
 from wsnas.supernets.checkpoints import checkpoint_path, load_checkpoint, saved_epochs
 from wsnas.supernets.data import DeviceImages, prepare_split
+from wsnas.supernets.distributed import launched_world, rank_runtime
+from wsnas.supernets.finetune import FineTuning, finetuned
 from wsnas.supernets.runtime import Runtime, resolve_runtime
 from wsnas.supernets.train import build_model
 
 BN_POLICIES = ("recalibrate", "inherit", "batch")
-SCORE_KEY = ["key", "epoch", "bn_policy"]
+SCORE_KEY = ["key", "epoch", "bn_policy", "finetune_batches"]
 Batches = Sequence[tuple[torch.Tensor, torch.Tensor]]
+FLUSH_EVERY = 20  # subnets scored between writes of the results: a killed evaluation loses at most this many
+SHARDS_DIR = "shards"
+
+
+@dataclass(frozen=True)
+class Shard:
+    """Part `index` of `count` of the sampled arch list: archs[index::count], a deterministic partition."""
+
+    index: int
+    count: int
+
+    @classmethod
+    def parse(cls, text: str) -> "Shard":
+        """'i/n' with 0 <= i < n, as given to `wsnas evaluate --shard`."""
+        index, sep, count = text.partition("/")
+        if not (sep and index.strip().isdecimal() and count.strip().isdecimal() and int(index) < int(count)):
+            raise WsnasError(f"--shard {text!r} is not 'i/n' with 0 <= i < n; e.g. --shard 0/4 scores the first of "
+                             f"4 shards")
+        return cls(int(index), int(count))
+
+    def __str__(self) -> str:
+        return f"{self.index}/{self.count}"
+
+    def select(self, archs: Sequence[Any]) -> list[Any]:
+        return list(archs[self.index::self.count])
+
+    def path(self, run: RunDir) -> Path:
+        return run.path / SHARDS_DIR / f"scores-{self.index}-of-{self.count}.csv"
 
 
 def batch_norms(model: nn.Module) -> list[nn.modules.batchnorm._BatchNorm]:
@@ -54,13 +88,10 @@ def recalibrate_bn(model: nn.Module, arch: Any, batches: Batches, rt: Runtime) -
 def accuracy_and_loss(model: nn.Module, arch: Any, batches: Batches, rt: Runtime, bn_policy: str) -> tuple[float, float]:
     """Top-1 accuracy (%) and mean cross-entropy of `arch` over `batches` under the given BN mode."""
     bns = batch_norms(model)
-    momenta = [bn.momentum for bn in bns]
+    model.train(bn_policy == "batch")
     if bn_policy == "batch":
-        model.train()
         for bn in bns:
-            bn.momentum = 0.0  # use batch statistics, leave the running ones as they are
-    else:
-        model.eval()
+            bn.track_running_stats = False  # batch statistics; running ones (and their counter) untouched
     correct = torch.zeros((), dtype=torch.long, device=rt.device)
     loss = torch.zeros((), device=rt.device)
     count = 0
@@ -70,19 +101,24 @@ def accuracy_and_loss(model: nn.Module, arch: Any, batches: Batches, rt: Runtime
             correct += (logits.argmax(1) == y).sum()
             loss += nn.functional.cross_entropy(logits, y, reduction="sum")
             count += len(y)
-    for bn, momentum in zip(bns, momenta):
-        bn.momentum = momentum
+    for bn in bns:
+        bn.track_running_stats = True
     return 100.0 * correct.item() / count, loss.item() / count
 
 
 def score_subnet(model: nn.Module, arch: Any, calib: Batches, evaluation: Batches, rt: Runtime,
-                 bn_policy: str) -> tuple[float, float]:
-    """One subnet's held-out accuracy and loss, sharing the supernet's weights (nothing is rebuilt)."""
+                 bn_policy: str, finetune: FineTuning | None = None) -> tuple[float, float]:
+    """One subnet's held-out accuracy and loss, sharing the supernet's weights (nothing is rebuilt).
+
+    With `finetune`, the path is first fine-tuned (wsnas.supernets.finetune), then the BN policy applies
+    (`inherit` then uses the statistics the fine-tuning left), and afterwards every weight is restored exactly.
+    """
     if bn_policy not in BN_POLICIES:
         raise WsnasError(f"unknown BN policy {bn_policy!r}; choose one of {', '.join(BN_POLICIES)}")
-    if bn_policy == "recalibrate":
-        recalibrate_bn(model, arch, calib, rt)
-    return accuracy_and_loss(model, arch, evaluation, rt, bn_policy)
+    with finetuned(model, arch, finetune, rt):
+        if bn_policy == "recalibrate":
+            recalibrate_bn(model, arch, calib, rt)
+        return accuracy_and_loss(model, arch, evaluation, rt, bn_policy)
 
 
 def materialize(data: DeviceImages, batch_size: int, limit: int | None, seed: int, rt: Runtime,
@@ -111,32 +147,47 @@ def eval_epochs(cfg: Config, run: RunDir) -> list[int]:
     return wanted
 
 
-def evaluate_run(cfg: Config, run: RunDir, log=print, index_of=None) -> pd.DataFrame:
+def evaluate_run(cfg: Config, run: RunDir, log=print, index_of=None, shard: Shard | None = None,
+                 flush_every: int = FLUSH_EVERY) -> pd.DataFrame:
     """Score cfg.eval.n_archs sampled archs at each chosen checkpoint; resumes, writing scores.csv as it goes.
 
-    `index_of(key)` optionally adds the benchmark index of each arch to the table.
+    `index_of(key)` optionally adds the benchmark index of each arch to the table. With `shard` (by default,
+    under torchrun, shard RANK/WORLD_SIZE) only that part of the sample is scored, into
+    RUN/shards/scores-<i>-of-<n>.csv; once the shards and scores.csv together hold every score of the sample,
+    they are merged into scores.csv. Results are written atomically, under the run's lock, every `flush_every`
+    subnets; a rerun scores only what is missing from scores.csv and the shard files. Returns scores.csv's
+    table, or the shard's while other shards are missing.
     """
-    rt = resolve_runtime(cfg.runtime)
+    world = launched_world()
+    if shard is None and world.size > 1:
+        shard = Shard(world.rank, world.size)
+    rt = rank_runtime(resolve_runtime(cfg.runtime), world)
     space = get_space(cfg.space)
     e = cfg.eval
     if e.sample not in ("uniform", "unique"):
         raise WsnasError(f"eval.sample={e.sample!r}; choose uniform or unique")
+    if flush_every < 1:
+        raise WsnasError(f"--flush-every {flush_every}: write results every 1 or more subnets")
     archs = space.sample(e.n_archs, e.seed, unique_functions=e.sample == "unique")
     epochs = eval_epochs(cfg, run)
-    done = _existing(run)
-    todo = {ep: [a for a in archs if (space.format(a), ep, e.bn_policy) not in done] for ep in epochs}
+    mine = shard.select(archs) if shard else archs
+    target = shard.path(run) if shard else run.scores_path
+    todo = _missing(space, mine, epochs, e, _existing(run))
     total = sum(map(len, todo.values()))
     if total == 0:
-        log(f"[evaluate] all {len(archs)} archs x epochs {epochs} already scored with bn_policy={e.bn_policy}")
-        return run.read_scores()
+        log(f"[evaluate] all {len(mine)} archs{f' of shard {shard}' if shard else ''} x epochs {epochs} already "
+            f"scored with bn_policy={e.bn_policy}")
+        return _finish(run, space, archs, epochs, e, shard, log)
     train_set, valid_set = prepare_split(cfg.data, rt.device)
     calib = materialize(train_set, cfg.train.batch_size, e.calib_batches, e.seed, rt, shuffle=True)
+    finetune = FineTuning.from_config(cfg, train_set)
     evaluation = materialize(valid_set, e.batch_size, None, e.seed, rt, shuffle=False)
     log(f"[evaluate] {total} subnet scores to compute ({len(archs)} archs, epochs {epochs}), bn_policy={e.bn_policy}, "
         f"calibration {len(calib)}x{cfg.train.batch_size} train images, {len(valid_set)} held-out images, {rt.describe()}")
     model = build_model(cfg, rt)
     rows: list[dict[str, Any]] = []
-    bar = tqdm(total=total, desc="evaluate", unit="subnet", disable=not cfg.runtime.progress, dynamic_ncols=True)
+    bar = tqdm(total=total, desc="evaluate" + (f" {shard}" if shard else ""), unit="subnet",
+               disable=not cfg.runtime.progress or not world.is_main, dynamic_ncols=True)
     began = time.perf_counter()
     with bar:
         for epoch, pending in todo.items():
@@ -144,31 +195,99 @@ def evaluate_run(cfg: Config, run: RunDir, log=print, index_of=None) -> pd.DataF
                 continue
             model.load_state_dict(load_checkpoint(checkpoint_path(run.checkpoint_dir, epoch), rt.device)["model"])
             for i, arch in enumerate(pending):
-                acc, loss = score_subnet(model, arch, calib, evaluation, rt, e.bn_policy)
+                acc, loss = score_subnet(model, arch, calib, evaluation, rt, e.bn_policy, finetune)
                 key = space.format(arch)
                 rows.append({"key": key, "index": index_of(key) if index_of else None,
                              "function_key": str(space.function_key(arch)), "epoch": epoch,
                              "bn_policy": e.bn_policy, "calib_batches": len(calib) if e.bn_policy == "recalibrate" else 0,
+                             "finetune_batches": e.finetune_batches,
                              "n_eval": len(valid_set), "supernet_acc": acc, "supernet_loss": loss})
                 bar.update(1)
-                if len(rows) % 100 == 0:
-                    _merge_scores(run, rows)
+                if len(rows) % flush_every == 0:
+                    _merge_scores(run, rows, target)
     seconds = time.perf_counter() - began
     log(f"[evaluate] {len(rows)} subnets in {seconds:.1f}s ({60 * len(rows) / max(seconds, 1e-9):.0f} subnets/min)")
-    return _merge_scores(run, rows)
+    _merge_scores(run, rows, target)
+    return _finish(run, space, archs, epochs, e, shard, log)
 
 
-def _existing(run: RunDir) -> set[tuple[str, int, str]]:
-    if not run.scores_path.is_file():
-        return set()
-    table = run.read_scores()
-    return set(zip(table.key, table.epoch.astype(int), table.bn_policy))
-
-
-def _merge_scores(run: RunDir, rows: Iterable[dict[str, Any]]) -> pd.DataFrame:
-    """Union of the saved scores and `rows` (new rows win), written atomically."""
-    new = pd.DataFrame(list(rows))
-    table = pd.concat([run.read_scores(), new], ignore_index=True) if run.scores_path.is_file() else new
-    table = table.drop_duplicates(SCORE_KEY, keep="last").sort_values(["epoch", "bn_policy", "key"])
-    run.write_table(run.scores_path, table)
+def merge_shards(run: RunDir, log=print) -> pd.DataFrame:
+    """Merge every shard file of `run` (with what scores.csv already holds) into scores.csv, atomically."""
+    with _scores_lock(run):
+        if not _shard_paths(run):
+            raise WsnasError(f"run {run.path} has no shard files ({run.path / SHARDS_DIR}/scores-<i>-of-<n>.csv); "
+                             f"score shards with `wsnas evaluate {run.path} --shard i/n` first")
+        table = _union(_score_tables(run))
+        run.write_table(run.scores_path, table)
+    log(f"[evaluate] merged {len(_shard_paths(run))} shard files: {len(table)} scores in {run.scores_path}")
     return table
+
+
+def _finish(run: RunDir, space, archs: Sequence[Any], epochs: list[int], e: EvalConfig, shard: Shard | None,
+            log) -> pd.DataFrame:
+    """Merge everything into scores.csv once it holds every score of the sample; else return the shard's table."""
+    with _scores_lock(run):
+        table = _union(_score_tables(run))
+        missing = sum(map(len, _missing(space, archs, epochs, e, _score_keys(table)).values()))
+        if missing == 0:
+            run.write_table(run.scores_path, table)
+    if missing == 0:
+        log(f"[evaluate] scores: {run.scores_path}")
+        return table
+    log(f"[evaluate] shard {shard}: scores in {shard.path(run)}; {missing} scores of the sample are in other shards "
+        f"still to run; the last shard to finish merges them into scores.csv (or: wsnas evaluate {run.path} --merge)")
+    return pd.read_csv(shard.path(run))
+
+
+def _missing(space, archs: Sequence[Any], epochs: list[int], e: EvalConfig,
+             done: set[tuple[str, int, str, int]]) -> dict[int, list[Any]]:
+    """Per epoch, the archs with no score in `done` under e's BN policy and fine-tuning."""
+    return {ep: [a for a in archs if (space.format(a), ep, e.bn_policy, e.finetune_batches) not in done]
+            for ep in epochs}
+
+
+def _score_keys(table: pd.DataFrame) -> set[tuple[str, int, str, int]]:
+    # tables written before fine-tuning existed have no finetune_batches column: they were not fine-tuned
+    finetune = table.get("finetune_batches", pd.Series(0, index=table.index)).fillna(0).astype(int)
+    return set(zip(table.key, table.epoch.astype(int), table.bn_policy, finetune))
+
+
+def _existing(run: RunDir) -> set[tuple[str, int, str, int]]:
+    """Scores already in scores.csv or in any shard file."""
+    return set().union(*map(_score_keys, _score_tables(run)))
+
+
+def _shard_paths(run: RunDir) -> list[Path]:
+    return sorted((run.path / SHARDS_DIR).glob("scores-*-of-*.csv"))
+
+
+def _score_tables(run: RunDir) -> list[pd.DataFrame]:
+    """scores.csv (if any), then every shard file."""
+    paths = ([run.scores_path] if run.scores_path.is_file() else []) + _shard_paths(run)
+    return [pd.read_csv(path) for path in paths]
+
+
+def _union(tables: Sequence[pd.DataFrame]) -> pd.DataFrame:
+    """One row per score; a later table's row wins."""
+    if not tables:
+        return pd.DataFrame(columns=SCORE_KEY)
+    table = pd.concat(tables, ignore_index=True)
+    return table.drop_duplicates(SCORE_KEY, keep="last").sort_values(["epoch", "bn_policy", "key"])
+
+
+def _merge_scores(run: RunDir, rows: Iterable[dict[str, Any]], target: Path) -> pd.DataFrame:
+    """Union of the table at `target` (scores.csv or a shard file) and `rows` (new rows win), written atomically
+    under the run's lock."""
+    with _scores_lock(run):
+        saved = [pd.read_csv(target)] if target.is_file() else []
+        table = _union([*saved, pd.DataFrame(list(rows))])
+        run.write_table(target, table)
+    return table
+
+
+@contextmanager
+def _scores_lock(run: RunDir) -> Iterator[None]:
+    """Hold the run's lock on its score files, so read-modify-writes by concurrent processes lose nothing."""
+    with open(run.path / ".scores.lock", "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)  # released when the file closes
+        yield

@@ -14,12 +14,13 @@ from wsnas.benchmarks.registry import get_space
 from wsnas.config import Config
 from wsnas.errors import WsnasError
 from wsnas.runs import RunDir
+from wsnas.supernets import distributed
 from wsnas.supernets.checkpoints import (checkpoint_path, load_checkpoint, prune_checkpoints, save_checkpoint,
                                          saved_epochs)
 from wsnas.supernets.data import DeviceImages, prepare_split
 from wsnas.supernets.registry import supernet_spec
 from wsnas.supernets.runtime import Runtime, resolve_runtime
-from wsnas.supernets.samplers import PathSampler
+from wsnas.supernets.samplers import PathSampler, run_arch_pool
 
 
 class TrainingDiverged(WsnasError):
@@ -54,40 +55,56 @@ def make_optimizer(cfg: Config, model: nn.Module, steps_per_epoch: int):
 
 
 def train_supernet(cfg: Config, run: RunDir, log=print) -> TrainResult:
-    """Train (or resume) the supernet of `run` up to cfg.train.epochs, checkpointing each epoch."""
-    rt = resolve_runtime(cfg.runtime)
+    """Train (or resume) the supernet of `run` up to cfg.train.epochs, checkpointing each epoch.
+
+    Under torchrun each rank trains on its slice of every global batch (supernets/distributed.py); rank 0 alone
+    writes checkpoints and logs, and every rank resumes from the same checkpoint.
+    """
+    ranks = distributed.launched_world().size
+    if cfg.train.batch_size % ranks:
+        raise WsnasError(f"train.batch_size={cfg.train.batch_size} does not split over {ranks} ranks; choose a "
+                         f"multiple of {ranks} (each rank takes batch_size / ranks images of every global batch)")
+    world, rt = distributed.setup(resolve_runtime(cfg.runtime))
+    if not world.is_main:
+        log = _quiet
     space = get_space(cfg.space)
+    pool = run_arch_pool(cfg, space, run)  # None = the whole space
     spec = supernet_spec(cfg)
     done = saved_epochs(run.checkpoint_dir)
     start = done[-1] if done else 0
     if start >= cfg.train.epochs:
         log(f"[train] {run.path}: {start} epochs already trained (train.epochs={cfg.train.epochs}); nothing to do")
         return TrainResult(start, 0.0, float("nan"))
+    state = load_checkpoint(checkpoint_path(run.checkpoint_dir, start), rt.device) if start else None
     train_set, _ = prepare_split(cfg.data, rt.device)
     model = build_model(cfg, rt)
     steps = train_set.num_batches(cfg.train.batch_size, drop_last=True)
     if steps == 0:
         raise WsnasError(f"data.n_train={len(train_set)} images is less than one batch of {cfg.train.batch_size}")
     opt, sched = make_optimizer(cfg, model, steps)
-    if start:
-        state = load_checkpoint(checkpoint_path(run.checkpoint_dir, start), rt.device)
+    if state is not None:
         model.load_state_dict(state["model"])
         opt.load_state_dict(state["optimizer"])
         sched.load_state_dict(state["scheduler"])
         log(f"[train] resuming {run.path} from epoch {start}")
+    net = distributed.distribute(model, rt) if world.size > 1 else model
     log(f"[train] space={cfg.space} C={cfg.model.C} N={cfg.model.N} images={len(train_set)} "
-        f"epochs={cfg.train.epochs} batch={cfg.train.batch_size} sampler={cfg.train.sampler} {rt.describe()}")
+        f"epochs={cfg.train.epochs} batch={cfg.train.batch_size} sampler={cfg.train.sampler} {rt.describe()}"
+        + (f" ranks={world.size} (batch {cfg.train.batch_size // world.size} each)" if world.size > 1 else ""))
     criterion = nn.CrossEntropyLoss()
     bar = tqdm(total=(cfg.train.epochs - start) * steps, desc="train", unit="step",
-               disable=not cfg.runtime.progress, dynamic_ncols=True)
+               disable=not cfg.runtime.progress or not world.is_main, dynamic_ncols=True)
     began = time.perf_counter()
     with bar:
         for epoch in range(start, cfg.train.epochs):
-            stats = _train_epoch(cfg, model, train_set, space, epoch, opt, sched, criterion, rt, bar)
-            save_checkpoint(run.checkpoint_dir, epoch + 1, {"model": model.state_dict(), "optimizer": opt.state_dict(),
-                                                           "scheduler": sched.state_dict()})
-            prune_checkpoints(run.checkpoint_dir, cfg.train.checkpoint_every, epoch + 1)
-            _append_log(run, epoch + 1, stats)
+            stats = _train_epoch(cfg, net, train_set, space, epoch, opt, sched, criterion, rt, bar, pool, world)
+            if world.is_main:  # the log row first: a kill between the two reruns the epoch and rewrites the row
+                _append_log(run, epoch + 1, stats)
+                save_checkpoint(run.checkpoint_dir, epoch + 1, {"model": model.state_dict(),
+                                                               "optimizer": opt.state_dict(),
+                                                               "scheduler": sched.state_dict()})
+                prune_checkpoints(run.checkpoint_dir, cfg.train.checkpoint_every, epoch + 1)
+            distributed.barrier()  # no rank moves on (e.g. to evaluate) before the checkpoint exists
             if not cfg.runtime.progress:
                 log(f"[train] epoch {epoch + 1}/{cfg.train.epochs} loss {stats['loss']:.3f} "
                     f"acc {stats['acc']:.2f}% {stats['seconds']:.1f}s")
@@ -97,17 +114,19 @@ def train_supernet(cfg: Config, run: RunDir, log=print) -> TrainResult:
 
 
 def _train_epoch(cfg: Config, model: nn.Module, data: DeviceImages, space, epoch: int, opt, sched,
-                 criterion: nn.Module, rt: Runtime, bar: tqdm) -> dict[str, float]:
+                 criterion: nn.Module, rt: Runtime, bar: tqdm, pool: list | None = None,
+                 world: distributed.World = distributed.World()) -> dict[str, float]:
     seed = epoch_seed(cfg.train.seed, epoch)
     gen = torch.Generator().manual_seed(seed)
-    sampler = PathSampler(space, cfg.train.sampler, seed)
+    sampler = PathSampler(space, cfg.train.sampler, seed, pool)
     model.train()
     loss_sum = torch.zeros((), device=rt.device)
     correct = torch.zeros((), device=rt.device, dtype=torch.long)
     seen, began = 0, time.perf_counter()
     for step, (x, y) in enumerate(data.batches(cfg.train.batch_size, shuffle=True, augment=True, generator=gen,
                                                drop_last=True, channels_last=rt.channels_last)):
-        arch = sampler()
+        x, y = world.shard(x), world.shard(y)  # the same global batch on every rank, a disjoint slice each
+        arch = sampler()  # the same path on every rank
         with rt.autocast():
             logits = model(x, arch)
             loss = criterion(logits, y)
@@ -122,17 +141,25 @@ def _train_epoch(cfg: Config, model: nn.Module, data: DeviceImages, space, epoch
         seen += len(y)
         bar.update(1)
         if step % 20 == 0:
-            current = loss.item()
+            current = distributed.all_sum(loss.detach()).item() / world.size  # every rank takes the same decision
             if not math.isfinite(current):
                 raise TrainingDiverged(f"training loss became {current} at epoch {epoch + 1}, step {step}; the last "
                                        f"good checkpoint is kept. Lower train.lr or raise train.grad_clip and rerun.")
             bar.set_postfix(epoch=epoch + 1, loss=f"{current:.3f}")
+    loss_sum, correct, seen = distributed.all_sum(loss_sum), distributed.all_sum(correct), seen * world.size
     mean_loss = (loss_sum / max(seen, 1)).item()
     if not math.isfinite(mean_loss):
         raise TrainingDiverged(f"training loss became {mean_loss} in epoch {epoch + 1}; the last good checkpoint is "
                                f"kept. Lower train.lr or raise train.grad_clip and rerun.")
+    if not torch.stack([torch.isfinite(p).all() for p in model.parameters()]).all().item():
+        raise TrainingDiverged(f"the weights became NaN/inf in epoch {epoch + 1}; the last good checkpoint is kept. "
+                               f"Lower train.lr or raise train.grad_clip and rerun.")
     return {"loss": mean_loss, "acc": 100.0 * correct.item() / max(seen, 1), "lr": sched.get_last_lr()[0],
             "seconds": time.perf_counter() - began, "images": seen}
+
+
+def _quiet(*_: object) -> None:
+    """The log of ranks other than 0."""
 
 
 def _append_log(run: RunDir, epoch: int, stats: dict[str, float]) -> None:

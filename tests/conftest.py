@@ -1,4 +1,5 @@
-"""Shared test fixtures: the local data mirror, and a per-session cache so tests never write to ~/.cache."""
+"""Shared test fixtures: the local data mirror, and a per-session cache and results database (tests never
+write to ~/.cache or ./runs)."""
 from __future__ import annotations
 
 import os
@@ -12,10 +13,11 @@ DEFAULT_MIRROR = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 @pytest.fixture(scope="session", autouse=True)
 def _session_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """WSNAS_CACHE points at a temporary directory for the whole session."""
+    """WSNAS_CACHE and the results database (WSNAS_DB) live in temporary paths for the whole session."""
     path = tmp_path_factory.mktemp("wsnas-cache")
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("WSNAS_CACHE", str(path))
+        patch.setenv("WSNAS_DB", str(path / "results.sqlite"))
         yield path
 
 

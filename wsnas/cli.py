@@ -16,7 +16,8 @@ from wsnas.errors import WsnasError
 from wsnas.runs import RunDir
 
 # Modules that add their own subcommands: each has add_parser(subparsers) that sets `func` on its parser.
-COMMAND_MODULES = ("wsnas.benchmarks.catalog",)
+COMMAND_MODULES = ("wsnas.benchmarks.catalog", "wsnas.analysis.results_cli", "wsnas.analysis.audit", "wsnas.supernets.study_cli",
+                   "wsnas.analysis.studies", "wsnas.analysis.report")
 
 # Named flags and the config keys they set.
 FLAG_KEYS = {
@@ -89,17 +90,24 @@ def cmd_train(args: argparse.Namespace) -> None:
 
 def cmd_evaluate(args: argparse.Namespace) -> None:
     cfg, run = _existing_run(args)
-    _evaluate(cfg, run)
+    if args.merge:
+        from wsnas.supernets.evaluate import merge_shards
+
+        merge_shards(run)
+        return
+    _evaluate(cfg, run, args.shard, args.flush_every)
 
 
-def _evaluate(cfg: Config, run: RunDir) -> None:
+def _evaluate(cfg: Config, run: RunDir, shard: str | None = None, flush_every: int | None = None) -> None:
+    from wsnas.analysis.compare import stamp_scores
     from wsnas.benchmarks.groundtruth import load_ground_truth
-    from wsnas.supernets.evaluate import evaluate_run
+    from wsnas.supernets.evaluate import FLUSH_EVERY, Shard, evaluate_run
 
+    part = Shard.parse(shard) if shard else None
     truth = load_ground_truth(cfg.space, cfg.data.mirror)
-    evaluate_run(cfg, run, index_of=truth.index_of)
+    stamp_scores(run.path, truth)
+    evaluate_run(cfg, run, index_of=truth.index_of, shard=part, flush_every=flush_every or FLUSH_EVERY)
     run.record("evaluate", cfg)
-    print(f"[evaluate] scores: {run.scores_path}")
 
 
 def cmd_analyze(args: argparse.Namespace) -> None:
@@ -108,30 +116,37 @@ def cmd_analyze(args: argparse.Namespace) -> None:
 
 
 def _analyze(cfg: Config, run: RunDir) -> dict[str, Any]:
-    from wsnas.analysis.compare import format_summary, join_truth, summarise
+    from wsnas.analysis.compare import check_scores_meta, format_summary, join_truth, summarise
+    from wsnas.analysis.store import index_and_report
     from wsnas.atomic import write_json
     from wsnas.benchmarks.groundtruth import load_ground_truth
 
     truth = load_ground_truth(cfg.space, cfg.data.mirror)
+    check_scores_meta(run.path, truth)
     joined = join_truth(run.read_scores(), truth, cfg.analysis.truth)
     a = cfg.analysis
-    results = summarise(joined, topk=a.topk, n_boot=a.n_boot, seed=a.seed)
+    results = summarise(joined, topk=a.topk, n_boot=a.n_boot, seed=a.seed, truth=truth, metric=a.truth)
     metrics = {"space": cfg.space, "truth": a.truth, "truth_source": truth.source, "n_boot": a.n_boot,
                "bootstrap_seed": a.seed, "results": results}
     write_json(run.metrics_path, {**metrics, "config": cfg.to_dict()})
     run.record("analyze", cfg)
     print(format_summary(results, a.truth))
     print(f"[analyze] metrics: {run.metrics_path}")
+    print(f"[analyze] {index_and_report(run.path)}")
     return metrics
 
 
 def cmd_study(args: argparse.Namespace) -> None:
+    from wsnas.supernets import distributed
     from wsnas.supernets.train import train_supernet
 
     began = time.perf_counter()
     cfg, run = _new_run(args)
     train_supernet(cfg, run)
     _evaluate(cfg, run)
+    distributed.barrier()  # under torchrun: every rank's shard is scored and merged before rank 0 analyzes
+    if not distributed.launched_world().is_main:
+        return
     _analyze(cfg, run)
     print(f"[study] {run.path} done in {time.perf_counter() - began:.0f}s")
 
@@ -152,6 +167,11 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("run", help="run directory")
         _add_config_args(p, with_preset=False)
         p.set_defaults(func=fn)
+        if name == "evaluate":
+            p.add_argument("--shard", metavar="I/N", help="score only shard I of N of the sampled archs (default "
+                           "under torchrun: RANK/WORLD_SIZE); the last shard to finish merges all into scores.csv")
+            p.add_argument("--merge", action="store_true", help="merge RUN/shards/*.csv into scores.csv and stop")
+            p.add_argument("--flush-every", type=int, metavar="N", help="write results every N subnets (default 20)")
 
     for module_name in COMMAND_MODULES:
         importlib.import_module(module_name).add_parser(sub)

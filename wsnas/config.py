@@ -27,7 +27,7 @@ class DataConfig:
     root: str | None = None          # a CIFAR-10 python archive / batches dir / ImageFolder tree
     mirror: str | None = None        # local mirror of upstream files (else $WSNAS_DATA_MIRROR)
     n_train: int | None = 10_000     # supernet-train images (None = all not held out)
-    n_valid: int = 2_000             # held-out validation images the ranking is measured on
+    n_valid: int = 1_000             # held-out validation images the ranking is measured on
     split_seed: int = 0
 
 
@@ -49,6 +49,7 @@ class TrainConfig:
     sampler: str = "uniform"         # uniform over arch strings, or "unique" over distinct functions
     seed: int = 0
     checkpoint_every: int = 1        # epochs between kept checkpoints (the last one is always kept)
+    arch_pool: str | None = None     # file of arch keys (one per line) to sample paths from; None = the whole space
 
 
 @dataclass
@@ -60,6 +61,8 @@ class EvalConfig:
     calib_batches: int = 4           # recalibration batches of training images per subnet
     batch_size: int = 500
     epochs: list[int] = field(default_factory=list)  # checkpoints to score; empty = the last one
+    finetune_batches: int = 0        # SGD steps on each subnet's inherited weights before scoring (restored after)
+    finetune_lr: float = 0.01        # learning rate of that fine-tuning
 
 
 @dataclass

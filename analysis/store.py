@@ -1,0 +1,433 @@
+"""The results database: every analysed run and audit in one SQLite file, for questions across runs (no torch).
+
+wsnas creates and migrates the file itself: PRAGMA user_version counts the MIGRATIONS applied, and opening
+the file applies the missing ones in one transaction. WAL mode and a busy timeout let several processes
+index at once (a writer waits for the lock instead of failing). The schema is documented in
+docs/results-db.md; `wsnas index` fills it, `wsnas query` reads it.
+
+Default location: $WSNAS_DB, else runs/wsnas.sqlite relative to the current directory.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import sqlite3
+from contextlib import closing, contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Iterator, Sequence
+
+import pandas as pd
+
+from wsnas.analysis.compare import FINETUNE, finetune_batches
+from wsnas.errors import WsnasError
+from wsnas.runs import RunDir
+
+DB_ENV = "WSNAS_DB"
+BUSY_TIMEOUT_S = 60.0
+
+
+def _rebuild(table: str, create: str, columns: str) -> tuple[str, ...]:
+    """Statements that replace `table` by the one `create` makes (as {table}_new), keeping its rows' `columns`;
+    SQLite cannot alter a primary key, so the table is rebuilt (its indexes go with the old one)."""
+    return (create, f"INSERT INTO {table}_new ({columns}) SELECT {columns} FROM {table}", f"DROP TABLE {table}",
+            f"ALTER TABLE {table}_new RENAME TO {table}")
+
+
+_RUN_VIEWS = (  # metrics and topk with the run's columns (migration 2, made again by 3 over the rebuilt tables)
+    """CREATE VIEW run_metrics AS
+            SELECT m.*, r.kind, r.space, r.dataset, r.preset FROM metrics m JOIN runs r USING (run_id)""",
+    """CREATE VIEW run_topk AS
+            SELECT t.*, r.kind, r.space, r.dataset, r.preset FROM topk t JOIN runs r USING (run_id)""",
+)
+
+# Each entry takes the schema from version i to i + 1; append new ones, never edit an applied one.
+MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    (  # 1: runs, their scores, their metrics and top-k figures
+        """CREATE TABLE runs (
+            run_id TEXT PRIMARY KEY, space TEXT, dataset TEXT, preset TEXT, created TEXT, git_commit TEXT,
+            config_json TEXT NOT NULL, indexed_at TEXT NOT NULL)""",
+        """CREATE TABLE scores (
+            run_id TEXT NOT NULL REFERENCES runs(run_id) ON DELETE CASCADE, key TEXT NOT NULL,
+            arch_index INTEGER, function_key TEXT, epoch INTEGER NOT NULL, bn_policy TEXT NOT NULL,
+            calib_batches INTEGER, n_eval INTEGER, supernet_acc REAL, supernet_loss REAL,
+            PRIMARY KEY (run_id, key, epoch, bn_policy))""",
+        """CREATE TABLE metrics (
+            run_id TEXT NOT NULL REFERENCES runs(run_id) ON DELETE CASCADE, epoch INTEGER NOT NULL,
+            bn_policy TEXT NOT NULL, truth TEXT NOT NULL, n_archs INTEGER, metric TEXT NOT NULL,
+            value REAL, ci_low REAL, ci_high REAL,
+            PRIMARY KEY (run_id, epoch, bn_policy, truth, metric))""",
+        """CREATE TABLE topk (
+            run_id TEXT NOT NULL REFERENCES runs(run_id) ON DELETE CASCADE, epoch INTEGER NOT NULL,
+            bn_policy TEXT NOT NULL, truth TEXT NOT NULL, label TEXT NOT NULL, k INTEGER,
+            supernet_best REAL, random_expected_best REAL, oracle_best REAL, supernet_best_true_rank REAL,
+            worst_true_rank REAL, precision_at_k REAL, precision_at_bottom_k REAL, kendall_in_topk REAL,
+            PRIMARY KEY (run_id, epoch, bn_policy, truth, label))""",
+    ),
+    (  # 2: what made a run (a wsnas study or an audit of outside tables); views with the run's columns
+        "ALTER TABLE runs ADD COLUMN kind TEXT NOT NULL DEFAULT 'run'",
+        "CREATE INDEX metrics_by_name ON metrics(metric, epoch, bn_policy)",
+        *_RUN_VIEWS,
+    ),
+    (  # 3: finetune_batches (fine-tuning steps before scoring, 0 = plain) in the primary keys of scores,
+       # metrics and topk, so fine-tuned and plain results of one run sit side by side; the views follow
+        "DROP VIEW run_metrics",
+        "DROP VIEW run_topk",
+        *_rebuild("scores", """CREATE TABLE scores_new (
+            run_id TEXT NOT NULL REFERENCES runs(run_id) ON DELETE CASCADE, key TEXT NOT NULL,
+            arch_index INTEGER, function_key TEXT, epoch INTEGER NOT NULL, bn_policy TEXT NOT NULL,
+            finetune_batches INTEGER NOT NULL DEFAULT 0, calib_batches INTEGER, n_eval INTEGER, supernet_acc REAL,
+            supernet_loss REAL, PRIMARY KEY (run_id, key, epoch, bn_policy, finetune_batches))""",
+                  "run_id, key, arch_index, function_key, epoch, bn_policy, calib_batches, n_eval, supernet_acc, "
+                  "supernet_loss"),
+        *_rebuild("metrics", """CREATE TABLE metrics_new (
+            run_id TEXT NOT NULL REFERENCES runs(run_id) ON DELETE CASCADE, epoch INTEGER NOT NULL,
+            bn_policy TEXT NOT NULL, finetune_batches INTEGER NOT NULL DEFAULT 0, truth TEXT NOT NULL,
+            n_archs INTEGER, metric TEXT NOT NULL, value REAL, ci_low REAL, ci_high REAL,
+            PRIMARY KEY (run_id, epoch, bn_policy, finetune_batches, truth, metric))""",
+                  "run_id, epoch, bn_policy, truth, n_archs, metric, value, ci_low, ci_high"),
+        *_rebuild("topk", """CREATE TABLE topk_new (
+            run_id TEXT NOT NULL REFERENCES runs(run_id) ON DELETE CASCADE, epoch INTEGER NOT NULL,
+            bn_policy TEXT NOT NULL, finetune_batches INTEGER NOT NULL DEFAULT 0, truth TEXT NOT NULL,
+            label TEXT NOT NULL, k INTEGER, supernet_best REAL, random_expected_best REAL, oracle_best REAL,
+            supernet_best_true_rank REAL, worst_true_rank REAL, precision_at_k REAL, precision_at_bottom_k REAL,
+            kendall_in_topk REAL, PRIMARY KEY (run_id, epoch, bn_policy, finetune_batches, truth, label))""",
+                  "run_id, epoch, bn_policy, truth, label, k, supernet_best, random_expected_best, oracle_best, "
+                  "supernet_best_true_rank, worst_true_rank, precision_at_k, precision_at_bottom_k, kendall_in_topk"),
+        "CREATE INDEX metrics_by_name ON metrics(metric, epoch, bn_policy, finetune_batches)",
+        *_RUN_VIEWS,
+    ),
+)
+SCHEMA_VERSION = len(MIGRATIONS)
+
+SCORE_COLUMNS = ("key", "arch_index", "function_key", "epoch", "bn_policy", FINETUNE, "calib_batches", "n_eval",
+                 "supernet_acc", "supernet_loss")
+RESULT_KEY = ("epoch", "bn_policy", FINETUNE, "truth")  # after run_id: what identifies a result in metrics, topk
+TOPK_COLUMNS = ("label", "k", "supernet_best", "random_expected_best", "oracle_best", "supernet_best_true_rank",
+                "worst_true_rank", "precision_at_k", "precision_at_bottom_k", "kendall_in_topk")
+_RESULT_IDENTITY = ("epoch", "bn_policy", FINETUNE, "n_archs", "topk")  # result entries that are not metrics
+FILTER_COLUMNS = ("space", "bn_policy", "epoch", FINETUNE, "truth")
+GROUP_COLUMNS = ("space", "dataset", "preset", "kind", "epoch", "bn_policy", FINETUNE, "truth", "n_archs")
+
+
+class StoreError(WsnasError):
+    """A results database that cannot be opened, migrated, written or queried as asked."""
+
+
+@dataclass(frozen=True)
+class IndexResult:
+    """What index_run stored for one run."""
+
+    run_id: str
+    kind: str
+    scores: int
+    metrics: int
+    topk: int
+
+
+def default_db_path() -> Path:
+    """$WSNAS_DB, else runs/wsnas.sqlite relative to the current directory."""
+    return Path(os.environ.get(DB_ENV) or Path("runs") / "wsnas.sqlite")
+
+
+# ------------------------------------------------------------------------------------------------ opening
+
+def connect(db_path: str | os.PathLike) -> sqlite3.Connection:
+    """Open (creating and migrating if needed) the database for reading and writing, in autocommit mode."""
+    path = Path(db_path)
+    if path.is_dir():
+        raise StoreError(f"results database {path} is a directory; pass a file path with --db or ${DB_ENV}")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
+    except (OSError, sqlite3.Error) as exc:
+        raise StoreError(f"results database {path} cannot be opened ({exc}); check that its folder is "
+                         f"writable, or pass another --db") from None
+    try:
+        conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA foreign_keys = ON")
+        migrate(conn)
+    except sqlite3.DatabaseError as exc:
+        conn.close()
+        raise StoreError(f"results database {path} cannot be opened ({exc}); it may not be a wsnas results "
+                         f"database: pass another --db, or move the file away and re-index the runs") from None
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+def connect_readonly(db_path: str | os.PathLike) -> sqlite3.Connection:
+    """A read-only connection (SQLite URI mode=ro) to an existing database, migrated first if it is older."""
+    path = _existing(db_path)
+    if _user_version(path) < SCHEMA_VERSION:
+        connect(path).close()
+    conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_S)
+    conn.execute("PRAGMA query_only = ON")
+    return conn
+
+
+def _existing(db_path: str | os.PathLike) -> Path:
+    path = Path(db_path)
+    if not path.is_file():
+        raise StoreError(f"no results database at {path}; fill one with `wsnas index RUN --db {path}` (or "
+                         f"`wsnas analyze`, which indexes into ${DB_ENV} or runs/wsnas.sqlite), or pass --db")
+    return path
+
+
+def _user_version(path: Path) -> int:
+    try:
+        with sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_S) as conn:
+            return int(conn.execute("PRAGMA user_version").fetchone()[0])
+    except sqlite3.DatabaseError as exc:
+        raise StoreError(f"results database {path} cannot be read ({exc}); pass another --db") from None
+
+
+@contextmanager
+def _transaction(conn: sqlite3.Connection) -> Iterator[None]:
+    """BEGIN IMMEDIATE (take the write lock now, waiting up to the busy timeout) ... COMMIT, or ROLLBACK."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
+def migrate(conn: sqlite3.Connection, upto: int = SCHEMA_VERSION) -> int:
+    """Apply the migrations after the database's user_version, up to version `upto`; the new version."""
+    if int(conn.execute("PRAGMA user_version").fetchone()[0]) >= upto:
+        return _check_version(conn)
+    with _transaction(conn):
+        version = _check_version(conn)  # another process may have migrated while we waited for the lock
+        for statements in MIGRATIONS[version:upto]:
+            for statement in statements:
+                conn.execute(statement)
+        conn.execute(f"PRAGMA user_version = {max(version, upto)}")
+    return max(version, upto)
+
+
+def _check_version(conn: sqlite3.Connection) -> int:
+    version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+    if version > SCHEMA_VERSION:
+        raise StoreError(f"the results database has schema version {version}, newer than this wsnas knows "
+                         f"({SCHEMA_VERSION}); upgrade wsnas, or use another --db")
+    return version
+
+
+# ----------------------------------------------------------------------------------------------- indexing
+
+def _run_row(run_id: str, tree: dict[str, Any]) -> dict[str, Any]:
+    config = tree.get("config") or {}
+    provenance = tree.get("provenance") or {}
+    return {"run_id": run_id, "kind": tree.get("kind", "run"), "space": config.get("space"),
+            "dataset": (config.get("data") or {}).get("dataset"), "preset": config.get("preset"),
+            "created": provenance.get("created"), "git_commit": provenance.get("git_commit"),
+            "config_json": json.dumps(tree, sort_keys=True),
+            "indexed_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+
+
+def _score_rows(run_id: str, scores: pd.DataFrame) -> list[tuple]:
+    table = scores.rename(columns={"index": "arch_index"}).assign(**{FINETUNE: finetune_batches(scores)})
+    table = table.reindex(columns=list(SCORE_COLUMNS))
+    table = table.astype(object).where(table.notna(), None)
+    for column in ("arch_index", "epoch", "calib_batches", "n_eval"):
+        table[column] = [None if v is None else int(v) for v in table[column]]
+    return [(run_id, *row) for row in table.itertuples(index=False, name=None)]
+
+
+def _number(value: Any) -> float | None:
+    return None if value is None or (isinstance(value, float) and math.isnan(value)) else float(value)
+
+
+def _is_scalar(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _metric_values(name: str, entry: Any) -> Iterator[tuple[str, float | None, float | None, float | None]]:
+    """(metric, value, ci_low, ci_high) of one result entry: a scalar, a {value, ci_low, ci_high} interval,
+    or a nested dict whose scalars are named by their dotted path (ceiling.seed_vs_seed.kendall.mean)."""
+    if _is_scalar(entry):
+        yield name, _number(entry), None, None
+    elif isinstance(entry, dict):
+        if "value" in entry:
+            yield name, _number(entry["value"]), _number(entry.get("ci_low")), _number(entry.get("ci_high"))
+        for key, value in entry.items():
+            if key not in ("value", "ci_low", "ci_high"):
+                yield from _metric_values(f"{name}.{key}", value)
+
+
+def _result_rows(run_id: str, metrics: dict[str, Any]) -> tuple[list[tuple], list[tuple]]:
+    """(metrics rows, topk rows) of a metrics.json: every scalar or interval of every result."""
+    truth = str(metrics.get("truth"))
+    metric_rows, topk_rows = [], []
+    for result in metrics.get("results", []):
+        where = (run_id, int(result["epoch"]), str(result["bn_policy"]), int(result.get(FINETUNE, 0)), truth)
+        n_archs = result.get("n_archs")
+        for name, entry in result.items():
+            if name not in _RESULT_IDENTITY:
+                metric_rows.extend((*where, n_archs, *values) for values in _metric_values(name, entry))
+        for t in result.get("topk", []):
+            topk_rows.append((*where, *(_number(t.get(c)) if c != "label" else t[c] for c in TOPK_COLUMNS)))
+    return metric_rows, topk_rows
+
+
+def _read_metrics(run: RunDir) -> dict[str, Any]:
+    if not run.metrics_path.is_file():
+        return {}
+    try:
+        return json.loads(run.metrics_path.read_text())
+    except (OSError, ValueError) as exc:
+        raise StoreError(f"{run.metrics_path} cannot be read ({exc}); rerun `wsnas analyze {run.path}`") from None
+
+
+def _insert(conn: sqlite3.Connection, table: str, columns: Sequence[str], rows: list[tuple]) -> None:
+    marks = ", ".join("?" * len(columns))
+    conn.executemany(f"INSERT OR REPLACE INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows)
+
+
+def index_run(db_path: str | os.PathLike, run_dir: str | os.PathLike) -> IndexResult:
+    """Store a run (or audit) directory's config.json, scores.csv and metrics.json in the database.
+
+    Everything is written in one transaction, replacing the run's earlier rows: indexing is idempotent.
+    """
+    run = RunDir(Path(run_dir).resolve())
+    run_id = str(run.path)
+    tree = run.saved_tree()
+    scores = _score_rows(run_id, run.read_scores()) if run.scores_path.is_file() else []
+    metric_rows, topk_rows = _result_rows(run_id, _read_metrics(run))
+    row = _run_row(run_id, tree)
+    conn = connect(db_path)
+    try:
+        with _transaction(conn):
+            conn.execute("DELETE FROM runs WHERE run_id = ?", (run_id,))  # cascades to scores, metrics, topk
+            _insert(conn, "runs", list(row), [tuple(row.values())])
+            _insert(conn, "scores", ("run_id", *SCORE_COLUMNS), scores)
+            _insert(conn, "metrics", ("run_id", *RESULT_KEY, "n_archs", "metric", "value", "ci_low", "ci_high"),
+                    metric_rows)
+            _insert(conn, "topk", ("run_id", *RESULT_KEY, *TOPK_COLUMNS), topk_rows)
+    except sqlite3.DatabaseError as exc:
+        raise StoreError(f"could not index {run_id} into {db_path} ({exc}); check the file and rerun "
+                         f"`wsnas index {run_id} --db {db_path}`") from None
+    finally:
+        conn.close()
+    return IndexResult(run_id, row["kind"], len(scores), len(metric_rows), len(topk_rows))
+
+
+def index_and_report(run_dir: str | os.PathLike, db_path: str | os.PathLike | None = None) -> str:
+    """Index a freshly written run into `db_path` (default: default_db_path()); a line saying where.
+
+    The run's files are the record, the database an index of them: a failure is reported, not raised.
+    """
+    db = Path(db_path) if db_path is not None else default_db_path()
+    try:
+        index_run(db, run_dir)
+    except WsnasError as exc:
+        return f"results database: NOT indexed into {db} ({exc}); fix that, then `wsnas index {run_dir} --db {db}`"
+    return f"results database: {db}"
+
+
+# ------------------------------------------------------------------------------------------------ queries
+
+def _where(filters: dict[str, Any], alias: str = "") -> tuple[str, list[Any]]:
+    clauses, params = [], []
+    for column, value in filters.items():
+        if column not in FILTER_COLUMNS:
+            raise StoreError(f"cannot filter on {column!r}; filters: {', '.join(FILTER_COLUMNS)}")
+        if value is not None:
+            clauses.append(f"{alias}{column} = ?")
+            params.append(value)
+    return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
+
+
+def _check_by(by: Sequence[str]) -> list[str]:
+    unknown = [c for c in by if c not in GROUP_COLUMNS]
+    if unknown or not by:
+        raise StoreError(f"cannot group by {', '.join(unknown) or 'nothing'}; --by takes a comma-separated list "
+                         f"of {', '.join(GROUP_COLUMNS)}")
+    return list(dict.fromkeys(by))
+
+
+def _quote(name: str) -> str:
+    """`name` as an SQL identifier."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def metric_names(db_path: str | os.PathLike) -> list[str]:
+    """The metric names present in the database (kendall, spearman, pearson, mean_truth, ...)."""
+    with closing(connect_readonly(db_path)) as conn:
+        return [r[0] for r in conn.execute("SELECT DISTINCT metric FROM metrics ORDER BY metric")]
+
+
+def metric_table(db_path: str | os.PathLike, metric: str, filters: dict[str, Any] | None = None,
+                 by: Sequence[str] | None = None) -> pd.DataFrame:
+    """One row per run result of `metric` with its interval, or with `by` the mean (min, max) per group."""
+    known = metric_names(db_path)
+    if metric not in known:
+        raise StoreError(f"no metric {metric!r} in {db_path}; metrics there: {', '.join(known) or 'none yet'} "
+                         f"(or ask for runs / topk)")
+    where, params = _where(filters or {})
+    where = (where + " AND" if where else " WHERE") + " metric = ?"
+    params.append(metric)
+    if by:
+        cols = ", ".join(_check_by(by))
+        sql = (f"SELECT {cols}, COUNT(DISTINCT run_id) AS runs, COUNT(*) AS results, "
+               f"AVG(value) AS {_quote('mean_' + metric)}, MIN(value) AS {_quote('min_' + metric)}, "
+               f"MAX(value) AS {_quote('max_' + metric)} FROM run_metrics{where} GROUP BY {cols} ORDER BY {cols}")
+    else:
+        sql = (f"SELECT run_id, space, dataset, epoch, bn_policy, finetune_batches, truth, n_archs, "
+               f"value AS {_quote(metric)}, ci_low, ci_high FROM run_metrics{where} "
+               f"ORDER BY space, run_id, epoch, bn_policy, finetune_batches, truth")
+    return _select(db_path, sql, params)
+
+
+def topk_rows(db_path: str | os.PathLike, filters: dict[str, Any] | None = None,
+              by: Sequence[str] | None = None, label: str | None = None) -> pd.DataFrame:
+    """Top-k figures per run result and label, or with `by` their means per group and label."""
+    where, params = _where(filters or {})
+    if label is not None:
+        where = (where + " AND" if where else " WHERE") + " label = ?"
+        params.append(label)
+    figures = TOPK_COLUMNS[2:]
+    if by:
+        cols = ", ".join(_check_by(by))
+        means = ", ".join(f"AVG({c}) AS {c}" for c in figures)
+        sql = (f"SELECT {cols}, label, COUNT(DISTINCT run_id) AS runs, COUNT(*) AS results, {means} "
+               f"FROM run_topk{where} GROUP BY {cols}, label ORDER BY {cols}, MIN(k), label")
+    else:
+        sql = (f"SELECT run_id, space, dataset, epoch, bn_policy, finetune_batches, truth, label, k, "
+               f"{', '.join(figures)} FROM run_topk{where} "
+               f"ORDER BY space, run_id, epoch, bn_policy, finetune_batches, truth, k, label")
+    return _select(db_path, sql, params)
+
+
+def runs_table(db_path: str | os.PathLike, space: str | None = None) -> pd.DataFrame:
+    """The indexed runs with what they hold."""
+    where, params = _where({"space": space}, "r.")
+    sql = ("SELECT r.run_id, r.kind, r.space, r.dataset, r.preset, r.created, substr(r.git_commit, 1, 10) AS git, "
+           "(SELECT COUNT(*) FROM scores s WHERE s.run_id = r.run_id) AS scores, "
+           "(SELECT COUNT(*) FROM metrics m WHERE m.run_id = r.run_id) AS metrics, r.indexed_at "
+           f"FROM runs r{where} ORDER BY r.space, r.run_id")
+    return _select(db_path, sql, params)
+
+
+def sql_table(db_path: str | os.PathLike, sql: str) -> pd.DataFrame:
+    """The result of one SQL statement on a read-only connection (writes fail with a StoreError)."""
+    try:
+        return _select(db_path, sql)
+    except sqlite3.Error as exc:
+        hint = ("--sql is read-only: it answers SELECT queries; the database is written by `wsnas index`"
+                if "readonly" in str(exc) else "see docs/results-db.md for the tables and columns")
+        raise StoreError(f"SQL {sql!r} failed on {db_path}: {exc}; {hint}") from None
+
+
+def _select(db_path: str | os.PathLike, sql: str, params: Sequence[Any] = ()) -> pd.DataFrame:
+    """Rows of one statement on a read-only connection, as a DataFrame."""
+    with closing(connect_readonly(db_path)) as conn:
+        cursor = conn.execute(sql, params)
+        columns = [d[0] for d in cursor.description] if cursor.description else []
+        return pd.DataFrame(cursor.fetchall(), columns=columns)

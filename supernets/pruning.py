@@ -1,0 +1,151 @@
+"""The search-space pruning study: a supernet trained on a pruned space, judged on that same space.
+
+For each pruning mode (optimistic: drop the truly worst fraction p of the space; random: drop a seeded random
+fraction p) and fraction p, a supernet is trained with its path sampler restricted to the pool that is left
+(train.arch_pool), archs sampled from the pool are scored, and the study records the pool's mean true
+accuracy, the best true accuracy among the supernet's top 10 against the expected best of 10 random picks
+of the same sample, and Kendall's tau with its bootstrap interval.
+
+The pools are chosen with the ground truth by design of the experiment: they simulate a well (optimistic)
+or a blindly (random) pruned space. The truth still never feeds a supernet score: training only samples
+paths from the pool, every score comes from the supernet alone, and the truth is joined to the scores
+afterwards, only to measure them.
+
+    DIR/pools/<mode>-<p>.txt     the pool: arch keys, one per line
+    DIR/runs/<mode>-<p>/         one wsnas run per pool; p=0 (the whole space, no pool) once, shared by the
+                                 modes; pool_scores.csv holds the scores of the archs sampled from the pool
+    DIR/studies/pruning.json     one row per run, rewritten as each run finishes
+Each run resumes where it stopped; finished runs train and score nothing.
+"""
+from __future__ import annotations
+
+import copy
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from wsnas.analysis.compare import join_truth, summarise
+from wsnas.analysis.pruning import MODES, PruningError, check_fraction, prune
+from wsnas.atomic import write_json, write_text
+from wsnas.benchmarks.groundtruth import load_ground_truth
+from wsnas.benchmarks.registry import get_space
+from wsnas.config import Config, build_config, read_config_file
+from wsnas.runs import RunDir
+from wsnas.supernets.arch_scores import score_archs
+from wsnas.supernets.samplers import evaluation_sample
+from wsnas.supernets.train import train_supernet
+
+STUDY = "pruning"
+TOP_K = 10
+# The study trains up to 9 supernets, so on the cpu preset it trains each for half the preset's 20 epochs
+# (unless a config file or --set/--epochs says otherwise). The JSON config records what was applied.
+STUDY_DEFAULTS: dict[str, dict[str, Any]] = {"cpu": {"train.epochs": 10}}
+
+
+@dataclass(frozen=True)
+class PoolRun:
+    """One supernet of the study: the space pruned by `mode` at `fraction` (0 = the whole space)."""
+
+    mode: str
+    fraction: float
+
+    @property
+    def name(self) -> str:
+        return f"{self.mode}-{self.fraction:g}"
+
+
+def plan(fractions: Sequence[float], modes: Sequence[str]) -> list[PoolRun]:
+    """The runs for these fractions and modes: p=0 once (named after the first mode, in MODES order), then
+    one run per mode for every other fraction, fractions ascending."""
+    unknown = [m for m in modes if m not in MODES]
+    if unknown or not modes:
+        raise PruningError(f"pruning modes {list(modes)!r}: choose one or more of {', '.join(MODES)}")
+    if not fractions:
+        raise PruningError("no pruning fractions given; pass e.g. --fractions 0,0.25,0.5,0.75,0.9")
+    ordered = [m for m in MODES if m in modes]
+    runs: list[PoolRun] = []
+    for p in sorted({check_fraction(p) for p in fractions}):
+        runs.extend([PoolRun(ordered[0], p)] if p == 0 else [PoolRun(m, p) for m in ordered])
+    return runs
+
+
+def study_config(preset: str, file: str | Path | None, overrides: dict[str, Any]) -> tuple[Config, dict[str, Any]]:
+    """The study's config (preset, STUDY_DEFAULTS, file, overrides) and the study defaults it applied: a
+    default applies only where neither the file nor the overrides set that key."""
+    given = set(read_config_file(file)) if file else set()
+    lighter = {k: v for k, v in STUDY_DEFAULTS.get(preset, {}).items() if k not in given | set(overrides)}
+    return build_config(preset, file, {**lighter, **overrides}), lighter
+
+
+def _write_pool(path: Path, keys: Sequence[str], header: str) -> str:
+    """Write the pool file (only if its content changes, so a resumed study leaves it untouched); its sha256."""
+    text = f"# {header}\n" + "".join(f"{k}\n" for k in keys)
+    if not path.is_file() or path.read_text() != text:
+        write_text(path, text)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def pruning_study(cfg: Config, out: Path, runs: Sequence[PoolRun], pool_seed: int = 0,
+                  study_defaults: dict[str, Any] | None = None, log=print) -> dict[str, Any]:
+    """Train, score and measure every run of `runs` under `out`; returns what DIR/studies/pruning.json holds."""
+    out = Path(out).resolve()
+    space = get_space(cfg.space)
+    truth = load_ground_truth(cfg.space, cfg.data.mirror)
+    metric = cfg.analysis.truth
+    archs = list(space.enumerate())
+    keys = [space.format(a) for a in archs]
+    values = truth.values(metric, keys)
+    arch_of, value_of = dict(zip(keys, archs)), dict(zip(keys, values))
+    config = {"space": cfg.space, "preset": cfg.preset, "fractions": sorted({r.fraction for r in runs}),
+              "modes": sorted({r.mode for r in runs}, key=MODES.index), "pool_seed": pool_seed, "top_k": TOP_K,
+              "study_defaults": study_defaults or {}, "train_epochs": cfg.train.epochs, "n_archs": cfg.eval.n_archs,
+              "bn_policy": cfg.eval.bn_policy, "finetune_batches": cfg.eval.finetune_batches,
+              "n_boot": cfg.analysis.n_boot, "bootstrap_seed": cfg.analysis.seed, "truth_source": truth.source,
+              "full_space_run": next((r.name for r in runs if r.fraction == 0), None), "pools": {},
+              "base_config": cfg.to_dict()}
+    rows: list[dict[str, Any]] = []
+    document = {"study": STUDY, "truth": metric, "config": config, "rows": rows}
+    for r in runs:
+        kept = keys if r.fraction == 0 else prune(keys, values, r.mode, r.fraction, pool_seed)
+        mean_truth = float(np.mean([value_of[k] for k in kept]))
+        log(f"[prune-study] {r.name}: {len(kept)} of {len(keys)} archs, mean {metric} {mean_truth:.2f}%")
+        sub = copy.deepcopy(cfg)
+        if r.fraction > 0:
+            how = f"by {metric}" if r.mode == "optimistic" else f"with pool seed {pool_seed}"
+            pool_file = out / "pools" / f"{r.name}.txt"
+            sha = _write_pool(pool_file, kept, f"{r.mode} pruning of {cfg.space} {how}: {len(kept)} of {len(keys)} "
+                                               f"archs left after dropping a fraction {r.fraction:g}")
+            sub.train.arch_pool = str(pool_file)
+            config["pools"][r.name] = {"file": str(pool_file), "sha256": sha, "n_pool": len(kept)}
+        run = RunDir(out / "runs" / r.name)
+        run.init(sub)
+        train_supernet(sub, run, log)
+        sample = evaluation_sample(space, sub.eval, None if r.fraction == 0 else [arch_of[k] for k in kept])
+        if len(sample) < TOP_K:
+            raise PruningError(f"the pruning study compares top-{TOP_K} picks but eval.n_archs={cfg.eval.n_archs} "
+                               f"gives {len(sample)} archs for {r.name}; set eval.n_archs to {TOP_K} or more")
+        scores = score_archs(sub, run, sample, run.path / "pool_scores.csv", [sub.eval.finetune_batches],
+                             truth.index_of, log)
+        [summary] = summarise(join_truth(scores, truth, metric), topk=[TOP_K], n_boot=cfg.analysis.n_boot,
+                              seed=cfg.analysis.seed)
+        top = summary["topk"][0]
+        rows.append({"mode": r.mode, "fraction": r.fraction, "n_pool": len(kept), "mean_truth": mean_truth,
+                     "supernet_top10_best": top["supernet_best"], "random_top10_expected": top["random_expected_best"],
+                     "kendall": summary["kendall"]["value"], "kendall_ci_low": summary["kendall"]["ci_low"],
+                     "kendall_ci_high": summary["kendall"]["ci_high"], "run_dir": str(run.path)})
+        write_json(out / "studies" / f"{STUDY}.json", document)  # after every run: partial results are visible
+    return document
+
+
+def format_rows(rows: Sequence[dict[str, Any]]) -> str:
+    """The study's rows as a plain-text table for the terminal."""
+    lines = [f"{'mode':<10} {'p':>5} {'pool':>6} {'mean truth':>10} {'top-10 best':>11} {'random 10':>9} "
+             f"{'kendall':>8} {'95% CI':>17}"]
+    for r in rows:
+        lines.append(f"{r['mode']:<10} {r['fraction']:>5g} {r['n_pool']:>6} {r['mean_truth']:>10.2f} "
+                     f"{r['supernet_top10_best']:>11.2f} {r['random_top10_expected']:>9.2f} {r['kendall']:>+8.3f} "
+                     f"[{r['kendall_ci_low']:+.3f}, {r['kendall_ci_high']:+.3f}]")
+    return "\n".join(lines)

@@ -1,0 +1,110 @@
+"""DDP under torchrun: 2 CPU ranks (gloo) on the smoke preset train, evaluate by shard and analyze; they compute
+what one process computes, and resume from the same checkpoint.
+
+How close "the same" can be: one training step on 2 ranks equals one process to float rounding (global-batch BN,
+averaged gradients), and the first epoch (3 steps) stays within a tight tolerance. Over more steps, rounding
+differences flip a few ReLUs and grow: one process run with 1 thread and with 2 threads differs by as much as
+2 ranks and 1 process do (max relative weight difference ~0.1 after 8 steps). So the second epoch is compared
+by its loss and by which ops were updated, not weight by weight.
+"""
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from wsnas.cli import main  # noqa: E402
+from wsnas.supernets.checkpoints import load_checkpoint  # noqa: E402
+
+# 192 images = 3 global batches of 64 per epoch (32 per rank)
+ARGS = ["--preset", "smoke", "--epochs", "2", "--set", "data.n_train=192", "--set", "runtime.threads=1", "--quiet"]
+
+
+def torchrun(cwd: Path, *argv: str) -> str:
+    """Run `wsnas argv` on 2 ranks with torchrun (free port, this machine); its stdout."""
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
+               "-m", "wsnas.cli", *argv]
+    done = subprocess.run(command, cwd=cwd, env={**os.environ, "OMP_NUM_THREADS": "1"}, capture_output=True,
+                          text=True, timeout=400)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-4000:]
+    return done.stdout
+
+
+def checkpoint(run: Path, epoch: int) -> dict:
+    return load_checkpoint(run / "checkpoints" / f"epoch_{epoch:04d}.pt")
+
+
+def assert_close(a: "torch.Tensor", b: "torch.Tensor", what: str, tol: float = 1e-4) -> None:
+    """Equal up to float rounding: the largest difference is below `tol` of the tensor's scale."""
+    a, b = a.double(), b.double()
+    assert (a - b).abs().max() <= tol * b.abs().max() + 1e-9, what
+
+
+@pytest.fixture(scope="module")
+def two_ranks(tmp_path_factory, mirror) -> tuple[Path, str]:
+    """A smoke study (train, evaluate, analyze) on 2 ranks, and its stdout."""
+    where = tmp_path_factory.mktemp("ddp")
+    run = where / "run"
+    out = torchrun(where, "study", *ARGS, "--data-mirror", str(mirror), "--run-dir", str(run))
+    return run, out
+
+
+@pytest.fixture(scope="module")
+def one_process(tmp_path_factory, mirror) -> Path:
+    run = tmp_path_factory.mktemp("single") / "run"
+    assert main(["train", *ARGS, "--data-mirror", str(mirror), "--run-dir", str(run)]) == 0
+    return run
+
+
+def test_two_ranks_train_evaluate_by_shard_and_analyze(two_ranks):
+    run, out = two_ranks
+    assert out.count("ranks=2 (batch 32 each)") == 1  # only rank 0 logs
+    assert out.count("[analyze] metrics:") == 1  # only rank 0 analyzes, after every shard is scored
+    assert sorted(p.name for p in (run / "checkpoints").iterdir()) == ["epoch_0001.pt", "epoch_0002.pt"]
+    assert list(pd.read_csv(run / "train_log.csv").epoch) == [1, 2]
+    shards = [pd.read_csv(run / "shards" / f"scores-{i}-of-2.csv") for i in (0, 1)]
+    scores = pd.read_csv(run / "scores.csv")
+    assert [len(s) for s in shards] == [6, 6] and set(shards[0].key).isdisjoint(shards[1].key)
+    assert sorted(scores.key) == sorted([*shards[0].key, *shards[1].key]) and len(scores) == 12
+    assert (run / "metrics.json").is_file()
+
+
+def test_two_ranks_equal_one_process(two_ranks, one_process):
+    run, _ = two_ranks
+    first_ddp, first_one = checkpoint(run, 1), checkpoint(one_process, 1)
+    for name, tensor in first_one["model"].items():
+        assert_close(first_ddp["model"][name], tensor, name)
+    for epoch in (1, 2):  # the same ops got gradients (ops off the shared path: none, on every rank)
+        ddp, one = checkpoint(run, epoch)["optimizer"]["state"], checkpoint(one_process, epoch)["optimizer"]["state"]
+        assert sorted(ddp) == sorted(one)
+    for param, state in first_one["optimizer"]["state"].items():
+        assert_close(first_ddp["optimizer"]["state"][param]["momentum_buffer"], state["momentum_buffer"], param)
+    ddp_log, one_log = pd.read_csv(run / "train_log.csv"), pd.read_csv(one_process / "train_log.csv")
+    assert (ddp_log.images == one_log.images).all() and (ddp_log.lr == one_log.lr).all()
+    assert ddp_log.loss.to_numpy() == pytest.approx(one_log.loss.to_numpy(), abs=1e-4)
+
+
+def test_shard_scores_equal_one_process_evaluation(two_ranks, tmp_path):
+    run, _ = two_ranks
+    copy = tmp_path / "copy"
+    shutil.copytree(run, copy, ignore=shutil.ignore_patterns("scores*", "shards", "metrics.json"))
+    assert main(["evaluate", str(copy), "--quiet"]) == 0
+    one = pd.read_csv(copy / "scores.csv")
+    pd.testing.assert_frame_equal(pd.read_csv(run / "scores.csv"), one)
+
+
+def test_ranks_resume_from_the_same_checkpoint(two_ranks, tmp_path, mirror):
+    run, _ = two_ranks
+    copy = tmp_path / "copy"
+    shutil.copytree(run, copy, ignore=shutil.ignore_patterns("scores*", "shards", "metrics.json"))
+    (copy / "checkpoints" / "epoch_0002.pt").unlink()  # as if killed during epoch 2
+    out = torchrun(tmp_path, "train", *ARGS, "--data-mirror", str(mirror), "--run-dir", str(copy))
+    assert out.count(f"resuming {copy} from epoch 1") == 1
+    resumed, original = checkpoint(copy, 2), checkpoint(run, 2)
+    assert all(torch.equal(resumed["model"][k], original["model"][k]) for k in original["model"])
+    assert resumed["scheduler"] == original["scheduler"]

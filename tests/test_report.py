@@ -1,0 +1,158 @@
+"""`wsnas report`: one self-contained page and a Markdown summary, drawn only from the data that exist.
+
+The run here is made without torch: real NB201 archs with seeded random supernet scores (they know nothing
+of the ground truth), analysed and studied by the real commands; the pruning and fine-tuning studies are
+small synthetic documents in the format their commands write.
+"""
+import json
+import re
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+from PIL import Image
+
+from wsnas.analysis.report import render_report
+from wsnas.analysis.studies import run_studies
+from wsnas.benchmarks.registry import get_space
+from wsnas.cli import main
+from wsnas.config import build_config
+from wsnas.runs import RunDir
+
+RUN_FIGURES = {"scatter", "epochs", "topk", "bias", "operators"}
+
+
+def _make_run(path, mirror, epochs=(1, 2), n_archs=40):
+    """A run directory whose scores.csv holds seeded random supernet accuracies of real archs."""
+    run = RunDir(path)
+    run.init(build_config("smoke", overrides={"data.mirror": str(mirror), "eval.epochs": list(epochs)}))
+    space = get_space("nb201")
+    rng = np.random.default_rng(0)
+    rows = [{"key": space.format(a), "index": None, "function_key": str(space.function_key(a)), "epoch": e,
+             "bn_policy": "recalibrate", "calib_batches": 1, "n_eval": 256, "supernet_acc": rng.uniform(10, 60),
+             "supernet_loss": rng.uniform(1, 2)} for e in epochs for a in space.sample(n_archs, seed=3)]
+    run.write_table(run.scores_path, pd.DataFrame(rows))
+    return path
+
+
+def _write(path, doc):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(doc))
+
+
+@pytest.fixture(scope="module")
+def dirs(tmp_path_factory, mirror):
+    """(run dir with every study but pruning, pruning study dir)."""
+    root = tmp_path_factory.mktemp("report")
+    run = _make_run(root / "synthetic-run", mirror)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("WSNAS_DB", str(root / "wsnas.sqlite"))
+        assert main(["analyze", str(run), "--quiet"]) == 0
+    run_studies(run, progress=False)
+    _write(run / "studies" / "finetune.json", {
+        "study": "finetune", "truth": "cifar10/test", "config": {"batches": [0, 5, 10]},
+        "rows": [{"finetune_batches": n, "kendall": tau, "kendall_ci_low": tau - 0.1, "kendall_ci_high": tau + 0.1,
+                  "spearman": tau * 1.4, "mean_supernet_acc": acc, "seconds_per_subnet": sec}
+                 for n, tau, acc, sec in ((0, 0.30, 40.0, 0.2), (5, 0.38, 45.0, 0.9), (10, 0.41, 47.5, 1.6))]})
+    pruning = root / "pruning-study"
+    _write(pruning / "studies" / "pruning.json", {
+        "study": "pruning", "truth": "cifar10/test", "config": {"fractions": [0, 0.5, 0.9]},
+        "rows": [{"mode": mode, "fraction": p, "n_pool": int(15625 * (1 - p)), "mean_truth": truth,
+                  "supernet_top10_best": best, "random_top10_expected": rand, "kendall": tau,
+                  "kendall_ci_low": tau - 0.05, "kendall_ci_high": tau + 0.05, "run_dir": f"runs/{mode}-{p}"}
+                 for mode, p, truth, best, rand, tau in (
+                     ("optimistic", 0.0, 83.0, 93.1, 92.0, 0.55), ("optimistic", 0.5, 89.5, 93.6, 93.0, 0.41),
+                     ("optimistic", 0.9, 92.4, 94.0, 93.6, 0.22), ("random", 0.0, 83.0, 93.1, 92.0, 0.55),
+                     ("random", 0.5, 83.1, 92.9, 92.0, 0.52), ("random", 0.9, 82.8, 92.5, 91.9, 0.50))]})
+    return run, pruning
+
+
+@pytest.fixture(scope="module")
+def report(dirs, tmp_path_factory):
+    """The report of both directories."""
+    return render_report(list(dirs), name="both", out_root=tmp_path_factory.mktemp("reports"), progress=False)
+
+
+def _links(summary: str) -> list[str]:
+    return re.findall(r"!\[[^\]]*\]\(([^)]+)\)", summary)
+
+
+def test_report_embeds_one_image_per_available_figure(report):
+    assert report.index.parent.name == "both" and report.index.name == "index.html"
+    page = report.index.read_text()
+    pngs = sorted(p.name for p in report.index.parent.glob("*.png"))
+    expected = [f"1-synthetic-run-{f}.png" for f in RUN_FIGURES | {"finetune"}] + ["2-pruning-study-pruning.png"]
+    assert pngs == sorted(expected)
+    images = re.findall(r"<img [^>]*src='([^']+)'", page)
+    assert len(images) == len(pngs) and all(src.startswith("data:image/png;base64,") for src in images)
+    assert "<link" not in page and "<script" not in page and "<style>" in page  # self-contained
+    for png in report.index.parent.glob("*.png"):
+        with Image.open(png) as image:
+            assert image.format == "PNG" and 120 <= round(image.info["dpi"][0]) <= 150 and image.width >= 800
+
+
+def test_summary_links_existing_pngs_and_lists_what_is_missing(report):
+    summary = report.summary.read_text()
+    links = _links(summary)
+    assert sorted(links) == sorted(p.name for p in report.index.parent.glob("*.png"))
+    assert all((report.index.parent / link).is_file() for link in links)
+    # the run lacks the pruning study; the pruning directory is no run, so it lacks nothing else
+    missing = {(s.directory.name, m.what) for s in report.sections for m in s.missing}
+    assert missing == {("synthetic-run", "Search-space pruning by the supernet")}
+    assert "wsnas prune-study --out PRUNING_DIR" in summary
+    assert "tau(params, truth)" in summary and "epoch 2, recalibrate, 40 archs" in summary  # findings
+
+
+def test_missing_studies_are_listed_with_their_commands(tmp_path, mirror, monkeypatch):
+    run = _make_run(tmp_path / "bare-run", mirror, epochs=(2,), n_archs=12)
+    monkeypatch.setenv("WSNAS_DB", str(tmp_path / "wsnas.sqlite"))
+    monkeypatch.chdir(tmp_path)
+    assert main(["report", str(run), "--quiet"]) == 0  # default root: ./reports
+    out = tmp_path / "reports" / "bare-run"
+    assert sorted(p.name for p in out.glob("*.png")) == ["scatter.png"]
+    summary = (out / "summary.md").read_text()
+    for study in ("epochs", "topk", "bias", "operators"):
+        assert f"no studies/{study}.json" in summary and f"wsnas studies {run} --only {study}" in summary
+    assert f"wsnas analyze {run}" in summary and f"wsnas finetune-study {run}" in summary
+    assert len(re.findall(r"<img ", (out / "index.html").read_text())) == 1
+
+    assert main(["analyze", str(run), "--quiet"]) == 0
+    assert main(["studies", str(run), "--only", "epochs,bias", "--quiet"]) == 0
+    assert main(["report", str(run), "--quiet"]) == 0
+    assert sorted(p.name for p in out.glob("*.png")) == ["bias.png", "scatter.png"]  # stale PNGs go
+    summary = (out / "summary.md").read_text()
+    assert "only epoch 2 was scored" in summary and "eval.epochs=[5,10,15,20]" in summary
+    assert "no studies/bias.json" not in summary and "no studies/topk.json" in summary
+
+
+def test_synthetic_pruning_and_finetune_documents_render(dirs, report, tmp_path):
+    page = report.index.read_text()
+    assert "Search-space pruning by the supernet" in page and "Effect of fine-tuning" in page
+    _, pruning = dirs
+    alone = render_report([pruning], out_root=tmp_path, progress=False)  # default name: the directory's
+    assert alone.index.parent.name == "pruning-study"
+    assert [p.name for p in alone.index.parent.glob("*.png")] == ["pruning.png"]
+    assert alone.sections[0].missing == []  # a study directory is no run: nothing else is expected of it
+
+
+def test_bad_directories_and_names_get_one_clear_error(dirs, tmp_path, capsys):
+    run, _ = dirs
+    assert main(["report", str(tmp_path / "nowhere"), "--out-root", str(tmp_path)]) == 2
+    assert "is not a directory" in capsys.readouterr().err
+    (tmp_path / "empty").mkdir()
+    assert main(["report", str(tmp_path / "empty"), "--out-root", str(tmp_path)]) == 2
+    assert "neither a wsnas run" in capsys.readouterr().err
+    assert main(["report", str(run), "--name", "../escape", "--out-root", str(tmp_path)]) == 2
+    assert "must be a plain folder name" in capsys.readouterr().err
+    broken = tmp_path / "broken"
+    _write(broken / "studies" / "pruning.json", {"study": "pruning"})
+    assert main(["report", str(broken), "--out-root", str(tmp_path)]) == 2
+    assert "lacks a 'rows' list" in capsys.readouterr().err
+
+
+def test_analysis_modules_do_not_import_torch():
+    code = ("import sys; import wsnas.analysis.report, wsnas.analysis.studies, wsnas.analysis.plots, "
+            "wsnas.analysis.features; assert 'torch' not in sys.modules, 'torch imported'")
+    subprocess.run([sys.executable, "-c", code], check=True)
