@@ -41,7 +41,7 @@ class ModelConfig:
 @dataclass
 class TrainConfig:
     epochs: int = 20
-    batch_size: int = 128
+    batch_size: int = 64
     lr: float = 0.05
     momentum: float = 0.9
     weight_decay: float = 5e-4
