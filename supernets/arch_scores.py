@@ -3,12 +3,11 @@
 The studies use this rather than `wsnas evaluate`: they choose the archs (a pruned pool) or score every arch
 several times (fine-tuning budgets), and they keep those scores out of RUN/scores.csv, so `wsnas analyze` never
 mixes them with the run's plain scores. Scoring is `score_subnet` as in `wsnas evaluate`, at the newest
-checkpoint (or the last of eval.epochs); each row also holds the seconds its subnet took. Resumable: rows
+checkpoint (or the last of eval.epochs), through the same SubnetScorer. Resumable: rows
 already in the table are not recomputed.
 """
 from __future__ import annotations
 
-import time
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -18,19 +17,16 @@ from tqdm.auto import tqdm
 from wsnas.benchmarks.registry import get_space
 from wsnas.config import Config
 from wsnas.runs import RunDir
-from wsnas.supernets.checkpoints import checkpoint_path, load_checkpoint
-from wsnas.supernets.data import prepare_split
-from wsnas.supernets.evaluate import SCORE_KEY, eval_epochs, materialize, score_subnet
+from wsnas.supernets.evaluate import SCORE_KEY, SubnetScorer, eval_epochs
 from wsnas.supernets.finetune import FineTuning
 from wsnas.supernets.runtime import resolve_runtime
-from wsnas.supernets.train import build_model
 
 _SAVE_EVERY = 50  # rows between intermediate writes of the table
 
 
 def score_archs(cfg: Config, run: RunDir, archs: Sequence[Any], table: Path, finetune_batches: Sequence[int],
                 index_of: Callable[[str], int] | None = None, log=print) -> pd.DataFrame:
-    """Rows of `table` (scores.csv columns plus `seconds`) for every arch x budget, scoring what is missing."""
+    """Rows of `table` (scores.csv columns) for every arch x budget, scoring what is missing."""
     rt = resolve_runtime(cfg.runtime)
     space = get_space(cfg.space)
     e = cfg.eval
@@ -41,24 +37,14 @@ def score_archs(cfg: Config, run: RunDir, archs: Sequence[Any], table: Path, fin
     done = set(map(tuple, saved[SCORE_KEY].itertuples(index=False)))
     todo = [(n, a) for n in finetune_batches for a in archs if (space.format(a), epoch, e.bn_policy, n) not in done]
     if todo:
-        train_set, valid_set = prepare_split(cfg.data, rt.device)
-        calib = materialize(train_set, cfg.train.batch_size, e.calib_batches, e.seed, rt, shuffle=True)
-        evaluation = materialize(valid_set, e.batch_size, None, e.seed, rt, shuffle=False)
-        finetunes = {n: FineTuning.from_config(cfg, train_set, n) for n in set(finetune_batches)}
-        model = build_model(cfg, rt)
-        model.load_state_dict(load_checkpoint(checkpoint_path(run.checkpoint_dir, epoch), rt.device)["model"])
+        scorer = SubnetScorer(cfg, rt, index_of)
+        scorer.load(run, epoch)
+        finetunes = {n: FineTuning.from_config(cfg, scorer.train_set, n) for n in set(finetune_batches)}
         log(f"[score] {run.path}: {len(todo)} subnet scores to compute ({len(archs)} archs, fine-tuning batches "
-            f"{list(finetune_batches)}, epoch {epoch}, bn_policy={e.bn_policy})")
+            f"{list(finetune_batches)}, epoch {epoch}), {scorer.describe()}")
         pending: list[dict[str, Any]] = []
         for n, arch in tqdm(todo, desc="score", unit="subnet", disable=not cfg.runtime.progress, dynamic_ncols=True):
-            began = time.perf_counter()
-            acc, loss = score_subnet(model, arch, calib, evaluation, rt, e.bn_policy, finetunes[n])
-            key = space.format(arch)
-            pending.append({"key": key, "index": index_of(key) if index_of else None,
-                            "function_key": str(space.function_key(arch)), "epoch": epoch, "bn_policy": e.bn_policy,
-                            "calib_batches": len(calib) if e.bn_policy == "recalibrate" else 0, "finetune_batches": n,
-                            "n_eval": len(valid_set), "supernet_acc": acc, "supernet_loss": loss,
-                            "seconds": time.perf_counter() - began})
+            pending.append(scorer.score(arch, finetunes[n]))
             if len(pending) == _SAVE_EVERY:
                 saved, pending = _merge(run, table, saved, pending), []
         if pending:

@@ -13,7 +13,7 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Sequence
+from typing import Any, Callable, Iterable, Iterator, Sequence
 
 import pandas as pd
 import torch
@@ -134,6 +134,46 @@ def materialize(data: DeviceImages, batch_size: int, limit: int | None, seed: in
     return out
 
 
+class SubnetScorer:
+    """What scoring subnets needs, built once: the data split on the device, the fixed calibration and held-out
+    batches, and one supernet whose weights each checkpoint is loaded into. Every subnet is then scored on that
+    one model (nothing rebuilt), under cfg.eval's BN policy."""
+
+    def __init__(self, cfg: Config, rt: Runtime, index_of: Callable[[str], int] | None = None) -> None:
+        e = cfg.eval
+        self.cfg, self.rt, self.index_of = cfg, rt, index_of
+        self.space = get_space(cfg.space)
+        self.train_set, valid_set = prepare_split(cfg.data, rt.device)
+        self.calib = materialize(self.train_set, cfg.train.batch_size, e.calib_batches, e.seed, rt, shuffle=True)
+        self.evaluation = materialize(valid_set, e.batch_size, None, e.seed, rt, shuffle=False)
+        self.n_eval = len(valid_set)
+        self.model = build_model(cfg, rt)
+        self.epoch: int | None = None
+
+    def describe(self) -> str:
+        return (f"bn_policy={self.cfg.eval.bn_policy}, calibration {len(self.calib)}x{self.cfg.train.batch_size} "
+                f"train images, {self.n_eval} held-out images, {self.rt.describe()}")
+
+    def load(self, run: RunDir, epoch: int) -> None:
+        """Put the supernet weights of checkpoint `epoch` into the model (once per epoch)."""
+        if epoch != self.epoch:
+            state = load_checkpoint(checkpoint_path(run.checkpoint_dir, epoch), self.rt.device)
+            self.model.load_state_dict(state["model"])
+            self.epoch = epoch
+
+    def score(self, arch: Any, finetune: FineTuning | None = None) -> dict[str, Any]:
+        """One scores.csv row for `arch` at the loaded epoch, with the seconds it took."""
+        policy = self.cfg.eval.bn_policy
+        began = time.perf_counter()
+        acc, loss = score_subnet(self.model, arch, self.calib, self.evaluation, self.rt, policy, finetune)
+        key = self.space.format(arch)
+        return {"key": key, "index": self.index_of(key) if self.index_of else None,
+                "function_key": str(self.space.function_key(arch)), "epoch": self.epoch, "bn_policy": policy,
+                "calib_batches": len(self.calib) if policy == "recalibrate" else 0,
+                "finetune_batches": finetune.batches if finetune else 0, "n_eval": self.n_eval,
+                "supernet_acc": acc, "supernet_loss": loss, "seconds": time.perf_counter() - began}
+
+
 def eval_epochs(cfg: Config, run: RunDir) -> list[int]:
     """Checkpoints to score: eval.epochs, else the newest."""
     saved = saved_epochs(run.checkpoint_dir)
@@ -178,30 +218,19 @@ def evaluate_run(cfg: Config, run: RunDir, log=print, index_of=None, shard: Shar
         log(f"[evaluate] all {len(mine)} archs{f' of shard {shard}' if shard else ''} x epochs {epochs} already "
             f"scored with bn_policy={e.bn_policy}")
         return _finish(run, space, archs, epochs, e, shard, log)
-    train_set, valid_set = prepare_split(cfg.data, rt.device)
-    calib = materialize(train_set, cfg.train.batch_size, e.calib_batches, e.seed, rt, shuffle=True)
-    finetune = FineTuning.from_config(cfg, train_set)
-    evaluation = materialize(valid_set, e.batch_size, None, e.seed, rt, shuffle=False)
-    log(f"[evaluate] {total} subnet scores to compute ({len(archs)} archs, epochs {epochs}), bn_policy={e.bn_policy}, "
-        f"calibration {len(calib)}x{cfg.train.batch_size} train images, {len(valid_set)} held-out images, {rt.describe()}")
-    model = build_model(cfg, rt)
+    scorer = SubnetScorer(cfg, rt, index_of)
+    finetune = FineTuning.from_config(cfg, scorer.train_set)
+    log(f"[evaluate] {total} subnet scores to compute ({len(archs)} archs, epochs {epochs}), {scorer.describe()}")
     rows: list[dict[str, Any]] = []
     bar = tqdm(total=total, desc="evaluate" + (f" {shard}" if shard else ""), unit="subnet",
                disable=not cfg.runtime.progress or not world.is_main, dynamic_ncols=True)
     began = time.perf_counter()
     with bar:
         for epoch, pending in todo.items():
-            if not pending:
-                continue
-            model.load_state_dict(load_checkpoint(checkpoint_path(run.checkpoint_dir, epoch), rt.device)["model"])
-            for i, arch in enumerate(pending):
-                acc, loss = score_subnet(model, arch, calib, evaluation, rt, e.bn_policy, finetune)
-                key = space.format(arch)
-                rows.append({"key": key, "index": index_of(key) if index_of else None,
-                             "function_key": str(space.function_key(arch)), "epoch": epoch,
-                             "bn_policy": e.bn_policy, "calib_batches": len(calib) if e.bn_policy == "recalibrate" else 0,
-                             "finetune_batches": e.finetune_batches,
-                             "n_eval": len(valid_set), "supernet_acc": acc, "supernet_loss": loss})
+            if pending:
+                scorer.load(run, epoch)
+            for arch in pending:
+                rows.append(scorer.score(arch, finetune))
                 bar.update(1)
                 if len(rows) % flush_every == 0:
                     _merge_scores(run, rows, target)

@@ -50,8 +50,11 @@ def make_optimizer(cfg: Config, model: nn.Module, steps_per_epoch: int):
     opt = torch.optim.SGD(model.parameters(), lr=t.lr, momentum=t.momentum, weight_decay=t.weight_decay,
                           nesterov=t.momentum > 0)
     total = max(1, t.epochs * steps_per_epoch)
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda step: 0.5 * (1 + math.cos(math.pi * min(step, total) / total)))
-    return opt, sched
+    factors = {"cosine": lambda step: 0.5 * (1 + math.cos(math.pi * min(step, total) / total)),
+               "constant": lambda step: 1.0}
+    if t.lr_schedule not in factors:
+        raise WsnasError(f"train.lr_schedule={t.lr_schedule!r}; choose one of {', '.join(factors)}")
+    return opt, torch.optim.lr_scheduler.LambdaLR(opt, factors[t.lr_schedule])
 
 
 def train_supernet(cfg: Config, run: RunDir, log=print) -> TrainResult:

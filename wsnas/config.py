@@ -43,6 +43,7 @@ class TrainConfig:
     epochs: int = 20
     batch_size: int = 64
     lr: float = 0.05
+    lr_schedule: str = "cosine"      # cosine (annealed to 0 over train.epochs) or constant
     momentum: float = 0.9
     weight_decay: float = 5e-4
     grad_clip: float = 5.0
