@@ -108,7 +108,8 @@ PRESETS: dict[str, dict[str, Any]] = {
     "cpu": {},
     "paper": {
         "data.n_train": None, "data.n_valid": 10_000, "model.C": 16, "model.N": 5,
-        "train.epochs": 250, "train.batch_size": 256, "train.lr": 0.1, "train.lr_schedule": "cosine", "train.checkpoint_every": 10,
+        "train.epochs": 250, "train.batch_size": 256, "train.lr": 0.1, "train.lr_schedule": "cosine",
+        "train.checkpoint_every": 10,
         "eval.n_archs": 1000, "eval.calib_batches": 20, "eval.batch_size": 1000,
     },
 }
