@@ -25,7 +25,7 @@ import pandas as pd
 from wsnas.analysis.compare import FINETUNE, format_summary, summarise
 from wsnas.analysis.store import index_and_report
 from wsnas.atomic import write_json
-from wsnas.benchmarks.groundtruth import _canonical
+from wsnas.benchmarks.groundtruth import canonical_keys
 from wsnas.benchmarks.registry import get_space, space_names
 from wsnas.benchmarks.sources import file_sha256
 from wsnas.config import AnalysisConfig
@@ -137,7 +137,7 @@ def _keys(frame: pd.DataFrame, path: Path, what: str, column: str, space: str | 
                          f"{_examples([str(n) for n in empty])}; every row needs its arch key")
     if space is None:
         return raw
-    keys, failures = _canonical(get_space(space), raw)
+    keys, failures = canonical_keys(get_space(space), raw)
     if failures:
         bad = [f"line {_line(p)} {t!r}" for p, t in enumerate(raw) if t in failures]
         first = next(iter(failures))

@@ -389,7 +389,7 @@ def _expected_topk_max(score: np.ndarray, values: np.ndarray, k: int) -> float:
     return _expected_max(tied, k - sure.size)
 
 
-def _inclusion_probability(values: np.ndarray, k: int) -> np.ndarray:
+def inclusion_probability(values: np.ndarray, k: int) -> np.ndarray:
     """Probability that each architecture is in the top k by `values`, boundary ties included at random."""
     kth = np.partition(values, values.size - k)[values.size - k]
     above = values > kth
@@ -407,7 +407,7 @@ def _true_ranks(truth: np.ndarray) -> np.ndarray:
 
 def _precision(score: np.ndarray, truth: np.ndarray, k: int) -> float:
     """Expected fraction of the top k by score that is in the top k by truth (random boundary tie-breaks)."""
-    return float(_inclusion_probability(score, k) @ _inclusion_probability(truth, k) / k)
+    return float(inclusion_probability(score, k) @ inclusion_probability(truth, k) / k)
 
 
 def _kendall_in_topk(x: np.ndarray, y: np.ndarray, k: int) -> float:
@@ -477,7 +477,7 @@ def random_expected_best(truth: ArrayLike, k: int) -> float:
     return _expected_max(y, _check_k(k, y.size))
 
 
-def _resolve_k(spec: int | float, n: int) -> tuple[int, str]:
+def resolve_k(spec: int | float, n: int) -> tuple[int, str]:
     """(count, label) for an int count or a fraction in (0, 1] of n (ceil, at least 1)."""
     if isinstance(spec, (float, np.floating)):
         if not 0 < spec <= 1:
@@ -504,7 +504,7 @@ def topk_table(score: ArrayLike, truth: ArrayLike, ks: Sequence[int | float]) ->
     ranks = _true_ranks(y)
     rows = []
     for spec in ks:
-        k, label = _resolve_k(spec, x.size)
+        k, label = resolve_k(spec, x.size)
         rows.append({
             "label": label,
             "k": k,

@@ -140,6 +140,16 @@ def _correlation_lines(ax: Axes, x: Sequence[float], rows: Sequence[dict[str, An
                     label=f"Kendall {symbol}" if name == "kendall" else f"Spearman {symbol}")
 
 
+def _accuracy_twin(fig: Figure, ax: Axes, x: Sequence[float], rows: list[dict]) -> None:
+    """Mean supernet accuracy on a right-hand axis of `ax`, with one legend below for both axes."""
+    twin = ax.twinx()
+    twin.plot(x, _column(rows, "mean_supernet_acc"), marker="D", color="tab:orange", lw=1.5, alpha=0.8,
+              label="mean supernet accuracy (%, right axis)")
+    twin.set_ylabel("mean supernet accuracy (%)", color="tab:orange")
+    twin.grid(False)
+    _legend_below(fig, ax, twin)
+
+
 def _legend_below(fig: Figure, ax: Axes, twin: Axes) -> None:
     """One legend for an axis and its twin, below the plot."""
     handles, labels = ax.get_legend_handles_labels()
@@ -165,12 +175,7 @@ def epochs_figure(doc: dict[str, Any], title: str, ceiling: dict[str, float] | N
         ax.plot(*zip(*prev), ls="--", marker="^", color="tab:purple", label="Kendall τ vs previous checkpoint")
     ax.set_xlabel("supernet training epoch")
     ax.set_ylabel("rank correlation (95% CI)")
-    twin = ax.twinx()
-    twin.plot(epochs, _column(rows, "mean_supernet_acc"), color="tab:orange", marker="D", lw=1.5, alpha=0.8,
-              label="mean supernet accuracy (%, right axis)")
-    twin.set_ylabel("mean supernet accuracy (%)", color="tab:orange")
-    twin.grid(False)
-    _legend_below(fig, ax, twin)
+    _accuracy_twin(fig, ax, epochs, rows)
     ax.set_xticks(epochs)
     ax.set_title(f"{title}: ranking vs training length ({doc['truth']}, n = {rows[-1]['n_archs']} archs)")
     return fig
@@ -353,12 +358,7 @@ def finetune_figure(doc: dict[str, Any], title: str) -> Figure:
     ax.set_xlabel("fine-tuning batches per subnet")
     ax.set_xticks(batches)
     ax.set_ylabel(f"rank correlation with {doc['truth']} (95% CI)")
-    twin = ax.twinx()
-    twin.plot(batches, _column(rows, "mean_supernet_acc"), marker="D", color="tab:orange", lw=1.5, alpha=0.8,
-              label="mean supernet accuracy (%, right axis)")
-    twin.set_ylabel("mean supernet accuracy (%)", color="tab:orange")
-    twin.grid(False)
-    _legend_below(fig, ax, twin)
+    _accuracy_twin(fig, ax, batches, rows)
     ax.set_title("ranking after fine-tuning each subnet")
     cost.plot(batches, _column(rows, "seconds_per_subnet"), marker="o", color="tab:red")
     cost.set_xlabel("fine-tuning batches per subnet")

@@ -35,7 +35,7 @@ from tqdm.auto import tqdm
 
 from wsnas.analysis.compare import FINETUNE, check_scores_meta, join_truth, summarise
 from wsnas.analysis.features import EDGE, FLOPS, OP_COUNT, PARAMS, columns_with, feature_table
-from wsnas.analysis.metrics import (MetricInputError, _inclusion_probability, _resolve_k, bootstrap_ci,
+from wsnas.analysis.metrics import (MetricInputError, inclusion_probability, resolve_k, bootstrap_ci,
                                     kendall_tau, random_expected_best, spearman_rho, topk_best_truth)
 from wsnas.atomic import write_json
 from wsnas.benchmarks.groundtruth import GroundTruth, load_ground_truth
@@ -226,13 +226,13 @@ def hit_probability(score: np.ndarray, good: np.ndarray, k: int) -> float:
 def space_top_threshold(values: np.ndarray, fraction: float) -> float:
     """Smallest truth among the space's top `fraction` (ceil(fraction * N) archs, ties at the edge included)."""
     ordered = np.sort(values[np.isfinite(values)])[::-1]
-    return float(ordered[_resolve_k(fraction, ordered.size)[0] - 1])
+    return float(ordered[resolve_k(fraction, ordered.size)[0] - 1])
 
 
 def _draw_ks(size: int) -> list[tuple[int, str]]:
     """(k, label) of the headline k (ints capped at the draw size), then a geometric grid of k for the curves."""
     grid = np.unique(np.round(np.geomspace(1, size, num=min(size, 16))).astype(int))
-    headline = [_resolve_k(min(spec, size) if isinstance(spec, int) else spec, size) for spec in HEADLINE_K]
+    headline = [resolve_k(min(spec, size) if isinstance(spec, int) else spec, size) for spec in HEADLINE_K]
     return headline + [(int(k), str(k)) for k in grid]
 
 
@@ -315,7 +315,7 @@ BIAS_PAIRS = (("supernet", "truth"), ("params", "truth"), ("params", "supernet")
 
 def _top_share(values: np.ndarray, k: int) -> np.ndarray:
     """Weight of each arch in the top k by `values` (1 inside, 0 outside, shared at boundary ties) / k."""
-    return _inclusion_probability(values, k) / k
+    return inclusion_probability(values, k) / k
 
 
 def bias_study(inp: StudyInput) -> dict[str, Any]:
@@ -329,7 +329,7 @@ def bias_study(inp: StudyInput) -> dict[str, Any]:
     series = {"supernet": final["supernet_acc"].to_numpy(), "truth": final["truth"].to_numpy(),
               "params": features[PARAMS].to_numpy(dtype=float), "flops": features[FLOPS].to_numpy(dtype=float)}
     rows = [{"a": x, "b": y, **_kendall_with_ci(series[x], series[y], a.n_boot, a.seed)} for x, y in BIAS_PAIRS]
-    k = _resolve_k(TOP_FRACTION, len(final))[0]
+    k = resolve_k(TOP_FRACTION, len(final))[0]
     params = series["params"]
     mean_params = {"all": float(params.mean()), "supernet_top10pct": float(_top_share(series["supernet"], k) @ params),
                    "truth_top10pct": float(_top_share(series["truth"], k) @ params)}
@@ -388,7 +388,7 @@ def operator_study(inp: StudyInput) -> dict[str, Any]:
                              "sem_pct": group.std(ddof=1) / math.sqrt(group.size) if group.size > 1 else None})
         slope = np.polyfit(counts, delta, 1)[0] if np.unique(counts).size > 1 else None
         slopes.append({"op": op, "slope_pct_per_edge": slope, "mean_count": counts.mean()})
-    k = _resolve_k(TOP_FRACTION, len(final))[0]
+    k = resolve_k(TOP_FRACTION, len(final))[0]
     in_super, in_truth = _top_share(score, k), _top_share(truth, k)
     edge_rows = []
     for edge, column in edges.items():

@@ -33,7 +33,7 @@ class GroundTruthError(WsnasError):
     """A ground-truth table or query that does not fit (unknown metric, arch, space, malformed table)."""
 
 
-def _canonical(space: SearchSpace, texts: Iterable[str]) -> tuple[list[str], dict[str, str]]:
+def canonical_keys(space: SearchSpace, texts: Iterable[str]) -> tuple[list[str], dict[str, str]]:
     """Canonical keys of `texts` (each distinct text parsed once) and the texts that fail, with the reason."""
     cache: dict[str, str | None] = {}
     failures: dict[str, str] = {}
@@ -99,7 +99,7 @@ class GroundTruth:
         unmatched = np.flatnonzero(positions < 0)
         if unmatched.size:
             space = get_space(self.space)
-            canonical, _ = _canonical(space, [keys[i] for i in unmatched])
+            canonical, _ = canonical_keys(space, [keys[i] for i in unmatched])
             positions[unmatched] = self._keys.get_indexer([k if k is not None else "" for k in canonical])
         missing = [keys[i] for i in np.flatnonzero(positions < 0)]
         if missing:
@@ -162,7 +162,7 @@ class GroundTruth:
                                        f"columns hold accuracies in %, 'index' the integer benchmark index")
         if frame["index"].isna().any() or (frame["index"] % 1 != 0).any():
             raise GroundTruthError(f"ground-truth table {path}: 'index' must hold whole numbers in every row")
-        keys, failures = _canonical(get_space(space), frame["key"].astype(str))
+        keys, failures = canonical_keys(get_space(space), frame["key"].astype(str))
         if failures:
             bad = list(failures)
             raise GroundTruthError(f"ground-truth table {path}: {len(bad)} of {len(frame)} keys are not {space} "

@@ -6,6 +6,7 @@ keyed by the source's file listing, so only the first load pays for decoding.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
 import multiprocessing
@@ -27,7 +28,7 @@ from tqdm import tqdm
 from wsnas.atomic import atomic_path
 from wsnas.config import DataConfig
 from wsnas.errors import WsnasError
-from wsnas.paths import MIRROR_ENV, cache_dir, mirror_dir
+from wsnas.paths import CACHE_ENV, MIRROR_ENV, cache_dir, mirror_dir
 
 CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
 CIFAR10_MEAN = (0.4914, 0.4822, 0.4465)
@@ -453,12 +454,19 @@ class DeviceImages:
         return torch.take(self.images, plane[:, :, None, None] * (h * w) + pixel[:, None]) * inside
 
 
+@functools.lru_cache(maxsize=2)
+def _loaded_cifar10(root: Path | None, mirror: Path | None, cache: str | None) -> ImageArrays:
+    """load_cifar10 once per process and resolved source (`cache` keys the download location): `wsnas study`
+    trains then evaluates on the same read-only arrays without listing the 60,000 files again."""
+    return load_cifar10(root, mirror)
+
+
 def prepare_split(cfg: DataConfig, device: str | torch.device) -> tuple[DeviceImages, DeviceImages]:
     """The run's supernet-train and held-out valid images on `device` (a seeded split of the training set)."""
     if cfg.dataset != "cifar10":
         raise WsnasError(f"data.dataset={cfg.dataset!r} has no image loader; known: cifar10")
-    arrays = load_cifar10(Path(cfg.root).expanduser() if cfg.root else None,
-                          Path(cfg.mirror).expanduser() if cfg.mirror else None)
+    arrays = _loaded_cifar10(Path(cfg.root).expanduser() if cfg.root else None, mirror_dir(cfg.mirror),
+                             os.environ.get(CACHE_ENV))
     train_idx, valid_idx = split_indices(arrays.train_y, cfg.n_train, cfg.n_valid, cfg.split_seed)
     return (DeviceImages(arrays.train_x[train_idx], arrays.train_y[train_idx], device),
             DeviceImages(arrays.train_x[valid_idx], arrays.train_y[valid_idx], device))

@@ -9,7 +9,7 @@ import argparse
 from pathlib import Path
 from typing import Callable, TypeVar
 
-from wsnas.cli import _add_config_args, _existing_run, _overrides
+from wsnas.cli import add_config_args, existing_run, overrides_from_args
 from wsnas.errors import WsnasError
 
 T = TypeVar("T")
@@ -25,7 +25,7 @@ def _csv(text: str, parse: Callable[[str], T], flag: str, example: str) -> list[
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("prune-study", help="supernets trained on optimistically and randomly pruned spaces")
-    _add_config_args(p, with_preset=True)
+    add_config_args(p, with_preset=True)
     p.add_argument("--out", required=True,
                    help="study directory (pools/, runs/, studies/pruning.json); rerun to resume")
     p.add_argument("--fractions", default="0,0.25,0.5,0.75,0.9", help="shares of the space to drop, each in [0, 1)")
@@ -36,7 +36,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
     f = sub.add_parser("finetune-study", help="ranking and cost of few-batch fine-tuning of each subnet")
     f.add_argument("run", help="a trained run directory")
-    _add_config_args(f, with_preset=False)
+    add_config_args(f, with_preset=False)
     f.add_argument("--batches", default="0,1,5,10", help="fine-tuning batches per subnet to compare")
     f.set_defaults(func=cmd_finetune_study)
 
@@ -46,7 +46,7 @@ def cmd_prune_study(args: argparse.Namespace) -> None:
 
     runs = plan(_csv(args.fractions, float, "--fractions", "0,0.25,0.5"),
                 _csv(args.modes, str, "--modes", "optimistic,random"))
-    cfg, lighter = study_config(args.preset, args.config, _overrides(args))
+    cfg, lighter = study_config(args.preset, args.config, overrides_from_args(args))
     if lighter:
         print(f"[prune-study] lighter training for the {args.preset} preset: "
               + ", ".join(f"{k}={v}" for k, v in lighter.items()))
@@ -59,7 +59,7 @@ def cmd_finetune_study(args: argparse.Namespace) -> None:
     from wsnas.supernets.finetune_study import format_rows, finetune_study
 
     batches = _csv(args.batches, int, "--batches", "0,1,5,10")
-    cfg, run = _existing_run(args)
+    cfg, run = existing_run(args)
     document = finetune_study(cfg, run, batches)
     print(format_rows(document["rows"]))
     print(f"[finetune-study] {run.path / 'studies' / 'finetune.json'}")

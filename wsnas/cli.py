@@ -27,7 +27,7 @@ FLAG_KEYS = {
 }
 
 
-def _add_config_args(p: argparse.ArgumentParser, with_preset: bool) -> None:
+def add_config_args(p: argparse.ArgumentParser, with_preset: bool) -> None:
     if with_preset:
         p.add_argument("--preset", default="cpu", choices=list(PRESETS),
                        help="named size: smoke (seconds, for tests), cpu (default, minutes on 2 cores), paper (GPU)")
@@ -46,7 +46,7 @@ def _add_config_args(p: argparse.ArgumentParser, with_preset: bool) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
-def _overrides(args: argparse.Namespace) -> dict[str, Any]:
+def overrides_from_args(args: argparse.Namespace) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for item in args.set:
         key, sep, value = item.partition("=")
@@ -63,16 +63,16 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _new_run(args: argparse.Namespace) -> tuple[Config, RunDir]:
-    cfg = build_config(args.preset, args.config, _overrides(args))
+    cfg = build_config(args.preset, args.config, overrides_from_args(args))
     run = RunDir(args.run_dir or Path("runs") / f"{cfg.space}-{cfg.preset}")
     run.init(cfg)
     return cfg, run
 
 
-def _existing_run(args: argparse.Namespace) -> tuple[Config, RunDir]:
+def existing_run(args: argparse.Namespace) -> tuple[Config, RunDir]:
     run = RunDir(args.run)
     cfg = run.config()
-    overrides = _overrides(args)
+    overrides = overrides_from_args(args)
     if overrides:
         apply_overrides(cfg, overrides)
         run.init(cfg)
@@ -89,7 +89,7 @@ def cmd_train(args: argparse.Namespace) -> None:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> None:
-    cfg, run = _existing_run(args)
+    cfg, run = existing_run(args)
     if args.merge:
         from wsnas.supernets.evaluate import merge_shards
 
@@ -111,7 +111,7 @@ def _evaluate(cfg: Config, run: RunDir, shard: str | None = None, flush_every: i
 
 
 def cmd_analyze(args: argparse.Namespace) -> None:
-    cfg, run = _existing_run(args)
+    cfg, run = existing_run(args)
     _analyze(cfg, run)
 
 
@@ -158,14 +158,14 @@ def build_parser() -> argparse.ArgumentParser:
     for name, fn, help_text in (("train", cmd_train, "train a uniform-sampling supernet"),
                                 ("study", cmd_study, "train, evaluate and analyze in one go")):
         p = sub.add_parser(name, help=help_text)
-        _add_config_args(p, with_preset=True)
+        add_config_args(p, with_preset=True)
         p.add_argument("--run-dir", help="run directory (default runs/<space>-<preset>); rerun to resume")
         p.set_defaults(func=fn)
     for name, fn, help_text in (("evaluate", cmd_evaluate, "score sampled subnets of a trained run"),
                                 ("analyze", cmd_analyze, "compare a run's scores with the ground truth")):
         p = sub.add_parser(name, help=help_text)
         p.add_argument("run", help="run directory")
-        _add_config_args(p, with_preset=False)
+        add_config_args(p, with_preset=False)
         p.set_defaults(func=fn)
         if name == "evaluate":
             p.add_argument("--shard", metavar="I/N", help="score only shard I of N of the sampled archs (default "
