@@ -13,11 +13,12 @@ import json
 import math
 import os
 import sqlite3
+import time
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 import pandas as pd
 
@@ -147,9 +148,8 @@ def connect(db_path: str | os.PathLike) -> sqlite3.Connection:
                          f"writable, or pass another --db") from None
     try:
         conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
-        conn.execute("PRAGMA journal_mode = WAL")
         conn.execute("PRAGMA foreign_keys = ON")
-        migrate(conn)
+        _retry_while_busy(lambda: _prepare(conn))
     except sqlite3.DatabaseError as exc:
         conn.close()
         raise StoreError(f"results database {path} cannot be opened ({exc}); it may not be a wsnas results "
@@ -158,6 +158,38 @@ def connect(db_path: str | os.PathLike) -> sqlite3.Connection:
         conn.close()
         raise
     return conn
+
+
+def _prepare(conn: sqlite3.Connection) -> None:
+    """Switch to WAL (once per database file) and migrate."""
+    if conn.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+        conn.execute("PRAGMA journal_mode = WAL")
+    migrate(conn)
+
+
+def _retry_while_busy(step: Callable[[], None]) -> None:
+    """Run step, retrying for up to BUSY_TIMEOUT_S while SQLite reports the database busy or locked.
+
+    SQLite does not call its busy handler for every lock: switching a new database to WAL, and reading a WAL
+    database while another process is creating its index, fail at once with "database is locked" when two
+    processes open a fresh database together.
+    """
+    deadline = time.monotonic() + BUSY_TIMEOUT_S
+    delay = 0.005
+    while True:
+        try:
+            step()
+            return
+        except sqlite3.OperationalError as exc:
+            if not _is_busy(exc) or time.monotonic() > deadline:
+                raise
+        time.sleep(delay)
+        delay = min(2 * delay, 0.25)
+
+
+def _is_busy(exc: sqlite3.OperationalError) -> bool:
+    message = str(exc).lower()
+    return "locked" in message or "busy" in message
 
 
 def connect_readonly(db_path: str | os.PathLike) -> sqlite3.Connection:
