@@ -107,7 +107,7 @@ def load_input(run_path: str | Path, metric: str | None = None, mirror: str | No
     run = RunDir(run_path)
     cfg = run.config()
     metric = metric or cfg.analysis.truth
-    truth = load_ground_truth(cfg.space, mirror or cfg.data.mirror)
+    truth = load_ground_truth(cfg.space, mirror or cfg.data.mirror, cfg.analysis.truth_file)
     check_scores_meta(run.path, truth)
     joined = join_truth(run.read_scores(), truth, metric)
     policies = sorted(joined["bn_policy"].unique())
@@ -324,7 +324,7 @@ def bias_study(inp: StudyInput) -> dict[str, Any]:
     features = feature_table(inp.cfg.space, final["key"].tolist())
     if PARAMS not in features.columns:
         return inp.unavailable("bias", f"space {inp.cfg.space!r} provides no parameter counts "
-                                       f"(add a hook to wsnas.analysis.features.FEATURES)")
+                                       f"(implement SearchSpace.features)")
     a = inp.cfg.analysis
     series = {"supernet": final["supernet_acc"].to_numpy(), "truth": final["truth"].to_numpy(),
               "params": features[PARAMS].to_numpy(dtype=float), "flops": features[FLOPS].to_numpy(dtype=float)}
@@ -334,8 +334,7 @@ def bias_study(inp: StudyInput) -> dict[str, Any]:
     mean_params = {"all": float(params.mean()), "supernet_top10pct": float(_top_share(series["supernet"], k) @ params),
                    "truth_top10pct": float(_top_share(series["truth"], k) @ params)}
     config = {"epoch": inp.final_epoch, "n_archs": len(final), "n_boot": a.n_boot, "bootstrap_seed": a.seed,
-              "cost_model": "nb201_cost(arch, C=16, N=5): the benchmark's training skeleton" if inp.cfg.space == "nb201"
-              else f"wsnas.analysis.features for {inp.cfg.space}"}
+              "cost_model": f"{inp.cfg.space} SearchSpace.features: the benchmark's training skeleton"}
     return inp.document("bias", config, rows, _bias_findings(rows, mean_params), mean_params_M=mean_params)
 
 
@@ -374,8 +373,8 @@ def operator_study(inp: StudyInput) -> dict[str, Any]:
     features = feature_table(inp.cfg.space, final["key"].tolist())
     ops, edges = columns_with(features, OP_COUNT), columns_with(features, EDGE)
     if not ops or not edges:
-        return inp.unavailable("operators", f"space {inp.cfg.space!r} provides no per-edge ops "
-                                            f"(add a hook to wsnas.analysis.features.FEATURES)")
+        return inp.unavailable("operators", f"space {inp.cfg.space!r} provides no per-slot ops "
+                                            f"(implement SearchSpace.features)")
     score, truth = final["supernet_acc"].to_numpy(), final["truth"].to_numpy()
     delta = rank_percentile(score) - rank_percentile(truth)
     rows, slopes = [], []

@@ -4,9 +4,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from wsnas.benchmarks.groundtruth import LOADERS, load_ground_truth
+from wsnas.benchmarks.groundtruth import load_ground_truth
 from wsnas.benchmarks.registry import get_space, space_names
 from wsnas.benchmarks.sources import SOURCES
+from wsnas.benchmarks.space import SearchSpace
 
 
 def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -42,7 +43,8 @@ def run(args: argparse.Namespace) -> None:
 def _list() -> None:
     for name in space_names():
         space = get_space(name)
-        truth = "ground truth: built in" if name in LOADERS else "ground truth: your table (wsnas audit)"
+        built_in = type(space).ground_truth is not SearchSpace.ground_truth
+        truth = "ground truth: built in" if built_in else "ground truth: your table or `wsnas standalone`"
         unique = len(space.function_classes())
         print(f"{name:<10} {space.size():>7,} archs, {unique:,} distinct functions  {space.description}  [{truth}]")
     print("\nsources (pinned upstream files; verified by sha256):")

@@ -11,9 +11,13 @@ normalises them, so one arch always has one key.
 from __future__ import annotations
 
 import itertools
-from typing import Iterator
+import os
+from typing import TYPE_CHECKING, Any, Iterator
 
 from wsnas.benchmarks.space import ArchError, SearchSpace
+
+if TYPE_CHECKING:
+    from wsnas.benchmarks.groundtruth import GroundTruth
 
 OPS: tuple[str, ...] = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
 # (to_node, from_node) for each of the 6 edges, in the order of the benchmark's arch string.
@@ -129,3 +133,19 @@ class NB201Space(SearchSpace):
 
     def function_key(self, arch: Arch201) -> str:
         return function_key(arch)
+
+    def features(self, arch: Arch201) -> dict[str, Any]:
+        """Cost at the benchmark's C=16, N=5 (whatever size the supernet was trained at) and the op on each edge,
+        edges named "<to><-<from>" (e.g. "3<-1") in the benchmark's string order."""
+        from wsnas.benchmarks.nb201_cost import nb201_cost  # which builds on this module
+
+        params, flops = nb201_cost(arch, C=16, N=5)
+        features: dict[str, Any] = {"params_M": params, "flops_M": flops}
+        features.update({f"n_ops:{op}": arch.count(op) for op in OPS})
+        features.update({f"edge:{to}<-{src}": op for (to, src), op in zip(EDGES, arch)})
+        return features
+
+    def ground_truth(self, mirror: str | os.PathLike | None = None) -> "GroundTruth":
+        from wsnas.benchmarks.groundtruth import load_nb201  # groundtruth imports this module
+
+        return load_nb201(mirror)

@@ -3,11 +3,16 @@ from __future__ import annotations
 
 from typing import Callable
 
+from wsnas.benchmarks.channel import ChannelMobileNetSpace, ChannelResNetSpace
+from wsnas.benchmarks.graph import GraphSpace
+from wsnas.benchmarks.macro import MacroSpace
 from wsnas.benchmarks.nb201 import NB201Space
 from wsnas.benchmarks.space import SearchSpace
 from wsnas.errors import WsnasError
 
-_FACTORIES: dict[str, Callable[[], SearchSpace]] = {"nb201": NB201Space}
+_FACTORIES: dict[str, Callable[[], SearchSpace]] = {"nb201": NB201Space, "macro": MacroSpace,
+                                                  "channel-mobilenet": ChannelMobileNetSpace,
+                                                  "channel-resnet": ChannelResNetSpace, "graph": GraphSpace}
 _INSTANCES: dict[str, SearchSpace] = {}
 
 
@@ -19,6 +24,12 @@ class UnknownSpaceError(WsnasError, KeyError):
 def register_space(name: str, factory: Callable[[], SearchSpace]) -> None:
     """Make a space available to every wsnas command under `name`."""
     _FACTORIES[name] = factory
+    _INSTANCES.pop(name, None)
+
+
+def unregister_space(name: str) -> None:
+    """Forget a registered space (tests, and plugins that replace one)."""
+    _FACTORIES.pop(name, None)
     _INSTANCES.pop(name, None)
 
 

@@ -5,11 +5,15 @@ A space is defined once: its canonical keys serve the supernet (which path to ru
 """
 from __future__ import annotations
 
+import os
 import random
 from abc import ABC, abstractmethod
-from typing import Any, Hashable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar, Hashable, Iterator, Sequence
 
 from wsnas.errors import WsnasError
+
+if TYPE_CHECKING:
+    from wsnas.benchmarks.groundtruth import GroundTruth
 
 Arch = Any  # a space's own decoded architecture (a tuple of choices for the built-in spaces)
 
@@ -18,11 +22,21 @@ class ArchError(WsnasError, ValueError):
     """An architecture string that does not parse in the space it was given to."""
 
 
+class SpaceError(WsnasError):
+    """A space asked for something it does not provide."""
+
+
 class SearchSpace(ABC):
-    """A benchmark search space: parsing, canonical keys, isomorphism, enumeration and sampling."""
+    """A benchmark search space: parsing, canonical keys, isomorphism, enumeration and sampling.
+
+    Optional hooks a space overrides: `features` (size and choices, for the bias and operator studies),
+    `ground_truth` (its benchmark table), `extremes` (largest and smallest arch, for the sandwich sampler) and
+    `presets` (config values this space needs at each named preset, applied after the global preset).
+    """
 
     name: str = ""
     description: str = ""
+    presets: ClassVar[dict[str, dict[str, Any]]] = {}
 
     @abstractmethod
     def parse(self, text: str) -> Arch:
@@ -43,6 +57,21 @@ class SearchSpace(ABC):
     def function_key(self, arch: Arch) -> Hashable:
         """Key of the function an arch computes; isomorphic archs share it. Default: no isomorphism."""
         return self.format(arch)
+
+    def features(self, arch: Arch) -> dict[str, Any]:
+        """Features of an arch for the bias studies (see wsnas.analysis.features); {} = none."""
+        return {}
+
+    def ground_truth(self, mirror: str | os.PathLike | None = None) -> "GroundTruth":
+        """The benchmark's ground-truth table (read from `mirror`, else fetched)."""
+        raise SpaceError(f"search space {self.name!r} has no built-in ground truth; give your own table with "
+                         f"--set analysis.truth_file=PATH (columns key, index, metrics), or train archs from "
+                         f"scratch with `wsnas standalone`")
+
+    def extremes(self) -> tuple[Arch, Arch]:
+        """The largest and the smallest arch (for the sandwich sampler)."""
+        raise SpaceError(f"search space {self.name!r} has no largest/smallest arch; the sandwich sampler needs "
+                         f"one (choose train.sampler=uniform)")
 
     def key(self, text: str) -> str:
         """Canonical key of an architecture string written in any accepted form."""

@@ -16,7 +16,7 @@ from tqdm.auto import tqdm
 
 from wsnas.benchmarks.registry import get_space
 from wsnas.config import Config
-from wsnas.runs import RunDir
+from wsnas.runs import RunDir, read_table
 from wsnas.supernets.evaluate import SCORE_KEY, SubnetScorer, eval_epochs
 from wsnas.supernets.finetune import FineTuning
 from wsnas.supernets.runtime import resolve_runtime
@@ -33,7 +33,7 @@ def score_archs(cfg: Config, run: RunDir, archs: Sequence[Any], table: Path, fin
     epoch = eval_epochs(cfg, run)[-1]
     wanted = pd.DataFrame([(space.format(a), epoch, e.bn_policy, n) for n in finetune_batches for a in archs],
                           columns=SCORE_KEY)
-    saved = pd.read_csv(table) if table.is_file() else pd.DataFrame(columns=[*SCORE_KEY, "supernet_acc"])
+    saved = read_table(table) if table.is_file() else pd.DataFrame(columns=[*SCORE_KEY, "supernet_acc"])
     done = set(map(tuple, saved[SCORE_KEY].itertuples(index=False)))
     todo = [(n, a) for n in finetune_batches for a in archs if (space.format(a), epoch, e.bn_policy, n) not in done]
     if todo:

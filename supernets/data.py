@@ -461,10 +461,8 @@ def _loaded_cifar10(root: Path | None, mirror: Path | None, cache: str | None) -
     return load_cifar10(root, mirror)
 
 
-def prepare_split(cfg: DataConfig, device: str | torch.device) -> tuple[DeviceImages, DeviceImages]:
+def prepare_cifar10(cfg: DataConfig, device: str | torch.device) -> tuple[DeviceImages, DeviceImages]:
     """The run's supernet-train and held-out valid images on `device` (a seeded split of the training set)."""
-    if cfg.dataset != "cifar10":
-        raise WsnasError(f"data.dataset={cfg.dataset!r} has no image loader; known: cifar10")
     arrays = _loaded_cifar10(Path(cfg.root).expanduser() if cfg.root else None, mirror_dir(cfg.mirror),
                              os.environ.get(CACHE_ENV))
     train_idx, valid_idx = split_indices(arrays.train_y, cfg.n_train, cfg.n_valid, cfg.split_seed)

@@ -23,12 +23,13 @@ from tqdm.auto import tqdm
 from wsnas.benchmarks.registry import get_space
 from wsnas.config import Config, EvalConfig
 from wsnas.errors import WsnasError
-from wsnas.runs import RunDir
+from wsnas.runs import RunDir, read_table
 from wsnas.supernets.checkpoints import checkpoint_path, load_checkpoint, saved_epochs
-from wsnas.supernets.data import DeviceImages, prepare_split
+from wsnas.supernets.data import DeviceImages
 from wsnas.supernets.distributed import launched_world, rank_runtime
 from wsnas.supernets.finetune import FineTuning, finetuned
 from wsnas.supernets.runtime import Runtime, resolve_runtime
+from wsnas.supernets.registry import prepare_data
 from wsnas.supernets.train import build_model
 
 BN_POLICIES = ("recalibrate", "inherit", "batch")
@@ -143,7 +144,7 @@ class SubnetScorer:
         e = cfg.eval
         self.cfg, self.rt, self.index_of = cfg, rt, index_of
         self.space = get_space(cfg.space)
-        self.train_set, valid_set = prepare_split(cfg.data, rt.device)
+        self.train_set, valid_set = prepare_data(cfg.data, rt.device)
         self.calib = materialize(self.train_set, cfg.train.batch_size, e.calib_batches, e.seed, rt, shuffle=True)
         self.evaluation = materialize(valid_set, e.batch_size, None, e.seed, rt, shuffle=False)
         self.n_eval = len(valid_set)
@@ -265,7 +266,7 @@ def _finish(run: RunDir, space, archs: Sequence[Any], epochs: list[int], e: Eval
         return table
     log(f"[evaluate] shard {shard}: scores in {shard.path(run)}; {missing} scores of the sample are in other shards "
         f"still to run; the last shard to finish merges them into scores.csv (or: wsnas evaluate {run.path} --merge)")
-    return pd.read_csv(shard.path(run))
+    return read_table(shard.path(run))
 
 
 def _missing(space, archs: Sequence[Any], epochs: list[int], e: EvalConfig,
@@ -293,7 +294,7 @@ def _shard_paths(run: RunDir) -> list[Path]:
 def _score_tables(run: RunDir) -> list[pd.DataFrame]:
     """scores.csv (if any), then every shard file."""
     paths = ([run.scores_path] if run.scores_path.is_file() else []) + _shard_paths(run)
-    return [pd.read_csv(path) for path in paths]
+    return [read_table(path) for path in paths]
 
 
 def _union(tables: Sequence[pd.DataFrame]) -> pd.DataFrame:
@@ -308,7 +309,7 @@ def _merge_scores(run: RunDir, rows: Iterable[dict[str, Any]], target: Path) -> 
     """Union of the table at `target` (scores.csv or a shard file) and `rows` (new rows win), written atomically
     under the run's lock."""
     with _scores_lock(run):
-        saved = [pd.read_csv(target)] if target.is_file() else []
+        saved = [read_table(target)] if target.is_file() else []
         table = _union([*saved, pd.DataFrame(list(rows))])
         run.write_table(target, table)
     return table

@@ -38,7 +38,7 @@ def finetune_study(cfg: Config, run: RunDir, batches: Sequence[int], log=print) 
     """Score the run's evaluation sample with each budget; write and return RUN/studies/finetune.json's content."""
     budgets = check_batches(batches)
     space = get_space(cfg.space)
-    truth = load_ground_truth(cfg.space, cfg.data.mirror)
+    truth = load_ground_truth(cfg.space, cfg.data.mirror, cfg.analysis.truth_file)
     archs = evaluation_sample(space, cfg.eval)
     table = score_archs(cfg, run, archs, run.path / "studies" / f"{STUDY}_scores.csv", budgets, truth.index_of, log)
     joined = join_truth(table, truth, cfg.analysis.truth)

@@ -93,7 +93,7 @@ def pruning_study(cfg: Config, out: Path, runs: Sequence[PoolRun], pool_seed: in
     """Train, score and measure every run of `runs` under `out`; returns what DIR/studies/pruning.json holds."""
     out = Path(out).resolve()
     space = get_space(cfg.space)
-    truth = load_ground_truth(cfg.space, cfg.data.mirror)
+    truth = load_ground_truth(cfg.space, cfg.data.mirror, cfg.analysis.truth_file)
     metric = cfg.analysis.truth
     archs = list(space.enumerate())
     keys = [space.format(a) for a in archs]

@@ -1,17 +1,34 @@
-"""What each search space needs on the torch side: its supernet and the data it trains on."""
+"""What each search space needs on the torch side: its supernet and the datasets it trains on.
+
+A dataset's `prepare(data_config, device)` returns the run's (train, valid) splits as objects with the
+interface of wsnas.supernets.data.DeviceImages: `len()`, `num_batches(batch_size, drop_last)` and
+`batches(batch_size, shuffle=False, augment=False, generator=None, drop_last=False, channels_last=False)`
+yielding `(x, y)` on the device, where the supernet is called as `model(x, arch)` and returns logits for y's rows.
+"""
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any, Callable
 
+import torch
 from torch import nn
 
 from wsnas.benchmarks.registry import get_space, space_names
-from wsnas.config import Config
+from wsnas.config import Config, DataConfig
 from wsnas.errors import WsnasError
+from wsnas.benchmarks.channel import SKELETONS
+from wsnas.supernets import channel_model, graph_model, macro_model
+from wsnas.supernets.data import prepare_cifar10
+from wsnas.supernets.graph_data import prepare_planetoid
 from wsnas.supernets.nb201_model import NB201Supernet, extract_subnet
 
-NUM_CLASSES = {"cifar10": 10}
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    """A dataset: its number of classes and how to prepare the run's (train, valid) splits on a device."""
+
+    num_classes: int
+    prepare: Callable[[DataConfig, str | torch.device], tuple[Any, Any]]
 
 
 @dataclass(frozen=True)
@@ -23,18 +40,52 @@ class SupernetSpec:
     datasets: tuple[str, ...]
 
 
-def _num_classes(cfg: Config) -> int:
-    if cfg.data.dataset not in NUM_CLASSES:
-        raise WsnasError(f"unknown dataset {cfg.data.dataset!r}; known: {', '.join(NUM_CLASSES)}")
-    return NUM_CLASSES[cfg.data.dataset]
+DATASETS: dict[str, DatasetSpec] = {"cifar10": DatasetSpec(10, prepare_cifar10),
+                                     "cora": DatasetSpec(7, prepare_planetoid),
+                                     "citeseer": DatasetSpec(6, prepare_planetoid)}
+
+
+def register_dataset(name: str, spec: DatasetSpec) -> None:
+    DATASETS[name] = spec
+
+
+def dataset_spec(name: str) -> DatasetSpec:
+    if name not in DATASETS:
+        raise WsnasError(f"unknown dataset {name!r} (data.dataset); known: {', '.join(sorted(DATASETS))}")
+    return DATASETS[name]
+
+
+def num_classes(cfg: Config) -> int:
+    return dataset_spec(cfg.data.dataset).num_classes
+
+
+def prepare_data(cfg: DataConfig, device: str | torch.device) -> tuple[Any, Any]:
+    """The run's (train, valid) splits of data.dataset on `device`."""
+    return dataset_spec(cfg.dataset).prepare(cfg, device)
 
 
 SUPERNETS: dict[str, SupernetSpec] = {
+    "graph": SupernetSpec(
+        build=graph_model.build_supernet,
+        extract=graph_model.extract_subnet,
+        datasets=("cora", "citeseer"),
+    ),
     "nb201": SupernetSpec(
-        build=lambda cfg: NB201Supernet(cfg.model.C, cfg.model.N, _num_classes(cfg), cfg.model.bn_affine),
+        build=lambda cfg: NB201Supernet(cfg.model.C, cfg.model.N, num_classes(cfg), cfg.model.bn_affine),
         extract=extract_subnet,
         datasets=("cifar10",),
     ),
+    "macro": SupernetSpec(
+        build=lambda cfg: macro_model.MacroSupernet(cfg.model.width_mult, num_classes(cfg)),
+        extract=macro_model.extract_subnet,
+        datasets=("cifar10",),
+    ),
+    **{f"channel-{name}": SupernetSpec(  # Channel-Bench-Macro: channel-mobilenet, channel-resnet
+        build=lambda cfg, skeleton=skeleton: channel_model.ChannelSupernet(
+            skeleton, cfg.model.width_mult, num_classes(cfg), cfg.model.bn_affine),
+        extract=channel_model.extract_subnet,
+        datasets=("cifar10",),
+    ) for name, skeleton in SKELETONS.items()},
 }
 
 

@@ -13,7 +13,7 @@ from wsnas.config import Config, EvalConfig
 from wsnas.errors import WsnasError
 from wsnas.runs import RunDir, RunError
 
-SAMPLERS = ("uniform", "unique")
+SAMPLERS = ("uniform", "unique", "sandwich")
 EVAL_SAMPLES = ("uniform", "unique")
 POOL_COPY = "arch_pool.txt"  # the run's own copy of train.arch_pool
 
@@ -22,7 +22,9 @@ class PathSampler:
     """Draws one architecture per training step from a seeded stream.
 
     uniform: every arch string equally likely (isomorphic duplicates weigh as often as they occur);
-    unique: every distinct function equally likely, then a uniform member of its isomorphism class.
+    unique: every distinct function equally likely, then a uniform member of its isomorphism class;
+    sandwich: as uniform, and `step()` adds the space's largest and smallest arch (the slimmable networks'
+    sandwich rule: each training step sums the gradients of the three paths).
     With `pool`, only archs of the pool are drawn (functions: those with a member in the pool, then a uniform
     pool member of the class); without it, the whole space.
     """
@@ -35,12 +37,20 @@ class PathSampler:
         self.space, self.mode = space, mode
         self.pool = list(pool) if pool is not None else None
         self.rng = random.Random(str(seed))
+        if mode == "sandwich" and pool is not None:
+            raise WsnasError("train.sampler=sandwich trains the space's largest and smallest arch, which a "
+                             "train.arch_pool may exclude; use uniform or unique with an arch pool")
+        self.extremes = list(space.extremes()) if mode == "sandwich" else []
         if mode != "unique":
             self.classes = None
         elif pool is None:
             self.classes = list(space.function_classes().values())
         else:
             self.classes = list(_function_classes(space, self.pool).values())
+
+    def step(self) -> list[Any]:
+        """The paths of one training step: one drawn arch (after the extremes, for the sandwich rule)."""
+        return [*self.extremes, self()]
 
     def __call__(self) -> Any:
         if self.classes is None:

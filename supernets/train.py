@@ -1,6 +1,7 @@
 """Uniform single-path supernet training with per-epoch checkpoints and exact resume."""
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from dataclasses import dataclass
@@ -17,8 +18,8 @@ from wsnas.runs import RunDir
 from wsnas.supernets import distributed
 from wsnas.supernets.checkpoints import (checkpoint_path, load_checkpoint, prune_checkpoints, save_checkpoint,
                                          saved_epochs)
-from wsnas.supernets.data import DeviceImages, prepare_split
-from wsnas.supernets.registry import supernet_spec
+from wsnas.supernets.data import DeviceImages
+from wsnas.supernets.registry import prepare_data, supernet_spec
 from wsnas.supernets.runtime import Runtime, resolve_runtime
 from wsnas.supernets.samplers import PathSampler, run_arch_pool
 
@@ -79,7 +80,7 @@ def train_supernet(cfg: Config, run: RunDir, log=print) -> TrainResult:
         log(f"[train] {run.path}: {start} epochs already trained (train.epochs={cfg.train.epochs}); nothing to do")
         return TrainResult(start, 0.0, float("nan"))
     state = load_checkpoint(checkpoint_path(run.checkpoint_dir, start), rt.device) if start else None
-    train_set, _ = prepare_split(cfg.data, rt.device)
+    train_set, _ = prepare_data(cfg.data, rt.device)
     model = build_model(cfg, rt)
     steps = train_set.num_batches(cfg.train.batch_size, drop_last=True)
     if steps == 0:
@@ -91,7 +92,7 @@ def train_supernet(cfg: Config, run: RunDir, log=print) -> TrainResult:
         sched.load_state_dict(state["scheduler"])
         log(f"[train] resuming {run.path} from epoch {start}")
     net = distributed.distribute(model, rt) if world.size > 1 else model
-    log(f"[train] space={cfg.space} C={cfg.model.C} N={cfg.model.N} images={len(train_set)} "
+    log(f"[train] space={cfg.space} model={dataclasses.asdict(cfg.model)} dataset={cfg.data.dataset} n={len(train_set)} "
         f"epochs={cfg.train.epochs} batch={cfg.train.batch_size} sampler={cfg.train.sampler} {rt.describe()}"
         + (f" ranks={world.size} (batch {cfg.train.batch_size // world.size} each)" if world.size > 1 else ""))
     criterion = nn.CrossEntropyLoss()
@@ -100,7 +101,7 @@ def train_supernet(cfg: Config, run: RunDir, log=print) -> TrainResult:
     began = time.perf_counter()
     with bar:
         for epoch in range(start, cfg.train.epochs):
-            stats = _train_epoch(cfg, net, train_set, space, epoch, opt, sched, criterion, rt, bar, pool, world)
+            stats = train_epoch(cfg, net, train_set, space, epoch, opt, sched, criterion, rt, bar, pool, world)
             if world.is_main:  # the log row first: a kill between the two reruns the epoch and rewrites the row
                 _append_log(run, epoch + 1, stats)
                 save_checkpoint(run.checkpoint_dir, epoch + 1, {"model": model.state_dict(),
@@ -116,7 +117,7 @@ def train_supernet(cfg: Config, run: RunDir, log=print) -> TrainResult:
     return TrainResult(cfg.train.epochs, seconds, images / max(seconds, 1e-9))
 
 
-def _train_epoch(cfg: Config, model: nn.Module, data: DeviceImages, space, epoch: int, opt, sched,
+def train_epoch(cfg: Config, model: nn.Module, data: DeviceImages, space, epoch: int, opt, sched,
                  criterion: nn.Module, rt: Runtime, bar: tqdm, pool: list | None = None,
                  world: distributed.World = distributed.World()) -> dict[str, float]:
     seed = epoch_seed(cfg.train.seed, epoch)
@@ -129,12 +130,12 @@ def _train_epoch(cfg: Config, model: nn.Module, data: DeviceImages, space, epoch
     for step, (x, y) in enumerate(data.batches(cfg.train.batch_size, shuffle=True, augment=True, generator=gen,
                                                drop_last=True, channels_last=rt.channels_last)):
         x, y = world.shard(x), world.shard(y)  # the same global batch on every rank, a disjoint slice each
-        arch = sampler()  # the same path on every rank
-        with rt.autocast():
-            logits = model(x, arch)
-            loss = criterion(logits, y)
         opt.zero_grad(set_to_none=True)  # ops off the path keep grad None: no decay or momentum for them
-        loss.backward()
+        for arch in sampler.step():  # the same paths on every rank; gradients of several paths add up
+            with rt.autocast():
+                logits = model(x, arch)
+                loss = criterion(logits, y)
+            loss.backward()
         if cfg.train.grad_clip > 0:
             nn.utils.clip_grad_norm_(model.parameters(), cfg.train.grad_clip)
         opt.step()

@@ -177,14 +177,14 @@ def test_nan_loss_stops_training_and_keeps_the_last_good_checkpoint(tmp_path, tr
                                                                     monkeypatch):
     from wsnas.supernets import train
 
-    real_epoch = train._train_epoch
+    real_epoch = train.train_epoch
 
     def lr_explodes_in_epoch_2(cfg, model, data, space, epoch, opt, sched, *rest):
         if epoch == 1:
             sched.base_lrs = [1e6 for _ in sched.base_lrs]
         return real_epoch(cfg, model, data, space, epoch, opt, sched, *rest)
 
-    monkeypatch.setattr(train, "_train_epoch", lr_explodes_in_epoch_2)
+    monkeypatch.setattr(train, "train_epoch", lr_explodes_in_epoch_2)
     run = tmp_path / "nan"
     argv = [*TRAIN, "--data-mirror", str(mirror), "--run-dir", str(run)]
     assert main(argv) == 2

@@ -9,12 +9,12 @@ from scipy import stats
 
 pytest.importorskip("torch")
 
-from wsnas.analysis import features as features_module  # noqa: E402
+from wsnas.benchmarks.space import SearchSpace  # noqa: E402
 from wsnas.analysis.features import arch_features  # noqa: E402
 from wsnas.analysis.studies import (bias_study, hit_probability, load_input, operator_study,  # noqa: E402
                                     space_top_threshold)
 from wsnas.benchmarks.groundtruth import load_ground_truth  # noqa: E402
-from wsnas.benchmarks.nb201 import OPS  # noqa: E402
+from wsnas.benchmarks.nb201 import OPS, NB201Space  # noqa: E402
 from wsnas.benchmarks.nb201_cost import nb201_cost  # noqa: E402
 from wsnas.cli import main  # noqa: E402
 
@@ -106,7 +106,7 @@ def test_operator_study_covers_every_op_and_edge(run):
 
 
 def test_space_without_features_reports_the_study_unavailable(run, monkeypatch):
-    monkeypatch.setattr(features_module, "FEATURES", {})
+    monkeypatch.setattr(NB201Space, "features", SearchSpace.features)
     assert arch_features("nb201", "|none~0|+|none~0|none~1|+|none~0|none~1|none~2|") == {}
     inp = load_input(run)
     for doc in (bias_study(inp), operator_study(inp)):

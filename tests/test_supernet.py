@@ -6,7 +6,7 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from wsnas.benchmarks.nb201 import NB201Space, parse_arch  # noqa: E402
-from wsnas.supernets.nb201_model import NB201Network, NB201Supernet, extract_subnet  # noqa: E402
+from wsnas.supernets.nb201_model import AvgPool3x3, NB201Network, NB201Supernet, extract_subnet  # noqa: E402
 from wsnas.supernets.samplers import PathSampler  # noqa: E402
 
 
@@ -39,6 +39,17 @@ def test_extracted_subnet_equals_supernet_path(trained_supernet):
     arch = parse_arch("|nor_conv_3x3~0|+|nor_conv_1x1~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|none~2|")
     sub = extract_subnet(net, arch).train()
     assert torch.allclose(net(x, arch), sub(x), atol=1e-6)
+
+
+@pytest.mark.parametrize("shape", [(2, 3, 1, 1), (2, 3, 1, 5), (2, 3, 2, 1), (4, 8, 7, 9), (8, 4, 32, 32)])
+def test_avg_pool_equals_torch_pooling_without_padding(shape):
+    x = torch.randn(*shape, requires_grad=True)
+    reference = torch.nn.AvgPool2d(3, stride=1, padding=1, count_include_pad=False)(x)
+    ours = AvgPool3x3()(x)
+    torch.testing.assert_close(ours, reference, rtol=1e-6, atol=1e-6)
+    weights = torch.randn_like(reference)
+    grads = [torch.autograd.grad((out * weights).sum(), x)[0] for out in (ours, reference)]
+    torch.testing.assert_close(grads[0], grads[1], rtol=1e-6, atol=1e-6)
 
 
 def test_one_path_gets_gradients_only_on_its_ops():

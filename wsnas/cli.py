@@ -17,13 +17,13 @@ from wsnas.runs import RunDir
 
 # Modules that add their own subcommands: each has add_parser(subparsers) that sets `func` on its parser.
 COMMAND_MODULES = ("wsnas.benchmarks.catalog", "wsnas.analysis.results_cli", "wsnas.analysis.audit", "wsnas.supernets.study_cli",
-                   "wsnas.analysis.studies", "wsnas.analysis.report")
+                   "wsnas.analysis.studies", "wsnas.analysis.report", "wsnas.supernets.bench", "wsnas.supernets.standalone")
 
 # Named flags and the config keys they set.
 FLAG_KEYS = {
     "space": "space", "data": "data.root", "data_mirror": "data.mirror", "device": "runtime.device",
     "epochs": "train.epochs", "archs": "eval.n_archs", "bn_policy": "eval.bn_policy", "truth": "analysis.truth",
-    "sampler": "train.sampler",
+    "sampler": "train.sampler", "dataset": "data.dataset",
 }
 
 
@@ -33,7 +33,11 @@ def add_config_args(p: argparse.ArgumentParser, with_preset: bool) -> None:
                        help="named size: smoke (seconds, for tests), cpu (default, minutes on 2 cores), paper (GPU)")
         p.add_argument("--config", help="YAML or TOML file with sections data/model/train/eval/analysis/runtime")
         p.add_argument("--space", help="search space (see `wsnas benchmarks list`)")
-        p.add_argument("--sampler", help="training path sampler: uniform (over strings) or unique (over functions)")
+        p.add_argument("--plugin", action="append", default=[], metavar="MODULE_OR_FILE",
+                       help="import a plugin that registers your own space (a module or a .py file; repeatable)")
+        p.add_argument("--dataset", help="dataset the supernet trains on (default: the space's, e.g. cifar10, cora)")
+        p.add_argument("--sampler", help="training path sampler: uniform (over strings), unique (over functions) "
+                                         "or sandwich (largest + smallest + uniform, for slimmable spaces)")
         p.add_argument("--epochs", help="supernet training epochs")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="override any config key, e.g. --set train.lr=0.1 (repeatable)")
@@ -57,6 +61,8 @@ def overrides_from_args(args: argparse.Namespace) -> dict[str, Any]:
         value = getattr(args, flag, None)
         if value is not None:
             out[key] = value
+    if getattr(args, "plugin", None):
+        out["plugins"] = list(args.plugin)
     if args.quiet:
         out["runtime.progress"] = False
     return out
@@ -104,7 +110,7 @@ def _evaluate(cfg: Config, run: RunDir, shard: str | None = None, flush_every: i
     from wsnas.supernets.evaluate import FLUSH_EVERY, Shard, evaluate_run
 
     part = Shard.parse(shard) if shard else None
-    truth = load_ground_truth(cfg.space, cfg.data.mirror)
+    truth = load_ground_truth(cfg.space, cfg.data.mirror, cfg.analysis.truth_file)
     stamp_scores(run.path, truth)
     evaluate_run(cfg, run, index_of=truth.index_of, shard=part, flush_every=flush_every or FLUSH_EVERY)
     run.record("evaluate", cfg)
@@ -121,7 +127,7 @@ def _analyze(cfg: Config, run: RunDir) -> dict[str, Any]:
     from wsnas.atomic import write_json
     from wsnas.benchmarks.groundtruth import load_ground_truth
 
-    truth = load_ground_truth(cfg.space, cfg.data.mirror)
+    truth = load_ground_truth(cfg.space, cfg.data.mirror, cfg.analysis.truth_file)
     check_scores_meta(run.path, truth)
     joined = join_truth(run.read_scores(), truth, cfg.analysis.truth)
     a = cfg.analysis

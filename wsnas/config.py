@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 
 from wsnas.errors import WsnasError
+from wsnas.plugins import load_plugins, normalise
 
 
 class ConfigError(WsnasError, ValueError):
@@ -36,6 +37,7 @@ class ModelConfig:
     C: int = 8                       # channels of the first stage (benchmark: 16)
     N: int = 1                       # cells per stage (benchmark: 5)
     bn_affine: bool = False          # affine BN in cell ops (the reduction blocks are always affine)
+    width_mult: float = 1.0          # channel multiplier of spaces whose skeleton fixes the widths (macro, channel)
 
 
 @dataclass
@@ -47,7 +49,8 @@ class TrainConfig:
     momentum: float = 0.9
     weight_decay: float = 5e-4
     grad_clip: float = 5.0
-    sampler: str = "uniform"         # uniform over arch strings, or "unique" over distinct functions
+    sampler: str = "uniform"         # uniform over arch strings, "unique" over distinct functions, or "sandwich"
+                                     # (largest + smallest + a uniform path each step, gradients summed)
     seed: int = 0
     checkpoint_every: int = 1        # epochs between kept checkpoints (the last one is always kept)
     arch_pool: str | None = None     # file of arch keys (one per line) to sample paths from; None = the whole space
@@ -68,7 +71,8 @@ class EvalConfig:
 
 @dataclass
 class AnalysisConfig:
-    truth: str = "cifar10/test"      # ground-truth column (dataset/split)
+    truth: str | None = None         # ground-truth column (dataset/split); None = "<data.dataset>/test"
+    truth_file: str | None = None    # your own ground-truth CSV (key, index, metrics) instead of the benchmark's
     n_boot: int = 1000
     seed: int = 0
     topk: list[float] = field(default_factory=lambda: [1, 10, 0.01, 0.1])
@@ -87,6 +91,7 @@ class RuntimeConfig:
 class Config:
     space: str = "nb201"
     preset: str = "cpu"
+    plugins: list[str] = field(default_factory=list)  # modules or .py files that register spaces (wsnas.plugins)
     data: DataConfig = field(default_factory=DataConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
@@ -182,13 +187,32 @@ def read_config_file(path: str | Path) -> dict[str, Any]:
 
 def build_config(preset: str = "cpu", file: str | Path | None = None,
                  overrides: dict[str, Any] | None = None) -> Config:
-    """Preset, then file, then overrides."""
+    """Preset, then the space's values for that preset (SearchSpace.presets), then file, then overrides.
+
+    The space and plugins are read from the file and overrides first, so the space's preset values apply under
+    them. An unset analysis.truth becomes "<data.dataset>/test".
+    """
     if preset not in PRESETS:
         raise ConfigError(f"unknown preset {preset!r}; presets: {', '.join(PRESETS)}")
+    user = {**(read_config_file(file) if file else {}), **(overrides or {})}
+    probe = apply_overrides(Config(), {k: v for k, v in user.items() if k in ("space", "plugins")})
+    load_plugins(probe.plugins)
     cfg = Config(preset=preset)
-    for layer in (PRESETS[preset], read_config_file(file) if file else {}, overrides or {}):
+    for layer in (PRESETS[preset], space_presets(probe.space).get(preset, {}), user):
         apply_overrides(cfg, layer)
+    if cfg.analysis.truth is None:
+        cfg.analysis.truth = f"{cfg.data.dataset}/test"
+    cfg.plugins = [normalise(entry) for entry in cfg.plugins]
     return cfg
+
+
+def space_presets(space: str) -> dict[str, dict[str, Any]]:
+    """The preset values a space declares (unknown spaces fail later, where the space is used)."""
+    from wsnas.benchmarks.registry import get_space, space_names  # the benchmarks layer builds on this module
+
+    return get_space(space).presets if space in space_names() else {}
+
+
 
 
 def apply_overrides(cfg: Config, overrides: dict[str, Any]) -> Config:
@@ -199,8 +223,10 @@ def apply_overrides(cfg: Config, overrides: dict[str, Any]) -> Config:
 
 
 def config_from_dict(tree: dict[str, Any]) -> Config:
-    """Rebuild a Config saved with `to_dict` (a run directory's config.json)."""
-    return apply_overrides(Config(), _flatten(tree))
+    """Rebuild a Config saved with `to_dict` (a run directory's config.json), importing its plugins."""
+    cfg = apply_overrides(Config(), _flatten(tree))
+    load_plugins(cfg.plugins)
+    return cfg
 
 
 def diff_configs(saved: dict[str, Any], current: dict[str, Any]) -> dict[str, tuple[Any, Any]]:

@@ -33,6 +33,14 @@ class RunError(WsnasError):
     """A run directory that is missing, incomplete, or belongs to another config."""
 
 
+TEXT_COLUMNS = {"key": str, "function_key": str}  # arch keys may look like numbers ('01022212')
+
+
+def read_table(path: str | Path) -> pd.DataFrame:
+    """A scores-like CSV, arch keys kept as text (never parsed into numbers, so no leading zero is lost)."""
+    return pd.read_csv(path, dtype=TEXT_COLUMNS)
+
+
 def provenance() -> dict[str, Any]:
     """Versions, git commit and host, saved with every run."""
     packages = {}
@@ -110,7 +118,7 @@ class RunDir:
     def read_scores(self) -> pd.DataFrame:
         if not self.scores_path.is_file():
             raise RunError(f"run {self.path} has no scores.csv yet; run `wsnas evaluate {self.path}` first")
-        return pd.read_csv(self.scores_path)
+        return read_table(self.scores_path)
 
     def write_table(self, path: Path, table: pd.DataFrame) -> None:
         with atomic_path(path) as tmp:

@@ -1,0 +1,126 @@
+"""`wsnas bench --quick` end to end on a tiny stand-in CIFAR-10, and its baselines: the per-image pipeline feeds
+the same images as the on-device one, the naive evaluator scores exactly as SubnetScorer, xautodl's adapter runs
+the arch it is given. No timing assertions: the figures come from the lead's quiet-machine run."""
+import json
+import pickle
+import sys
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from wsnas.benchmarks.registry import get_space  # noqa: E402
+from wsnas.cli import main  # noqa: E402
+from wsnas.config import RuntimeConfig, build_config  # noqa: E402
+from wsnas.supernets import baselines  # noqa: E402
+from wsnas.supernets.bench import Shape, train_row  # noqa: E402
+from wsnas.supernets.data import DeviceImages  # noqa: E402
+from wsnas.supernets.evaluate import materialize, score_subnet  # noqa: E402
+from wsnas.supernets.nb201_model import NB201Supernet, extract_subnet  # noqa: E402
+from wsnas.supernets.runtime import resolve_runtime  # noqa: E402
+
+SPACE = get_space("nb201")
+
+
+@pytest.fixture(scope="module")
+def cifar(tmp_path_factory):
+    """A stand-in cifar-10-batches-py: 500 random training images, 50 test images."""
+    root = tmp_path_factory.mktemp("cifar")
+    rng = np.random.default_rng(0)
+    for name, n in [(f"data_batch_{i}", 100) for i in range(1, 6)] + [("test_batch", 50)]:
+        data = rng.integers(0, 256, (n, 3072), dtype=np.uint8)
+        (root / name).write_bytes(pickle.dumps({b"labels": (np.arange(n) % 10).tolist(), b"data": data}))
+    return root
+
+
+@pytest.fixture(scope="module")
+def bench(cifar, tmp_path_factory):
+    out = tmp_path_factory.mktemp("bench")
+    # one torch thread: the test machine is shared, and oversubscribed OpenMP threads crawl
+    assert main(["bench", "--quick", "--out", str(out), "--data", str(cifar), "--spaces", "nb201",
+                 "--workers", "0", "--threads", "1", "--quiet"]) == 0
+    return json.loads((out / "bench.json").read_text())
+
+
+def test_quick_bench_writes_every_measurement(bench):
+    assert bench["options"]["size"] == "quick" and bench["machine"]["torch_threads"] == 1
+    assert bench["peak"]["gflops"] > 0 and "fp32" in bench["peak"]["how"]
+    (row,) = bench["train"]
+    for name in ("wsnas", "wsnas_dataloader"):
+        assert row[name]["images_per_s"] > 0 and row[name]["peak_rss_mb"] > 0
+    xautodl = row["xautodl_dataloader"]
+    assert xautodl.get("images_per_s", 0) > 0 or baselines.XAUTODL_HINT in xautodl["skipped"]
+    assert {"train_tiny_wsnas/xautodl", "train_tiny_wsnas/dataloader", "eval_wsnas/naive"} <= set(bench["ratios"])
+    e = bench["eval"]
+    assert e["identical_accuracy"] and e["subnets"] == 2 and len(e["accuracies"]) == 2
+    assert e["wsnas"]["subnets_per_min"] > 0 and e["naive"]["subnets_per_min"] > 0
+    assert [r["workers"] for r in e["naive_by_workers"]] == [0]
+    scaling = bench["scaling"]["nb201"]
+    assert [p["epochs"] for p in scaling["epochs"]] == [1, 2] and [p["subnets"] for p in scaling["subnets"]] == [2, 4]
+    assert {"overhead_s", "per_unit_s", "r2"} <= set(scaling["epochs_fit"]) and "subnets_fit" in scaling
+    assert bench["scaling_skipped"] == {}
+    for part in (*bench["profile"]["train"], bench["profile"]["eval"]):
+        assert part["flops"] > 0 and part["fraction_of_peak"] > 0
+        assert sum(part["shares"].values()) == pytest.approx(1.0) and part["top_ops"]
+    assert set(bench["profile"]["train"][0]["phases_s"]) == set(("data", "forward", "backward", "optimizer"))
+
+
+def test_unknown_space_is_one_clear_error(capsys):
+    assert main(["bench", "--quick", "--spaces", "nb201,nb999"]) == 2
+    assert "unknown search space 'nb999'" in capsys.readouterr().err
+
+
+def test_naive_evaluator_scores_exactly_as_subnet_scorer():
+    rt = resolve_runtime(RuntimeConfig(device="cpu"))
+    rng = np.random.default_rng(1)
+    train_x, valid_x = (rng.integers(0, 256, (n, 32, 32, 3), dtype=np.uint8) for n in (96, 40))
+    train_y, valid_y = rng.integers(0, 10, 96), rng.integers(0, 10, 40)
+    train, valid = DeviceImages(train_x, train_y), DeviceImages(valid_x, valid_y)
+    calib = materialize(train, 32, 2, seed=3, rt=rt, shuffle=True)
+    evaluation = materialize(valid, 16, None, seed=3, rt=rt, shuffle=False)
+    order = torch.randperm(96, generator=torch.Generator().manual_seed(3))[:64].tolist()
+    calib_loader = baselines.make_loader(train_x, train_y, 32, augment=False, workers=0, rt=rt, order=order)
+    eval_loader = baselines.make_loader(valid_x, valid_y, 16, augment=False, workers=0, rt=rt)
+    for (x, y), (lx, ly) in zip(calib + evaluation, list(calib_loader) + list(eval_loader), strict=True):
+        assert torch.equal(x, lx) and torch.equal(y, ly)  # bit-identical images through both pipelines
+    torch.manual_seed(0)
+    supernet = NB201Supernet(C=4, N=1)
+    naive = baselines.NaiveEvaluator(supernet, extract_subnet, calib_loader, eval_loader, rt)
+    for arch in SPACE.sample(4, seed=0):
+        acc, loss = score_subnet(supernet, arch, calib, evaluation, rt, "recalibrate")
+        naive_acc, naive_loss = naive.score(arch)
+        assert naive_acc == acc and naive_loss == pytest.approx(loss, rel=1e-5)
+
+
+def test_augmentation_is_a_padded_crop_and_flip():
+    image = np.random.default_rng(2).integers(0, 256, (32, 32, 3), dtype=np.uint8)
+    plain = baselines.PerImageTransform(augment=False)
+    padded = np.pad(image, ((4, 4), (4, 4), (0, 0)))
+    candidates = [plain(baselines.Image.fromarray(np.ascontiguousarray(crop[:, ::-1] if flip else crop)))
+                  for i in range(9) for j in range(9) for crop in [padded[i:i + 32, j:j + 32]] for flip in (0, 1)]
+    augment = baselines.PerImageTransform(augment=True)
+    torch.manual_seed(0)
+    for _ in range(10):
+        out = augment(baselines.Image.fromarray(image))
+        assert any(torch.equal(out, c) for c in candidates)
+
+
+def test_xautodl_adapter_runs_the_given_arch():
+    pytest.importorskip("xautodl")
+    net = baselines.XautodlNB201(C=4, N=1, num_classes=10)
+    for arch in SPACE.sample(5, seed=1):
+        assert net.genotype(arch).tostr() == SPACE.format(arch)
+        assert net(torch.randn(2, 3, 32, 32), arch).shape == (2, 10)
+
+
+def test_missing_xautodl_skips_its_row_with_the_install_hint(cifar, monkeypatch):
+    for name in ["xautodl", *(m for m in sys.modules if m.startswith("xautodl."))]:
+        monkeypatch.setitem(sys.modules, name, None)  # importing it raises ImportError
+    with pytest.raises(baselines.XautodlMissing, match="pip install --no-deps xautodl"):
+        baselines.XautodlNB201(C=4, N=1, num_classes=10)
+    base = build_config("cpu", overrides={"data.root": str(cifar), "data.n_train": 64, "data.n_valid": 16,
+                                          "runtime.device": "cpu", "runtime.progress": False})
+    row = train_row(base, Shape("t", 4, 1, 8, warmup=1, steps=1), resolve_runtime(base.runtime), 0, False)
+    assert baselines.XAUTODL_HINT in row["xautodl_dataloader"]["skipped"]
+    assert row["wsnas_dataloader"]["images_per_s"] > 0
