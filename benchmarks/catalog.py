@@ -41,12 +41,13 @@ def run(args: argparse.Namespace) -> None:
 
 
 def _list() -> None:
+    width = max(map(len, space_names()))
     for name in space_names():
         space = get_space(name)
         built_in = type(space).ground_truth is not SearchSpace.ground_truth
         truth = "ground truth: built in" if built_in else "ground truth: your table or `wsnas standalone`"
         unique = len(space.function_classes())
-        print(f"{name:<10} {space.size():>7,} archs, {unique:,} distinct functions  {space.description}  [{truth}]")
+        print(f"{name:<{width}} {space.size():>7,} archs, {unique:,} distinct functions  {space.description}  [{truth}]")
     print("\nsources (pinned upstream files; verified by sha256):")
     for source in SOURCES.values():
         print(f"  {source.name:<38} {source.origin:<40} mirror: {source.mirror_path}")

@@ -203,9 +203,10 @@ class ChannelSpace(SearchSpace):
         return features
 
     def ground_truth(self, mirror: str | os.PathLike | None = None) -> "GroundTruth":
-        from wsnas.benchmarks.channel_truth import load_channel  # groundtruth imports the registry of spaces
+        from wsnas.benchmarks.xiusu_truth import load_seed_table  # groundtruth imports the registry of spaces
 
-        return load_channel(self, mirror)
+        return load_seed_table(self, self.skeleton.source, "acc", "mean", f"Channel-Bench-Macro {self.skeleton.title}",
+                               mirror)
 
 
 class ChannelMobileNetSpace(ChannelSpace):

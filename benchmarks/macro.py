@@ -203,6 +203,6 @@ class MacroSpace(SearchSpace):
         return (OPS[2],) * NUM_LAYERS, (OPS[0],) * NUM_LAYERS
 
     def ground_truth(self, mirror: str | os.PathLike | None = None) -> "GroundTruth":
-        from wsnas.benchmarks.macro_truth import load_macro  # which builds on groundtruth.py, importing this
+        from wsnas.benchmarks.xiusu_truth import load_seed_table  # which builds on groundtruth.py, importing this
 
-        return load_macro(mirror)
+        return load_seed_table(self, "nas-bench-macro_cifar10", "test_acc", "mean_acc", "NAS-Bench-Macro", mirror)

@@ -89,9 +89,10 @@ def recalibrate_bn(model: nn.Module, arch: Any, batches: Batches, rt: Runtime) -
 def accuracy_and_loss(model: nn.Module, arch: Any, batches: Batches, rt: Runtime, bn_policy: str) -> tuple[float, float]:
     """Top-1 accuracy (%) and mean cross-entropy of `arch` over `batches` under the given BN mode."""
     bns = batch_norms(model)
-    model.train(bn_policy == "batch")
+    model.eval()  # dropout off under every policy
     if bn_policy == "batch":
         for bn in bns:
+            bn.train()
             bn.track_running_stats = False  # batch statistics; running ones (and their counter) untouched
     correct = torch.zeros((), dtype=torch.long, device=rt.device)
     loss = torch.zeros((), device=rt.device)

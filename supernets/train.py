@@ -48,8 +48,13 @@ def build_model(cfg: Config, rt: Runtime) -> nn.Module:
 
 def make_optimizer(cfg: Config, model: nn.Module, steps_per_epoch: int):
     t = cfg.train
-    opt = torch.optim.SGD(model.parameters(), lr=t.lr, momentum=t.momentum, weight_decay=t.weight_decay,
-                          nesterov=t.momentum > 0)
+    if t.optimizer == "sgd":
+        opt = torch.optim.SGD(model.parameters(), lr=t.lr, momentum=t.momentum, weight_decay=t.weight_decay,
+                              nesterov=t.momentum > 0)
+    elif t.optimizer == "adam":
+        opt = torch.optim.Adam(model.parameters(), lr=t.lr, weight_decay=t.weight_decay)
+    else:
+        raise WsnasError(f"train.optimizer={t.optimizer!r}; choose sgd or adam")
     total = max(1, t.epochs * steps_per_epoch)
     factors = {"cosine": lambda step: 0.5 * (1 + math.cos(math.pi * min(step, total) / total)),
                "constant": lambda step: 1.0}

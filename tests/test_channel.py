@@ -92,11 +92,11 @@ def test_presets_size_the_supernet(name):
 
 
 def test_malformed_table_is_named(tmp_path, monkeypatch):
-    from wsnas.benchmarks import channel_truth
+    from wsnas.benchmarks import xiusu_truth
 
     bad = tmp_path / "Results_MobileNet.json"
     bad.write_text(json.dumps({"1111111": {"acc": [1, 2, 3], "mean": 2, "params": 1, "flops": 1}}))
-    monkeypatch.setattr(channel_truth, "resolve", lambda source, mirror: bad)
+    monkeypatch.setattr(xiusu_truth, "resolve", lambda source, mirror: bad)
     with pytest.raises(GroundTruthError, match="not the Channel-Bench-Macro MobileNet table.*re-fetch"):
         get_space("channel-mobilenet").ground_truth()
 
@@ -184,4 +184,6 @@ def test_sandwich_training_step_through_the_cli(torch, tmp_path, mirror):
     assert main(["train", "--space", "channel-resnet", "--preset", "smoke", "--run-dir", str(run),
                  "--data-mirror", str(mirror), "--set", "train.sampler=sandwich", "--set", "train.epochs=1",
                  "--set", "data.n_train=128", "--quiet"]) == 0
-    assert (run / "checkpoints" / "epoch_0001.pt").is_file()
+    assert json.loads((run / "config.json").read_text())["config"]["train"]["sampler"] == "sandwich"
+    log = (run / "train_log.csv").read_text().splitlines()
+    assert len(log) == 2 and (run / "checkpoints" / "epoch_0001.pt").is_file()

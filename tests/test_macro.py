@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from wsnas.benchmarks import macro_truth
+from wsnas.benchmarks import xiusu_truth
 from wsnas.benchmarks.groundtruth import GroundTruthError, load_ground_truth
 from wsnas.benchmarks.macro import OPS, MacroSpace, function_arch, macro_counts, parse_arch
 from wsnas.benchmarks.registry import get_space
@@ -93,9 +93,9 @@ def test_ground_truth_from_the_mirror(truth, mirror, table):
 def test_malformed_table_is_named(tmp_path, monkeypatch):
     bad = tmp_path / "macro.json"
     bad.write_text(json.dumps({"00000000": {"test_acc": [1.0], "mean_acc": 1.0, "params": 1, "flops": 1}}))
-    monkeypatch.setattr(macro_truth, "resolve", lambda source, mirror: bad)
+    monkeypatch.setattr(xiusu_truth, "resolve", lambda source, mirror: bad)
     with pytest.raises(GroundTruthError, match="is not the NAS-Bench-Macro table.*re-fetch"):
-        macro_truth.load_macro()
+        SPACE.ground_truth()
 
 
 # ------------------------------------------------------------------------------------------------ torch side

@@ -45,6 +45,7 @@ class TrainConfig:
     epochs: int = 20
     batch_size: int = 64
     lr: float = 0.05
+    optimizer: str = "sgd"           # sgd (momentum, nesterov when momentum > 0) | adam (momentum unused)
     lr_schedule: str = "constant"    # constant, or cosine (annealed to 0 over train.epochs; the paper preset)
     momentum: float = 0.9
     weight_decay: float = 5e-4
