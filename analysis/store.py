@@ -365,11 +365,14 @@ def index_and_report(run_dir: str | os.PathLike, db_path: str | os.PathLike | No
 
 # ------------------------------------------------------------------------------------------------ queries
 
-def _where(filters: dict[str, Any], alias: str = "") -> tuple[str, list[Any]]:
+def _where(filters: dict[str, Any], alias: str = "", fixed: dict[str, Any] | None = None) -> tuple[str, list[Any]]:
+    """WHERE clause (or "") and its parameters: `column = value` for the user's `filters` (FILTER_COLUMNS only)
+    and the caller's own `fixed` conditions; None values are left out."""
     clauses, params = [], []
-    for column, value in filters.items():
+    for column in filters:
         if column not in FILTER_COLUMNS:
             raise StoreError(f"cannot filter on {column!r}; filters: {', '.join(FILTER_COLUMNS)}")
+    for column, value in {**filters, **(fixed or {})}.items():
         if value is not None:
             clauses.append(f"{alias}{column} = ?")
             params.append(value)
@@ -402,9 +405,7 @@ def metric_table(db_path: str | os.PathLike, metric: str, filters: dict[str, Any
     if metric not in known:
         raise StoreError(f"no metric {metric!r} in {db_path}; metrics there: {', '.join(known) or 'none yet'} "
                          f"(or ask for runs / topk)")
-    where, params = _where(filters or {})
-    where = (where + " AND" if where else " WHERE") + " metric = ?"
-    params.append(metric)
+    where, params = _where(filters or {}, fixed={"metric": metric})
     if by:
         cols = ", ".join(_check_by(by))
         sql = (f"SELECT {cols}, COUNT(DISTINCT run_id) AS runs, COUNT(*) AS results, "
@@ -420,10 +421,7 @@ def metric_table(db_path: str | os.PathLike, metric: str, filters: dict[str, Any
 def topk_rows(db_path: str | os.PathLike, filters: dict[str, Any] | None = None,
               by: Sequence[str] | None = None, label: str | None = None) -> pd.DataFrame:
     """Top-k figures per run result and label, or with `by` their means per group and label."""
-    where, params = _where(filters or {})
-    if label is not None:
-        where = (where + " AND" if where else " WHERE") + " label = ?"
-        params.append(label)
+    where, params = _where(filters or {}, fixed={"label": label})
     figures = TOPK_COLUMNS[2:]
     if by:
         cols = ", ".join(_check_by(by))

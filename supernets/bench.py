@@ -23,7 +23,6 @@ import platform
 import re
 import resource
 import shutil
-import sys
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -34,6 +33,7 @@ from wsnas.atomic import write_json
 from wsnas.benchmarks.registry import get_space
 from wsnas.config import Config, apply_overrides, build_config, config_from_dict
 from wsnas.errors import WsnasError
+from wsnas.runs import RunDir, package_version, provenance
 
 
 @dataclass(frozen=True)
@@ -125,7 +125,6 @@ def cmd_bench(args: argparse.Namespace) -> None:
 def run_bench(size: Size, out: Path, spaces: list[str], workers: int, common: dict[str, Any],
               options: dict[str, Any]) -> dict[str, Any]:
     """Every measurement in order; returns (and writes to out/bench.json) the document."""
-    from wsnas.runs import provenance
     from wsnas.supernets.registry import SUPERNETS, prepare_data
     from wsnas.supernets.runtime import resolve_runtime
 
@@ -260,7 +259,6 @@ def scaling(size: Size, overrides: dict[str, Any], rt, root: Path,
             epochs_only: bool = False) -> tuple[dict[str, Any], tuple[Config, Any]]:
     """Wall time (setup included) of train_supernet against epochs and of evaluate_run against subnets, each
     in a fresh run, with lines fitted; returns them and (config, run) of the longest-trained run."""
-    from wsnas.runs import RunDir
     from wsnas.supernets.evaluate import SHARDS_DIR, evaluate_run
     from wsnas.supernets.train import train_supernet
 
@@ -563,9 +561,8 @@ def machine_facts(rt) -> dict[str, Any]:
     facts: dict[str, Any] = {
         "cpu": cpu, "logical_cpus": os.cpu_count(),
         "usable_cpus": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
-        "memory_gb": mem, "torch_threads": torch.get_num_threads(), "torch": torch.__version__,
-        "python": sys.version.split()[0], "platform": platform.platform(), "loadavg_start": os.getloadavg(),
-        "xautodl": _version("xautodl"),
+        "memory_gb": mem, "torch_threads": torch.get_num_threads(), "loadavg_start": os.getloadavg(),
+        "xautodl": package_version("xautodl"),
     }
     if rt.device.type == "cuda":
         props = torch.cuda.get_device_properties(rt.device)
@@ -579,15 +576,6 @@ def _read(path: str) -> str:
         return Path(path).read_text()
     except OSError:
         return ""
-
-
-def _version(package: str) -> str | None:
-    from importlib import metadata
-
-    try:
-        return metadata.version(package)
-    except metadata.PackageNotFoundError:
-        return None
 
 
 # ------------------------------------------------------------------------------------------------- report

@@ -48,7 +48,15 @@ def _window_sizes(height: int, width: int, dtype: torch.dtype, device: torch.dev
         counts[-1] -= 1
         return counts
 
-    return torch.outer(along(height), along(width)).to(device=device, dtype=dtype)
+    with torch.inference_mode(False):  # cached: a normal tensor even when first made in inference mode
+        return torch.outer(along(height), along(width)).to(device=device, dtype=dtype)
+
+
+@functools.lru_cache(maxsize=64)
+def _ones_kernel(channels: int, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
+    """The depthwise 3x3 ones kernel of AvgPool3x3, made once per shape rather than at every forward."""
+    with torch.inference_mode(False):  # a normal tensor, usable with autograd after a first call in inference
+        return torch.ones(channels, 1, 3, 3, dtype=dtype, device=device)
 
 
 class AvgPool3x3(nn.Module):
@@ -59,7 +67,7 @@ class AvgPool3x3(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         channels, height, width = x.shape[1:]
-        summed = nn.functional.conv2d(x, x.new_ones(channels, 1, 3, 3), padding=1, groups=channels)
+        summed = nn.functional.conv2d(x, _ones_kernel(channels, x.dtype, x.device), padding=1, groups=channels)
         return summed / _window_sizes(height, width, summed.dtype, summed.device)
 
 

@@ -52,6 +52,14 @@ def test_avg_pool_equals_torch_pooling_without_padding(shape):
     torch.testing.assert_close(grads[0], grads[1], rtol=1e-6, atol=1e-6)
 
 
+def test_avg_pool_trains_after_a_first_call_in_inference_mode():
+    with torch.inference_mode():  # its cached kernel and window sizes must not become inference tensors
+        AvgPool3x3()(torch.randn(2, 4, 6, 6))
+    x = torch.randn(2, 4, 6, 6, requires_grad=True)
+    AvgPool3x3()(x).sum().backward()
+    assert x.grad is not None and torch.isfinite(x.grad).all()
+
+
 def test_one_path_gets_gradients_only_on_its_ops():
     net = NB201Supernet(C=4, N=1)
     arch = parse_arch("|nor_conv_3x3~0|+|none~0|none~1|+|skip_connect~0|none~1|none~2|")  # edge 0 is dead

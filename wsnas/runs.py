@@ -41,14 +41,17 @@ def read_table(path: str | Path) -> pd.DataFrame:
     return pd.read_csv(path, dtype=TEXT_COLUMNS)
 
 
+def package_version(name: str) -> str | None:
+    """The installed version of a distribution, None when it is not installed."""
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return None
+
+
 def provenance() -> dict[str, Any]:
     """Versions, git commit and host, saved with every run."""
-    packages = {}
-    for name in ("torch", "numpy", "scipy", "pandas"):
-        try:
-            packages[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            packages[name] = None
+    packages = {name: package_version(name) for name in ("torch", "numpy", "scipy", "pandas")}
     try:
         commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5,
                                 cwd=Path(__file__).resolve().parent).stdout.strip() or None
