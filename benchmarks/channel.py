@@ -32,7 +32,7 @@ import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Iterator
 
-from wsnas.benchmarks.space import ArchError, SearchSpace, SpaceError
+from wsnas.benchmarks.space import ArchError, SearchSpace, Slot, SpaceError
 
 if TYPE_CHECKING:
     from wsnas.benchmarks.groundtruth import GroundTruth
@@ -192,6 +192,10 @@ class ChannelSpace(SearchSpace):
 
     def extremes(self) -> tuple[ArchC, ArchC]:
         return (max(CHOICES),) * NUM_LAYERS, (min(CHOICES),) * NUM_LAYERS
+
+    def slots(self) -> tuple[Slot, ...]:
+        """One slot per searchable layer (the skeleton's names), each choosing a width digit 1-4."""
+        return tuple(Slot(name, CHOICES) for name in self.skeleton.slots)
 
     def features(self, arch: ArchC) -> dict[str, Any]:
         """Cost on the benchmark's full-width skeleton (whatever width the supernet was trained at), how many

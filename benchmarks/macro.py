@@ -19,7 +19,7 @@ import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Iterator
 
-from wsnas.benchmarks.space import ArchError, SearchSpace
+from wsnas.benchmarks.space import ArchError, SearchSpace, Slot
 from wsnas.errors import WsnasError
 
 if TYPE_CHECKING:
@@ -188,6 +188,10 @@ class MacroSpace(SearchSpace):
         functions; the benchmark trained each once and copies its row to every member. In a weight-sharing
         supernet each layer position has its own weights, so members of a class share only the ground truth."""
         return format_arch(function_arch(arch))
+
+    def slots(self) -> tuple[Slot, ...]:
+        """One slot per layer ("layer 0".."layer 7"; 0, 2 and 5 open a stage), each choosing one of OPS."""
+        return tuple(Slot(f"layer {i}", OPS) for i in range(NUM_LAYERS))
 
     def features(self, arch: ArchMacro) -> dict[str, Any]:
         """Cost on the benchmark's full-width skeleton (whatever width the supernet was trained at), op counts and

@@ -14,7 +14,7 @@ import itertools
 import os
 from typing import TYPE_CHECKING, Any, Iterator
 
-from wsnas.benchmarks.space import ArchError, SearchSpace
+from wsnas.benchmarks.space import ArchError, SearchSpace, Slot
 
 if TYPE_CHECKING:
     from wsnas.benchmarks.groundtruth import GroundTruth
@@ -133,6 +133,10 @@ class NB201Space(SearchSpace):
 
     def function_key(self, arch: Arch201) -> str:
         return function_key(arch)
+
+    def slots(self) -> tuple[Slot, ...]:
+        """One slot per edge, named "<to><-<from>" in the benchmark's string order, each choosing one of OPS."""
+        return tuple(Slot(f"{to}<-{src}", OPS) for to, src in EDGES)
 
     def features(self, arch: Arch201) -> dict[str, Any]:
         """Cost at the benchmark's C=16, N=5 (whatever size the supernet was trained at) and the op on each edge,

@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import random
 from abc import ABC, abstractmethod
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Hashable, Iterator, Sequence
 
 from wsnas.errors import WsnasError
@@ -26,12 +27,21 @@ class SpaceError(WsnasError):
     """A space asked for something it does not provide."""
 
 
+@dataclass(frozen=True)
+class Slot:
+    """One decision of a space whose archs are a choice per slot: its name and its choices, in a fixed order."""
+
+    name: str
+    choices: tuple[Hashable, ...]
+
+
 class SearchSpace(ABC):
     """A benchmark search space: parsing, canonical keys, isomorphism, enumeration and sampling.
 
     Optional hooks a space overrides: `features` (size and choices, for the bias and operator studies),
-    `ground_truth` (its benchmark table), `extremes` (largest and smallest arch, for the sandwich sampler) and
-    `presets` (config values this space needs at each named preset, applied after the global preset).
+    `ground_truth` (its benchmark table), `extremes` (largest and smallest arch, for the sandwich sampler),
+    `presets` (config values this space needs at each named preset, applied after the global preset) and
+    `slots` (one choice per slot, for the search methods: `wsnas search`).
     """
 
     name: str = ""
@@ -72,6 +82,21 @@ class SearchSpace(ABC):
         """The largest and the smallest arch (for the sandwich sampler)."""
         raise SpaceError(f"search space {self.name!r} has no largest/smallest arch; the sandwich sampler needs "
                          f"one (choose train.sampler=uniform)")
+
+    def slots(self) -> tuple[Slot, ...]:
+        """The per-slot choice schema: an arch is one choice per slot (see arch_from_choices). The weight-sharing
+        search methods size their arch parameters or controller from it."""
+        raise SpaceError(f"search space {self.name!r} declares no per-slot choices (SearchSpace.slots), so the "
+                         f"search methods (`wsnas search`) cannot run on it; spaces with slots: see "
+                         f"`wsnas search --help`")
+
+    def arch_from_choices(self, choices: Sequence[Hashable]) -> Arch:
+        """The arch made of one choice per slot (in slots() order). Default: the tuple of choices."""
+        return tuple(choices)
+
+    def choices_of(self, arch: Arch) -> tuple[Hashable, ...]:
+        """The choice of each slot of an arch (the inverse of arch_from_choices). Default: the arch as a tuple."""
+        return tuple(arch)
 
     def key(self, text: str) -> str:
         """Canonical key of an architecture string written in any accepted form."""

@@ -6,6 +6,7 @@ keyed by the source's file listing, so only the first load pays for decoding.
 """
 from __future__ import annotations
 
+import copy
 import functools
 import hashlib
 import math
@@ -398,6 +399,13 @@ class DeviceImages:
 
     def __len__(self) -> int:
         return len(self.labels)
+
+    def subset(self, index: np.ndarray) -> "DeviceImages":
+        """The images at `index` (positions in this set) as a set of their own, on the same device."""
+        part = copy.copy(self)
+        where = torch.as_tensor(np.asarray(index), dtype=torch.int64, device=self.device)
+        part.images, part.labels = self.images[where], self.labels[where]
+        return part
 
     def num_batches(self, batch_size: int, drop_last: bool) -> int:
         """Batches per pass over the set."""

@@ -3,6 +3,8 @@
 Every layer position holds its own candidate blocks; a path runs exactly one per layer, and an identity at a
 stride-1 layer is no module at all (it costs nothing). Blocks are built as the benchmark's train/model.py builds
 them (affine BatchNorm throughout), so a standalone net at width_mult 1.0 has the table's parameter count.
+The supernet also runs the search methods' relaxed archs (wsnas.supernets.selection): a layer entry may mix its
+blocks (a no-op identity contributes its input) or pick one with a straight-through weight.
 """
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ import torch
 from torch import nn
 
 from wsnas.benchmarks.macro import MB_SHAPES, OPS, ArchMacro, Layer, skeleton
+from wsnas.supernets.selection import is_discrete, run_entry
 
 
 def _conv_bn(c_in: int, c_out: int, k: int, stride: int = 1, groups: int = 1, relu: bool = True) -> list[nn.Module]:
@@ -60,9 +63,13 @@ class _MacroNet(nn.Module):
 
     def _run(self, x: torch.Tensor, arch: ArchMacro) -> torch.Tensor:
         x = self.stem(x)
-        for blocks, op in zip(self.layers, arch):
-            if op in blocks:  # absent: a no-op identity
-                x = blocks[op](x)
+        if is_discrete(arch):
+            for blocks, op in zip(self.layers, arch):
+                if op in blocks:  # absent: a no-op identity
+                    x = blocks[op](x)
+        else:
+            for blocks, entry in zip(self.layers, arch):
+                x = run_entry(entry, lambda op, h=x, blocks=blocks: blocks[op](h) if op in blocks else h)
         return self.classifier(self.head(x).flatten(1))
 
 

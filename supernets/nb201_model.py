@@ -5,6 +5,10 @@ by residual reduction blocks, BN+ReLU, global pooling, linear classifier. Cell o
 average pooling, identity and `none` (zero). Edges whose work cannot reach the cell output (a `none` op, a
 zero source, a node the output does not use) are never computed, in the supernet and in a standalone subnet
 alike; this is the same zero convention as the isomorphism key, so one function key is one computed function.
+
+The supernet also runs the search methods' relaxed archs (wsnas.supernets.selection): an edge entry may be a
+weighted mixture of ops (every edge then runs every op) or a hard pick with a straight-through weight (only the
+picked arch's live edges run, each scaled by its weight, which is 1 in value).
 """
 from __future__ import annotations
 
@@ -15,6 +19,7 @@ import torch
 from torch import nn
 
 from wsnas.benchmarks.nb201 import EDGES, NUM_NODES, OPS, Arch201, live_edges
+from wsnas.supernets.selection import is_discrete, picked, run_entry, scale
 
 
 class ReLUConvBN(nn.Sequential):
@@ -92,12 +97,41 @@ def _plan(arch: Arch201) -> tuple[tuple[int, int, int, str], ...]:
 
 
 def cell_forward(x: torch.Tensor, arch: Arch201, op_of: Callable[[int, str], nn.Module]) -> torch.Tensor:
-    """Run a cell: node j sums op(node i) over its live incoming edges; a node with none is zero."""
+    """Run a cell: node j sums op(node i) over its live incoming edges; a node with none is zero.
+
+    An arch of hard picks (selection.Pick) runs the picked arch's live edges, each scaled by its pick's weight; an
+    arch holding a mixture (selection.Mix) runs every edge (_mixed_cell)."""
+    weights: tuple | None = None
+    if not is_discrete(arch):
+        hard = picked(arch)
+        if hard is None:
+            return _mixed_cell(x, arch, op_of)
+        arch, weights = hard, tuple(arch)  # type: ignore[assignment]
     nodes: list[torch.Tensor | None] = [x] + [None] * (NUM_NODES - 1)
     for e, j, i, op in _plan(arch):
         src = nodes[i]
         out = src if op == "skip_connect" else op_of(e, op)(src)
+        if weights is not None and (weight := scale(weights[e])) is not None:
+            out = out * weight
         nodes[j] = out if nodes[j] is None else nodes[j] + out
+    out = nodes[-1]
+    return torch.zeros_like(x) if out is None else out
+
+
+def _mixed_cell(x: torch.Tensor, arch, op_of: Callable[[int, str], nn.Module]) -> torch.Tensor:
+    """A cell whose edges are slot entries (a choice, a Mix or a Pick): every edge from a non-zero node runs."""
+    nodes: list[torch.Tensor | None] = [x] + [None] * (NUM_NODES - 1)
+    for e, (j, i) in enumerate(EDGES):
+        src = nodes[i]
+        if src is None:  # a zero node: every op of it is zero (the convention of the isomorphism key)
+            continue
+
+        def run(op: str, e: int = e, src: torch.Tensor = src) -> torch.Tensor | None:
+            return None if op == "none" else src if op == "skip_connect" else op_of(e, op)(src)
+
+        out = run_entry(arch[e], run)
+        if out is not None:
+            nodes[j] = out if nodes[j] is None else nodes[j] + out
     out = nodes[-1]
     return torch.zeros_like(x) if out is None else out
 
@@ -155,7 +189,8 @@ class _Skeleton(nn.Module):
 
 
 class NB201Supernet(_Skeleton):
-    """Weight-sharing supernet: `forward(x, arch)` runs exactly one path (single-path one-shot)."""
+    """Weight-sharing supernet: `forward(x, arch)` runs exactly one path (single-path one-shot), or a relaxed arch
+    of the search methods (wsnas.supernets.selection), every cell with the same arch entries."""
 
     def __init__(self, C: int = 16, N: int = 5, num_classes: int = 10, affine: bool = False) -> None:
         super().__init__(C, N, num_classes, lambda c: SearchCell(c, affine))

@@ -33,11 +33,16 @@ class DatasetSpec:
 
 @dataclass(frozen=True)
 class SupernetSpec:
-    """A space's supernet: `build(cfg)` returns a module run as `model(x, arch)`; `extract` gives a subnet."""
+    """A space's supernet: `build(cfg)` returns a module run as `model(x, arch)`; `extract` gives a subnet.
+
+    `relaxed`: the supernet also runs archs whose slot entries are mixtures or straight-through picks
+    (wsnas.supernets.selection), which the gradient-based search methods (DARTS, GDAS, SNAS, GAEA) need; RSPS and
+    ENAS need only discrete archs and the space's slots."""
 
     build: Callable[[Config], nn.Module]
     extract: Callable[[nn.Module, Any], nn.Module]
     datasets: tuple[str, ...]
+    relaxed: bool = False
 
 
 DATASETS: dict[str, DatasetSpec] = {"cifar10": DatasetSpec(10, prepare_cifar10),
@@ -74,11 +79,13 @@ SUPERNETS: dict[str, SupernetSpec] = {
         build=lambda cfg: NB201Supernet(cfg.model.C, cfg.model.N, num_classes(cfg), cfg.model.bn_affine),
         extract=extract_subnet,
         datasets=("cifar10",),
+        relaxed=True,
     ),
     "macro": SupernetSpec(
         build=lambda cfg: macro_model.MacroSupernet(cfg.model.width_mult, num_classes(cfg)),
         extract=macro_model.extract_subnet,
         datasets=("cifar10",),
+        relaxed=True,
     ),
     **{f"channel-{name}": SupernetSpec(  # Channel-Bench-Macro: channel-mobilenet, channel-resnet
         build=lambda cfg, skeleton=skeleton: channel_model.ChannelSupernet(

@@ -47,16 +47,23 @@ def build_model(cfg: Config, rt: Runtime) -> nn.Module:
 
 
 def make_optimizer(cfg: Config, model: nn.Module, steps_per_epoch: int):
+    """The weight optimiser over model.parameters() (SGD or Adam) and its per-step learning-rate schedule: constant,
+    or cosine from train.lr to train.lr_min over train.lr_period epochs (default train.epochs; a shorter period
+    keeps following the cosine, as xautodl's ENAS schedule does)."""
     t = cfg.train
     if t.optimizer == "sgd":
         opt = torch.optim.SGD(model.parameters(), lr=t.lr, momentum=t.momentum, weight_decay=t.weight_decay,
-                              nesterov=t.momentum > 0)
+                              nesterov=t.nesterov and t.momentum > 0)
     elif t.optimizer == "adam":
         opt = torch.optim.Adam(model.parameters(), lr=t.lr, weight_decay=t.weight_decay)
     else:
         raise WsnasError(f"train.optimizer={t.optimizer!r}; choose sgd or adam")
+    if not 0 <= t.lr_min <= t.lr:
+        raise WsnasError(f"train.lr_min={t.lr_min} must lie between 0 and train.lr={t.lr}")
     total = max(1, t.epochs * steps_per_epoch)
-    factors = {"cosine": lambda step: 0.5 * (1 + math.cos(math.pi * min(step, total) / total)),
+    period = max(1, (t.lr_period or t.epochs) * steps_per_epoch)
+    floor = t.lr_min / t.lr if t.lr > 0 else 0.0
+    factors = {"cosine": lambda step: floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * min(step, total) / period)),
                "constant": lambda step: 1.0}
     if t.lr_schedule not in factors:
         raise WsnasError(f"train.lr_schedule={t.lr_schedule!r}; choose one of {', '.join(factors)}")

@@ -10,7 +10,7 @@ import json
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Sequence
 
 import yaml
 
@@ -45,9 +45,12 @@ class TrainConfig:
     epochs: int = 20
     batch_size: int = 64
     lr: float = 0.05
-    optimizer: str = "sgd"           # sgd (momentum, nesterov when momentum > 0) | adam (momentum unused)
-    lr_schedule: str = "constant"    # constant, or cosine (annealed to 0 over train.epochs; the paper preset)
+    optimizer: str = "sgd"           # sgd (momentum; nesterov when train.nesterov and momentum > 0) | adam
+    lr_schedule: str = "constant"    # constant, or cosine (annealed to lr_min over train.epochs; the paper preset)
+    lr_min: float = 0.0              # the floor of the cosine schedule (xautodl's eta_min)
+    lr_period: int | None = None     # epochs from lr to lr_min (cosine continues past it); None = train.epochs
     momentum: float = 0.9
+    nesterov: bool = True
     weight_decay: float = 5e-4
     grad_clip: float = 5.0
     sampler: str = "uniform"         # uniform over arch strings, "unique" over distinct functions, or "sandwich"
@@ -80,6 +83,44 @@ class AnalysisConfig:
 
 
 @dataclass
+class SearchConfig:
+    """The weight-sharing search methods (`wsnas search`); each method's published settings are applied as a
+    preset layer (wsnas.supernets.search_methods), so these defaults matter only where a method sets nothing."""
+
+    method: str = "rsps"             # rsps | enas | darts-v1 | darts-v2 | gdas | snas | gaea
+    level: str = "auto"              # bilevel: weights on the weight split, arch step on the arch split of the
+                                     # training images; single: both on all of them; auto: the method's own
+    arch_split: float = 0.5          # share of the training images (data.n_train) in the arch split (bilevel)
+    arch_lr: float = 3e-4            # Adam learning rate of the arch parameters (GAEA: exponentiated-gradient step)
+    arch_betas: list[float] = field(default_factory=lambda: [0.5, 0.999])
+    arch_eps: float = 1e-8
+    arch_weight_decay: float = 1e-3  # Adam weight decay (GAEA: weight of the entropic regulariser)
+    arch_grad_clip: float = 0.0      # clip the arch gradient's norm (0 = no clipping)
+    arch_warmup_epochs: int = 0      # epochs of weight training before the first arch step
+    tau_max: float = 10.0            # Gumbel-softmax temperature, linear from tau_max (first epoch) to tau_min (last)
+    tau_min: float = 0.1
+    unrolled_r: float = 0.01         # DARTS-V2: finite-difference step r / ||dL/dw'|| of the Hessian-vector product
+    gaea_base: str = "darts"         # GAEA on a darts (softmax-free mixture on the simplex) or gdas (hard Gumbel) base
+    eg_clamp: float = 1e-5           # GAEA: floor of an arch weight before renormalising each slot
+    controller_hidden: int = 32      # ENAS: LSTM units and layers, logit tanh constant and temperature
+    controller_layers: int = 2
+    controller_tanh: float = 2.5
+    controller_temperature: float = 5.0
+    controller_lr: float = 1e-3      # ENAS controller's Adam
+    controller_betas: list[float] = field(default_factory=lambda: [0.0, 0.999])
+    controller_eps: float = 1e-3
+    controller_entropy_weight: float = 1e-4
+    controller_baseline_decay: float = 0.99
+    controller_steps: int = 50       # controller updates per epoch, each averaging controller_aggregate samples
+    controller_aggregate: int = 20
+    controller_grad_clip: float = 5.0
+    candidates: int = 100            # RSPS, ENAS: archs scored (one arch batch each) to pick the derived arch
+    resource_lambda: float = 0.0     # SNAS: weight of the expected-cost penalty lambda * E[cost]
+    resource: str = "params_M"       # the cost feature of the penalty (params_M or flops_M)
+    exclude: list[str] = field(default_factory=list)  # choices left out of the arch distribution (e.g. [none])
+
+
+@dataclass
 class RuntimeConfig:
     device: str = "auto"             # auto | cpu | cuda[:i]
     threads: int | None = None       # torch CPU threads (None = torch default)
@@ -98,6 +139,7 @@ class Config:
     train: TrainConfig = field(default_factory=TrainConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
     analysis: AnalysisConfig = field(default_factory=AnalysisConfig)
+    search: SearchConfig = field(default_factory=SearchConfig)
     runtime: RuntimeConfig = field(default_factory=RuntimeConfig)
 
     def to_dict(self) -> dict[str, Any]:
@@ -187,19 +229,24 @@ def read_config_file(path: str | Path) -> dict[str, Any]:
 
 
 def build_config(preset: str = "cpu", file: str | Path | None = None,
-                 overrides: dict[str, Any] | None = None) -> Config:
-    """Preset, then the space's values for that preset (SearchSpace.presets), then file, then overrides.
+                 overrides: dict[str, Any] | None = None,
+                 layers: Callable[[Config], Sequence[dict[str, Any]]] | None = None) -> Config:
+    """Preset, then the space's values for that preset (SearchSpace.presets), then `layers`, then file, then
+    overrides.
 
     The space and plugins are read from the file and overrides first, so the space's preset values apply under
-    them. An unset analysis.truth becomes "<data.dataset>/test".
+    them. `layers(probe)` gives further preset layers from the user's own settings (`probe`: the defaults with
+    the file and overrides applied), e.g. a search method's published settings. An unset analysis.truth becomes
+    "<data.dataset>/test".
     """
     if preset not in PRESETS:
         raise ConfigError(f"unknown preset {preset!r}; presets: {', '.join(PRESETS)}")
     user = {**(read_config_file(file) if file else {}), **(overrides or {})}
     probe = apply_overrides(Config(), {k: v for k, v in user.items() if k in ("space", "plugins")})
     load_plugins(probe.plugins)
+    extra = layers(apply_overrides(Config(preset=preset), user)) if layers else ()
     cfg = Config(preset=preset)
-    for layer in (PRESETS[preset], space_presets(probe.space).get(preset, {}), user):
+    for layer in (PRESETS[preset], space_presets(probe.space).get(preset, {}), *extra, user):
         apply_overrides(cfg, layer)
     if cfg.analysis.truth is None:
         cfg.analysis.truth = f"{cfg.data.dataset}/test"

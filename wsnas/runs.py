@@ -91,8 +91,8 @@ class RunDir:
     def init(self, cfg: Config) -> None:
         """Create the run, or check that an existing one was made with a compatible config."""
         if self.config_path.exists():
-            saved = self.saved_tree()
-            diffs = {k: v for k, v in diff_configs(saved["config"], cfg.to_dict()).items()
+            saved = self.config().to_dict()  # keys added to wsnas since the run was made read as their defaults
+            diffs = {k: v for k, v in diff_configs(saved, cfg.to_dict()).items()
                      if not k.startswith(RESUME_FREE_KEYS)}
             if diffs:
                 lines = "; ".join(f"{k}: saved {a!r}, now {b!r}" for k, a, b in
