@@ -181,11 +181,11 @@ def search_epoch(cfg: Config, ctx: Context, scheduler, method: Method, splits: S
         if updates and not method.arch_first:
             arch_losses.append(method.arch_step(ctx, (x, y), next(arch_stream)))
         bar.update(1)
-        loss_sum += float(loss) * len(y)
+        loss_sum += float(loss.detach()) * len(y)
         correct += int((logits.argmax(1) == y).sum())
         seen += len(y)
-        if step % 20 == 0 and not math.isfinite(float(loss)):
-            raise TrainingDiverged(f"search loss became {float(loss)} at epoch {epoch + 1}, step {step}; the last good "
+        if step % 20 == 0 and not math.isfinite(float(loss.detach())):
+            raise TrainingDiverged(f"search loss became {float(loss.detach())} at epoch {epoch + 1}, step {step}; the last good "
                                    f"checkpoint is kept. Lower train.lr or search.arch_lr and rerun.")
     extra = method.end_epoch(ctx, scorer)
     derived, _ = method.derive(ctx, scorer, final=False)

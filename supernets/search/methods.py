@@ -394,7 +394,7 @@ class DARTS(AlphaMethod):
             loss = valid_loss()
             grads = gradients(loss, self.params)
         self._apply(grads)
-        return float(loss)
+        return float(loss.detach())
 
     def stats(self) -> dict[str, float]:
         return {}
@@ -418,7 +418,7 @@ class GDAS(AlphaMethod):
     def arch_step(self, ctx: Context, weight_batch, arch_batch) -> float | None:
         loss = ctx.loss(*arch_batch, self._hard_sample())
         self._apply(gradients(loss, self.params))
-        return float(loss)
+        return float(loss.detach())
 
 
 class SNAS(AlphaMethod):
@@ -510,7 +510,7 @@ class GAEA(AlphaMethod):
             for a, g in zip(self.params, grads):
                 a.mul_(torch.exp(-s.arch_lr * g)).clamp_(min=s.eg_clamp)
                 a.div_(a.sum())
-        return float(loss)
+        return float(loss.detach())
 
     def stats(self) -> dict[str, float]:
         return {"tau": self.tau} if self.base == "gdas" else {}

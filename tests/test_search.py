@@ -1,0 +1,228 @@
+"""The search methods (`wsnas search`): slot schema, relaxed supernet entries, straight-through Gumbel, the EG
+update, the ENAS controller, DARTS-V2's Hessian-vector product, every method at smoke size, and exact resume."""
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from wsnas.benchmarks.registry import get_space  # noqa: E402
+from wsnas.benchmarks.slot_costs import slot_costs  # noqa: E402
+from wsnas.benchmarks.space import SpaceError  # noqa: E402
+from wsnas.cli import main  # noqa: E402
+from wsnas.config import build_config  # noqa: E402
+from wsnas.supernets.checkpoints import load_checkpoint  # noqa: E402
+from wsnas.supernets.macro_model import MacroSupernet  # noqa: E402
+from wsnas.supernets.nb201_model import NB201Supernet  # noqa: E402
+from wsnas.supernets.runtime import resolve_runtime  # noqa: E402
+from wsnas.supernets.search.controller import Controller  # noqa: E402
+from wsnas.supernets.search.distribution import SlotParameters, gumbel_softmax  # noqa: E402
+from wsnas.supernets.search.methods import Context, make_method  # noqa: E402
+from wsnas.supernets.search.unrolled import finite_difference_hvp, unrolled_arch_grad  # noqa: E402
+from wsnas.supernets.search_presets import METHODS, method_layers  # noqa: E402
+from wsnas.supernets.selection import Mix, Pick  # noqa: E402
+
+from test_resume import assert_identical  # noqa: E402
+
+# the smallest search that exercises everything: 256 training images (128 weight / 128 arch, 2 steps), 1 thread
+TINY = ["--preset", "smoke", "--set", "runtime.threads=1", "--set", "data.n_train=256", "--quiet"]
+
+
+def tiny_config(method: str, space: str = "nb201", **extra):
+    overrides = {"space": space, "search.method": method, "runtime.threads": 1, **extra}
+    return build_config("smoke", None, overrides, layers=method_layers)
+
+
+def test_slots_describe_one_choice_per_slot():
+    nb201, macro = get_space("nb201"), get_space("macro")
+    assert [s.name for s in nb201.slots()] == ["1<-0", "2<-0", "2<-1", "3<-0", "3<-1", "3<-2"]
+    assert all(len(s.choices) == 5 for s in nb201.slots()) and len(macro.slots()) == 8
+    arch = nb201.parse("|nor_conv_3x3~0|+|none~0|skip_connect~1|+|avg_pool_3x3~0|nor_conv_1x1~1|none~2|")
+    assert nb201.arch_from_choices(nb201.choices_of(arch)) == arch
+    with pytest.raises(SpaceError, match="per-slot choices"):
+        get_space("graph").slots()
+
+
+@pytest.mark.parametrize("space,model", [("nb201", lambda: NB201Supernet(C=4, N=1)),
+                                         ("macro", lambda: MacroSupernet(width_mult=0.125))])
+def test_one_hot_mixtures_and_unit_picks_compute_the_discrete_path(space, model):
+    torch.manual_seed(0)
+    net, s = model().eval(), get_space(space)
+    x = torch.randn(2, 3, 16, 16)
+    for arch in s.sample(3, seed=1):
+        one_hot = tuple(Mix(slot.choices, torch.tensor([float(c == a) for c in slot.choices]))
+                        for slot, a in zip(s.slots(), arch))
+        picks = tuple(Pick(a, torch.tensor(1.0)) for a in arch)
+        discrete = net(x, arch)
+        assert torch.allclose(net(x, one_hot), discrete, atol=1e-6)
+        assert torch.equal(net(x, picks), discrete)
+
+
+def test_straight_through_gumbel_is_one_hot_and_its_gradient_reaches_the_arch_parameters():
+    space = get_space("nb201")
+    alphas = SlotParameters(space.slots(), generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        for a in alphas.alphas:
+            a[3] += 5.0  # nor_conv_3x3 most likely everywhere, so every edge is live
+    gen = torch.Generator().manual_seed(1)
+    weights = [gumbel_softmax(lp, 0.5, gen, hard=True) for lp in alphas.log_probs()]
+    for w in weights:
+        assert torch.allclose(w, torch.nn.functional.one_hot(w.argmax(), len(w)).float(), atol=1e-6)
+    entries = alphas.picks(weights)
+    assert all(isinstance(e, Pick) for e in entries)
+    torch.manual_seed(0)
+    net = NB201Supernet(C=4, N=1)
+    loss = torch.nn.functional.cross_entropy(net(torch.randn(8, 3, 32, 32), entries), torch.arange(8) % 10)
+    loss.backward()
+    for a in alphas.alphas:  # every alpha of every slot, through the softmax of the picked weight
+        assert a.grad is not None and torch.isfinite(a.grad).all() and (a.grad != 0).all()
+
+
+def test_eg_update_keeps_every_slot_on_the_simplex(mirror):
+    cfg = tiny_config("gaea", **{"data.mirror": str(mirror), "search.arch_lr": 50.0})  # large: the clamp acts
+    rt = resolve_runtime(cfg.runtime)
+    method = make_method(cfg, get_space("nb201"), rt, relaxed_supernet=True)
+    assert [len(a) for a in method.params] == [4] * 6  # GAEA's NB201 runs exclude `none`
+    torch.manual_seed(0)
+    model = NB201Supernet(C=4, N=1)
+    ctx = Context(model, torch.nn.CrossEntropyLoss(), rt, torch.optim.SGD(model.parameters(), lr=0.1))
+    batch = (torch.randn(16, 3, 32, 32), torch.arange(16) % 10)
+    for _ in range(3):
+        method.arch_step(ctx, batch, batch)
+        for a in method.params:
+            assert abs(float(a.detach().sum()) - 1.0) < 1e-6 and float(a.detach().min()) >= cfg.search.eg_clamp * (1 - 1e-6)
+    assert any(float(a.max()) > 0.5 for a in method.params)  # it moved off the uniform start
+
+
+def test_controller_log_prob_is_the_sum_of_its_decisions_log_probs():
+    torch.manual_seed(0)
+    controller = Controller([5, 5, 3, 5])
+    decisions = controller(3, torch.Generator().manual_seed(2))
+    for b in range(3):
+        total, inputs, state = 0.0, controller.start, None
+        for slot, size in enumerate(controller.sizes):
+            output, state = controller.lstm(inputs, state)
+            log_p = torch.log_softmax(controller.slot_logits(output[0], slot), dim=-1)[0]
+            choice = int(decisions.indices[b, slot])
+            assert choice < size and torch.isinf(log_p[size:]).all()
+            total += float(log_p[choice])
+            inputs = controller.embed(torch.tensor([choice]))[None]
+        assert abs(total - float(decisions.log_prob[b])) < 1e-5
+    forced = controller(given=decisions.indices)
+    assert torch.allclose(forced.log_prob, decisions.log_prob)
+
+
+def _tiny_darts_problem():
+    torch.manual_seed(0)
+    model = NB201Supernet(C=2, N=1).double()
+    alphas = SlotParameters(get_space("nb201").slots(), init_std=0.5,
+                            generator=torch.Generator().manual_seed(0)).double()
+    x, y = torch.randn(6, 3, 8, 8, dtype=torch.float64), torch.arange(6) % 10
+    loss = lambda: torch.nn.functional.cross_entropy(model(x, alphas.mixture(alphas.probs())), y)  # noqa: E731
+    return model, alphas, loss
+
+
+def test_darts_v2_finite_difference_hessian_vector_product_matches_autograd():
+    """In float64 with a step small enough that no ReLU of the tiny problem changes side (r = 1e-5; at 1e-3 one
+    does, and the difference quotient is then far off, as it can be in float32 DARTS-V2 with r = 0.01)."""
+    model, alphas, loss = _tiny_darts_problem()
+    weights, arch = list(model.parameters()), list(alphas.parameters())
+    vector = [torch.randn(w.shape, generator=torch.Generator().manual_seed(i), dtype=w.dtype)
+              for i, w in enumerate(weights)]
+    before = [w.detach().clone() for w in weights]
+    grads = torch.autograd.grad(loss(), weights, create_graph=True)
+    exact = torch.cat([t.flatten() for t in torch.autograd.grad(sum((g * v).sum() for g, v in zip(grads, vector)),
+                                                                arch)])
+    approx = torch.cat([t.flatten() for t in finite_difference_hvp(loss, weights, arch, vector, r=1e-5)])
+    assert float((approx - exact).norm() / exact.norm()) < 1e-4
+    assert all(torch.equal(w, b) for w, b in zip(weights, before))  # the weights are restored exactly
+    opt = torch.optim.SGD(weights, lr=0.1, momentum=0.9, weight_decay=5e-4)
+    grads, arch_loss = unrolled_arch_grad(loss, loss, weights, arch, opt, r=1e-3)
+    assert all(torch.equal(w, b) for w, b in zip(weights, before)) and torch.isfinite(arch_loss)
+    assert all(g.shape == a.shape and torch.isfinite(g).all() for g, a in zip(grads, arch))
+
+
+def test_arch_parameters_live_outside_the_supernet(mirror):
+    cfg = tiny_config("darts-v1", **{"data.mirror": str(mirror)})
+    method = make_method(cfg, get_space("nb201"), resolve_runtime(cfg.runtime), relaxed_supernet=True)
+    model = NB201Supernet(C=4, N=1)
+    assert not {id(p) for p in method.params} & {id(p) for p in model.parameters()}
+
+
+def test_expected_cost_decomposition_is_exact_for_nb201_and_macro():
+    for name in ("nb201", "macro"):
+        space = get_space(name)
+        costs = slot_costs(space, "params_M")
+        for arch in space.sample(20, seed=3):
+            assert abs(costs.of(space, arch) - space.features(arch)["params_M"]) < 1e-9
+
+
+@pytest.mark.parametrize("space", ["nb201", "macro"])
+def test_every_method_runs_at_smoke_size(tmp_path, mirror, space):
+    for method in METHODS:
+        run = tmp_path / method
+        assert main(["search", "--method", method, "--space", space, *TINY, "--set", "train.epochs=1",
+                     "--data-mirror", str(mirror), "--run-dir", str(run), "--no-evaluate"]) == 0
+        result = json.loads((run / "seed-0" / "search.json").read_text())
+        log = pd.read_csv(run / "seed-0" / "search_log.csv")
+        assert result["method"] == method and len(log) == 1 and np.isfinite(log.loss).all()
+        assert result["derived"]["truth"]["truth:cifar10/test"] > 0
+        shares = pd.read_csv(run / "seed-0" / "search_shares.csv")
+        assert np.allclose(shares.groupby("slot").share.sum(), 1.0, atol=1e-5)
+        scores = pd.read_csv(run / "seed-0" / "method_scores.csv", dtype={"key": str})
+        assert len(scores) == 12  # the smoke preset's evaluation sample
+
+
+def test_search_run_is_a_normal_run_for_evaluate_and_analyze(tmp_path, mirror, capsys):
+    run = tmp_path / "gdas"
+    assert main(["search", "--method", "gdas", "--space", "nb201", *TINY, "--set", "train.epochs=1",
+                 "--data-mirror", str(mirror), "--run-dir", str(run), "--baseline"]) == 0
+    out = capsys.readouterr().out
+    assert "wsnas compare" in out and "ranking of 12 evaluated archs" in out
+    for path in (run / "seed-0", run / "uniform" / "seed-0"):
+        assert len(pd.read_csv(path / "scores.csv")) == 12 and (path / "metrics.json").is_file()
+        state = load_checkpoint(path / "checkpoints" / "epoch_0001.pt")
+        assert set(state) >= {"model", "optimizer", "scheduler", "search"}
+    ranking = json.loads((run / "seed-0" / "search.json").read_text())["method_ranking"]
+    assert ranking["method"]["n_archs"] == 12 and "kendall" in ranking["supernet"]
+    uniform = json.loads((run / "uniform" / "seed-0" / "config.json").read_text())["config"]
+    method = json.loads((run / "seed-0" / "config.json").read_text())["config"]
+    assert uniform["search"]["method"] == "rsps" and uniform["train"] == method["train"]
+    summary = json.loads((run / "search_summary.json").read_text())
+    assert set(summary["parts"]) == {"method", "uniform"}
+    assert main(["evaluate", str(run / "seed-0"), "--archs", "12", "--quiet"]) == 0  # unchanged, already scored
+
+
+@pytest.mark.parametrize("method", ["enas", "darts-v2", "snas"])
+def test_resumed_search_equals_an_uninterrupted_one(tmp_path, mirror, method):
+    penalty = ["--set", "search.resource_lambda=0.1"] if method == "snas" else []
+    argv = ["search", "--method", method, "--space", "nb201", *TINY, "--set", "train.epochs=2", *penalty,
+            "--data-mirror", str(mirror), "--no-evaluate"]
+    whole = tmp_path / "whole"
+    assert main([*argv, "--run-dir", str(whole)]) == 0
+    cut = tmp_path / "cut"
+    shutil.copytree(whole, cut)
+    run = cut / "seed-0"
+    for name in ("checkpoints/epoch_0002.pt", "search.json", "method_scores.csv"):
+        (run / name).unlink()  # as if killed after epoch 1's checkpoint
+    assert main([*argv, "--run-dir", str(cut)]) == 0
+    assert_identical(load_checkpoint(run / "checkpoints" / "epoch_0002.pt"),
+                     load_checkpoint(whole / "seed-0" / "checkpoints" / "epoch_0002.pt"))
+    for name in ("search_log.csv", "search_shares.csv", "method_scores.csv"):
+        a, b = pd.read_csv(run / name), pd.read_csv(whole / "seed-0" / name)
+        pd.testing.assert_frame_equal(a.drop(columns="seconds", errors="ignore"),
+                                      b.drop(columns="seconds", errors="ignore"))
+    a, b = (json.loads((p / "search.json").read_text()) for p in (run, whole / "seed-0"))
+    a.pop("seconds"), b.pop("seconds")
+    assert a == b
+
+
+def test_relaxed_methods_refuse_a_supernet_without_mixtures(tmp_path, mirror, capsys):
+    assert main(["search", "--method", "darts-v1", "--space", "channel-resnet", *TINY, "--data-mirror", str(mirror),
+                 "--run-dir", str(tmp_path / "r"), "--no-evaluate"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "use rsps or enas" in err
