@@ -286,6 +286,11 @@ def render_report(directories: list[str | Path], name: str | None = None, out_ro
     for stale in out.glob("*.png"):
         if stale.name not in written:
             stale.unlink()
+    return write_pages(out, sections)
+
+
+def write_pages(out: Path, sections: list[Section]) -> Report:
+    """OUT/index.html and OUT/summary.md of `sections`, whose PNGs are in OUT already."""
     report = Report(out / "index.html", out / "summary.md", sections)
     write_text(report.summary, _markdown(sections))
     write_text(report.index, _html(sections, out.name))

@@ -161,7 +161,7 @@ def search_epoch(cfg: Config, ctx: Context, scheduler, method: Method, splits: S
     weight_gen = torch.Generator().manual_seed(stream(seed, WEIGHT_DATA))
     ctx.model.train()
     loss_sum, correct, seen, arch_losses = 0.0, 0, 0, []
-    began = time.perf_counter()
+    began, began_cpu = time.perf_counter(), time.process_time()
     updates = method.updates_arch()
     for step, (x, y) in enumerate(splits.weights.batches(batch, shuffle=True, augment=True, generator=weight_gen,
                                                          drop_last=True, channels_last=rt.channels_last)):
@@ -195,7 +195,8 @@ def search_epoch(cfg: Config, ctx: Context, scheduler, method: Method, splits: S
     row = {"epoch": epoch + 1, "loss": loss_sum / max(seen, 1), "acc": 100.0 * correct / max(seen, 1),
            "arch_loss": float(np.mean(arch_losses)) if arch_losses else math.nan,
            "lr": ctx.optimizer.param_groups[0]["lr"], "entropy": method.entropy(), **method.stats(), **extra,
-           "seconds": time.perf_counter() - began, "derived": key, **truth_values(truth, key)}
+           "seconds": time.perf_counter() - began, "cpu_seconds": time.process_time() - began_cpu,
+           "derived": key, **truth_values(truth, key)}
     if not math.isfinite(row["loss"]):
         raise TrainingDiverged(f"search loss became {row['loss']} in epoch {epoch + 1}; the last good checkpoint is "
                                f"kept. Lower train.lr or search.arch_lr and rerun.")
@@ -227,7 +228,8 @@ def finish(cfg: Config, run: RunDir, ctx: Context, method: Method, splits: Split
         "data": splits.describe(cfg, held_out), "truth_source": truth.source, "truth_metric": truth_metric(cfg),
         "derived": {"key": key, "index": truth.index_of(key), "rule": rule, "truth": truth_values(truth, key)},
         "method_score": method_score_name(method.name),
-        "seconds": {"search": float(log.seconds.sum()), "final": time.perf_counter() - began},
+        "seconds": {"search": float(log.seconds.sum()), "search_cpu": float(log.cpu_seconds.sum()),
+                    "final": time.perf_counter() - began},
     }
     if hasattr(method, "greedy"):
         greedy = method.space.format(method.greedy())
