@@ -16,7 +16,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from wsnas.analysis.metrics import MetricInputError, correlation_summary, topk_table, undefined_interval
+from wsnas.analysis.metrics import (MetricInputError, bootstrap_ci, correlation_summary, precision_at_bottom_k,
+                                    resolve_k, topk_best_truth, topk_table, undefined_interval)
 from wsnas.atomic import write_json
 from wsnas.benchmarks.groundtruth import load_ground_truth
 from wsnas.benchmarks.registry import get_space
@@ -59,6 +60,22 @@ def _correlations(score: np.ndarray, truth: np.ndarray, n_boot: int, seed: int) 
         return {"n": len(score), "kendall": undefined_interval(str(exc)), "spearman": undefined_interval(str(exc))}
 
 
+def _topk_with_ci(score: np.ndarray, truth: np.ndarray, ks, n_boot: int, seed: int) -> list[dict[str, Any]]:
+    """metrics.topk_table's rows, with bootstrap CIs (archs resampled) of the best truth among the top k and of
+    precision at k (the fraction of the top k by score in the top k by truth)."""
+    rows = topk_table(score, truth, ks)
+    for row in rows:
+        k = resolve_k(row["k"], len(score))[0]
+        stats = {"supernet_best": lambda s, t: topk_best_truth(s, t, k),
+                 "precision_at_k": lambda s, t: precision_at_bottom_k(-np.asarray(s), -np.asarray(t), k)}
+        for name, fn in stats.items():
+            try:
+                row[f"{name}_ci"] = list(bootstrap_ci(fn, score, truth, n_boot=n_boot, seed=seed))
+            except MetricInputError:
+                row[f"{name}_ci"] = None
+    return rows
+
+
 def method_ranking(cfg: Config, run: RunDir) -> str:
     """Compare the method's own ranking with the truth over the evaluated archs (all of method_scores.csv when the
     run has no scores.csv), beside the supernet's; adds "method_ranking" to RUN/search.json; returns a text table."""
@@ -81,7 +98,7 @@ def method_ranking(cfg: Config, run: RunDir) -> str:
     keep = np.isfinite(true)
     score, true = score[keep], true[keep]
     ranking = {"metric": a.truth, "n_archs": int(len(score)), **_correlations(score, true, a.n_boot, a.seed)}
-    ranking["topk"] = topk_table(score, true, a.topk) if len(score) >= 3 else []
+    ranking["topk"] = _topk_with_ci(score, true, a.topk, a.n_boot, a.seed) if len(score) >= 3 else []
     document = read_result(run.path)
     document["method_ranking"] = {"method": ranking, "supernet": supernet}
     write_json(run.path / RESULT, document)

@@ -23,28 +23,19 @@ from wsnas.config import Config, apply_overrides, build_config
 from wsnas.errors import WsnasError
 from wsnas.runs import RunDir
 from wsnas.supernets.search_presets import METHODS, method_layers, resolved_level
+from wsnas.supernets.study_cli import _csv
 
 
 def _seeds(text: str | None) -> list[int] | None:
-    if text is None:
-        return None
-    try:
-        seeds = [int(item) for item in text.split(",") if item.strip()]
-    except ValueError:
-        raise WsnasError(f"--seeds {text!r} must be comma-separated integers, e.g. --seeds 0,1,2") from None
-    if not seeds or len(set(seeds)) != len(seeds):
+    seeds = None if text is None else _csv(text, int, "--seeds", "0,1,2")
+    if seeds is not None and (not seeds or len(set(seeds)) != len(seeds)):
         raise WsnasError(f"--seeds {text!r} must list at least one seed, each once")
     return seeds
 
 
 def _lambdas(text: str | None) -> list[float] | None:
-    if text is None:
-        return None
-    try:
-        values = [float(item) for item in text.split(",") if item.strip()]
-    except ValueError:
-        raise WsnasError(f"--lambdas {text!r} must be comma-separated numbers, e.g. --lambdas 0,0.5,2") from None
-    if not values or any(v < 0 for v in values):
+    values = None if text is None else _csv(text, float, "--lambdas", "0,0.5,2")
+    if values is not None and (not values or any(v < 0 for v in values)):
         raise WsnasError(f"--lambdas {text!r} must list non-negative penalty weights")
     return values
 

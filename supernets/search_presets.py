@@ -85,8 +85,36 @@ GAEA: dict[str, dict[str, Any]] = {
              "search.arch_warmup_epochs": 50},
 }
 
-# The reductions of each preset, applied over the published settings. cpu: every method within 10 minutes on
-# 2 cores at the global cpu preset's size (C=8, N=1, 10,000 training images; measured, see docs/search-methods.md).
+# Arch updates of each method's published NB201 CIFAR-10 run (epochs x steps per epoch: 25k/25k split at batch 64 =
+# 390 bilevel steps, 50k at 64 = 781 single-level steps; ENAS: controller updates), to scale the cpu preset's arch
+# learning rate (below).
+PUBLISHED_ARCH_STEPS: dict[str, int] = {"darts-v1": 50 * 390, "darts-v2": 50 * 390, "gdas": 250 * 390,
+                                        "snas": 150 * 781, "gaea:darts": 25 * 781, "gaea:gdas": 200 * 781,
+                                        "enas": 250 * 50}
+BILEVEL, SINGLE = 78, 156  # cpu arch steps per epoch: 10,000 training images (5,000 + 5,000 when bilevel), batch 64
+
+
+def matched_lr(key: str, lr: float, updates: int) -> float:
+    """The learning rate that moves the arch parameters as far in `updates` updates as the published run's lr does
+    in its PUBLISHED_ARCH_STEPS (lr x updates kept): at the cpu preset a method takes 20-200x fewer arch steps,
+    and at the published lr its arch distribution would barely leave its start. Three significant digits."""
+    return float(f"{lr * PUBLISHED_ARCH_STEPS[key] / updates:.3g}")
+
+
+def _cpu(key: str, epochs: int, lr_key: str, lr: float, steps_per_epoch: int, warmup: int = 0,
+         **extra: Any) -> dict[str, Any]:
+    """A cpu reduction: `epochs`, and the arch learning rate matched to (epochs - warmup) * steps_per_epoch
+    updates; `extra` keys spelled with '__' for '.'."""
+    updates = (epochs - warmup) * steps_per_epoch
+    return {"train.epochs": epochs, lr_key: matched_lr(key, lr, updates),
+            **{k.replace("__", "."): v for k, v in extra.items()}}
+
+
+# The reductions of each preset, applied over the published settings ("<method>@<space>" after "<method>"). cpu:
+# each method searches for about 250-300 CPU-seconds on one thread at the global cpu preset's size (C=8, N=1;
+# macro at width 0.25; 10,000 training images), i.e. within 10 minutes on 2 cores, measured per epoch
+# (docs/search-methods.md); arch learning rates matched_lr. GAEA's cosine keeps its published shape (the run
+# stops half way through a schedule twice its length).
 REDUCTIONS: dict[str, dict[str, dict[str, Any]]] = {
     "smoke": {
         "*": {"train.epochs": 2, "search.candidates": 4, "search.controller_steps": 2,
@@ -97,19 +125,28 @@ REDUCTIONS: dict[str, dict[str, dict[str, Any]]] = {
     },
     "cpu": {
         "*": {"search.candidates": 100, "eval.n_archs": 100},
-        "rsps": {"train.epochs": 20},
-        "enas": {"train.epochs": 20, "train.batch_size": 64, "train.lr_period": 4, "search.controller_steps": 10,
-                 "search.controller_aggregate": 10},
-        "darts-v1": {"train.epochs": 10},
-        "darts-v2": {"train.epochs": 4},
-        "gdas": {"train.epochs": 20},
-        "snas": {"train.epochs": 10},
-        "gaea:darts": {"train.epochs": 6, "train.lr_period": 12},
-        "gaea:gdas": {"train.epochs": 20, "search.arch_warmup_epochs": 4},
+        "rsps": {"train.epochs": 30},
+        "rsps@macro": {"train.epochs": 16},
+        "enas": _cpu("enas", 30, "search.controller_lr", 1e-3, 20, train__batch_size=64,
+                     search__controller_steps=20, search__controller_aggregate=5),
+        "enas@macro": _cpu("enas", 16, "search.controller_lr", 1e-3, 20),
+        "darts-v1": _cpu("darts-v1", 8, "search.arch_lr", 3e-4, BILEVEL),
+        "darts-v1@macro": _cpu("darts-v1", 6, "search.arch_lr", 3e-4, BILEVEL),
+        "darts-v2": _cpu("darts-v2", 3, "search.arch_lr", 3e-4, BILEVEL),
+        "darts-v2@macro": _cpu("darts-v2", 2, "search.arch_lr", 3e-4, BILEVEL),
+        "gdas": _cpu("gdas", 40, "search.arch_lr", 3e-4, BILEVEL),
+        "gdas@macro": _cpu("gdas", 20, "search.arch_lr", 3e-4, BILEVEL),
+        "snas": _cpu("snas", 6, "search.arch_lr", 3e-4, SINGLE),
+        "snas@macro": _cpu("snas", 4, "search.arch_lr", 3e-4, SINGLE),
+        "gaea:darts": _cpu("gaea:darts", 4, "search.arch_lr", 0.1, SINGLE, train__lr_period=8),
+        "gaea:darts@macro": _cpu("gaea:darts", 3, "search.arch_lr", 0.1, SINGLE, train__lr_period=6),
+        "gaea:gdas": _cpu("gaea:gdas", 20, "search.arch_lr", 0.01, SINGLE, warmup=4,
+                          search__arch_warmup_epochs=4),
+        "gaea:gdas@macro": _cpu("gaea:gdas", 12, "search.arch_lr", 0.01, SINGLE, warmup=2,
+                                search__arch_warmup_epochs=2),
     },
     "paper": {},
 }
-
 # Published CIFAR-10 results (test accuracy of the derived arch, mean +- sd over search seeds) and the protocol
 # each comes from.
 PUBLISHED: dict[str, dict[str, Any]] = {
@@ -144,7 +181,8 @@ def method_layers(probe: Config) -> list[dict[str, Any]]:
     s = probe.search
     key = method_key(s.method, s.gaea_base)
     reductions = REDUCTIONS.get(probe.preset, {})
-    return [paper_settings(s.method, probe.space, s.gaea_base), reductions.get("*", {}), reductions.get(key, {})]
+    return [paper_settings(s.method, probe.space, s.gaea_base), reductions.get("*", {}), reductions.get(key, {}),
+            reductions.get(f"{key}@{probe.space}", {})]
 
 
 def check_method(method: str, gaea_base: str = "darts") -> None:
