@@ -21,6 +21,7 @@ from wsnas.analysis.metrics import (MetricInputError, bootstrap_ci, correlation_
 from wsnas.atomic import write_json
 from wsnas.benchmarks.groundtruth import load_ground_truth
 from wsnas.benchmarks.registry import get_space
+from wsnas.benchmarks.space import SpaceError
 from wsnas.config import Config
 from wsnas.errors import WsnasError
 from wsnas.runs import RunDir, read_table
@@ -32,6 +33,36 @@ METHOD_SCORES = "method_scores.csv"
 SUMMARY = "search_summary.json"
 TRADEOFF = "snas_tradeoff.json"
 TRUTH_PREFIX = "truth:"
+
+
+def truth_metric(cfg: Config) -> str:
+    """The truth column a search reports first (analysis.truth)."""
+    return cfg.analysis.truth or f"{cfg.data.dataset}/test"
+
+
+class TruthLookup:
+    """The ground truth of the archs a search derives: a table look-up that never feeds the search. Archs missing
+    from the table (a partial table of your own, analysis.truth_file) and spaces without one read NaN."""
+
+    def __init__(self, cfg: Config) -> None:
+        try:
+            self.table = load_ground_truth(cfg.space, cfg.data.mirror, cfg.analysis.truth_file)
+        except SpaceError:
+            self.table = None
+        self.metric = truth_metric(cfg)
+        self.metrics = self.table.metrics() if self.table is not None else [self.metric]
+        self.source = self.table.source if self.table is not None else None
+        self.known = set(self.table.frame["key"]) if self.table is not None else set()
+
+    def values(self, key: str) -> dict[str, float]:
+        """`truth:<metric>` -> the arch's value on every truth column (NaN where unknown)."""
+        known = key in self.known
+        return {f"{TRUTH_PREFIX}{m}": float(self.table.values(m, [key])[0]) if known else math.nan
+                for m in self.metrics}
+
+    def index(self, key: str) -> int | None:
+        """The arch's benchmark index (None where unknown)."""
+        return self.table.index_of(key) if key in self.known else None
 
 
 def read_result(run_path: str | Path) -> dict[str, Any]:
@@ -80,7 +111,10 @@ def method_ranking(cfg: Config, run: RunDir) -> str:
     """Compare the method's own ranking with the truth over the evaluated archs (all of method_scores.csv when the
     run has no scores.csv), beside the supernet's; adds "method_ranking" to RUN/search.json; returns a text table."""
     a = cfg.analysis
-    truth = load_ground_truth(cfg.space, cfg.data.mirror, a.truth_file)
+    truth = TruthLookup(cfg)
+    if truth.table is None:
+        raise WsnasError(f"space {cfg.space!r} has no ground truth to rank against; give a table with "
+                         f"--set analysis.truth_file=PATH")
     table = read_table(run.path / METHOD_SCORES)
     supernet: dict[str, Any] = {}
     if run.scores_path.is_file():
@@ -93,8 +127,9 @@ def method_ranking(cfg: Config, run: RunDir) -> str:
         if plain:
             best = max(plain, key=lambda r: r["epoch"])
             supernet = {name: best[name] for name in ("epoch", "bn_policy", "n_archs", "kendall", "spearman")}
+    table = table[table.key.isin(truth.known)]
     score = finite_scores(table.method_score.to_numpy())
-    true = truth.values(a.truth, table.key.tolist())
+    true = truth.table.values(a.truth, table.key.tolist())
     keep = np.isfinite(true)
     score, true = score[keep], true[keep]
     ranking = {"metric": a.truth, "n_archs": int(len(score)), **_correlations(score, true, a.n_boot, a.seed)}

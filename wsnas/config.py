@@ -115,6 +115,8 @@ class SearchConfig:
     controller_aggregate: int = 20
     controller_grad_clip: float = 5.0
     candidates: int = 100            # RSPS, ENAS: archs scored (one arch batch each) to pick the derived arch
+    score_bn: str = "batch"          # BN of those one-batch scores and ENAS's rewards: batch (the batch's statistics,
+                                     # xautodl BN=0 / NATS-Bench) or inherit (the running statistics, BN=1)
     resource_lambda: float = 0.0     # SNAS: weight of the expected-cost penalty lambda * E[cost]
     resource: str = "params_M"       # the cost feature of the penalty (params_M or flops_M)
     exclude: list[str] = field(default_factory=list)  # choices left out of the arch distribution (e.g. [none])

@@ -22,4 +22,5 @@ if importlib.util.find_spec("torch") is not None:
         build=lambda cfg: TinyConvSupernet(num_classes(cfg)),
         extract=extract_subnet,
         datasets=("cifar10",),
+        relaxed=True,  # it runs mixtures and straight-through picks, so every search method works on it
     ))

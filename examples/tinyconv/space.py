@@ -17,7 +17,7 @@ import itertools
 import re
 from typing import Any, Iterator
 
-from wsnas.benchmarks.space import ArchError, SearchSpace
+from wsnas.benchmarks.space import ArchError, SearchSpace, Slot
 
 KERNELS = (1, 3, 5)
 WIDTHS = (8, 16)
@@ -113,6 +113,11 @@ class TinyConvSpace(SearchSpace):
         features.update({f"n_ops:{c}": arch.count(c) for c in CHOICES})
         features.update({f"edge:{layer}": c for layer, c in enumerate(arch)})
         return features
+
+    def slots(self) -> tuple[Slot, ...]:
+        """One slot per layer, each choosing one of CHOICES: what the search methods (`wsnas search`) size their
+        arch parameters or controller from."""
+        return tuple(Slot(f"layer {i}", CHOICES) for i in range(NUM_LAYERS))
 
     def extremes(self) -> tuple[ArchTiny, ArchTiny]:
         """(the widest 5x5 block everywhere, no block at all): the most and the fewest parameters."""

@@ -2,6 +2,8 @@
 
 Every layer position holds its own six candidate blocks; `TinyConvSupernet(x, arch)` runs one per layer (a
 skip runs none). `extract_subnet` copies a path's weights into a `TinyConvNetwork`, whose module names match.
+The supernet also runs the search methods' relaxed archs (a layer entry that mixes its choices or picks one with a
+straight-through weight, wsnas.supernets.selection), so plugin.py registers it with `relaxed=True`.
 """
 from __future__ import annotations
 
@@ -9,6 +11,8 @@ from typing import Callable
 
 import torch
 from torch import nn
+
+from wsnas.supernets.selection import is_discrete, run_entry
 
 from .space import CHANNELS, CHOICES, NUM_LAYERS, SKIP, ArchTiny, block_shape
 
@@ -43,9 +47,13 @@ class _TinyNet(nn.Module):
 
     def _run(self, x: torch.Tensor, arch: ArchTiny) -> torch.Tensor:
         x = self.stem(x)
-        for blocks, choice in zip(self.layers, arch):
-            if choice != SKIP:
-                x = blocks[choice](x)
+        if is_discrete(arch):
+            for blocks, choice in zip(self.layers, arch):
+                if choice != SKIP:
+                    x = blocks[choice](x)
+        else:  # a search method's entries: skip contributes the layer's input
+            for blocks, entry in zip(self.layers, arch):
+                x = run_entry(entry, lambda c, h=x, blocks=blocks: h if c == SKIP else blocks[c](h))
         return self.classifier(self.pool(x).flatten(1))
 
 

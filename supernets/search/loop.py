@@ -28,9 +28,9 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from wsnas.analysis.search_results import METHOD_SCORES, RESULT, SEARCH_LOG, SHARES, TRUTH_PREFIX
+from wsnas.analysis.search_results import (METHOD_SCORES, RESULT, SEARCH_LOG, SHARES, TRUTH_PREFIX, TruthLookup,
+                                           truth_metric)
 from wsnas.atomic import write_json
-from wsnas.benchmarks.groundtruth import GroundTruth, load_ground_truth
 from wsnas.benchmarks.registry import get_space
 from wsnas.config import Config
 from wsnas.errors import WsnasError
@@ -83,11 +83,6 @@ def split_training(train_set: DeviceImages, cfg: Config, level: str) -> Splits:
     return Splits(train_set.subset(weight_idx), train_set.subset(arch_idx), level)
 
 
-def truth_values(truth: GroundTruth, key: str) -> dict[str, float]:
-    """`truth:<metric>` -> the arch's ground truth on every truth column (NaN where the benchmark has none)."""
-    return {f"{TRUTH_PREFIX}{m}": float(truth.values(m, [key])[0]) for m in truth.metrics()}
-
-
 def run_search(cfg: Config, run: RunDir, log=print) -> dict[str, Any]:
     """Search (or resume) up to cfg.train.epochs, checkpointing each epoch, then derive the final arch and score the
     evaluation sample by the method's own ranking. Returns search.json's document."""
@@ -97,7 +92,7 @@ def run_search(cfg: Config, run: RunDir, log=print) -> dict[str, Any]:
     space = get_space(cfg.space)
     spec = supernet_spec(cfg)
     level = resolved_level(cfg)
-    truth = load_ground_truth(cfg.space, cfg.data.mirror, cfg.analysis.truth_file)
+    truth = TruthLookup(cfg)
     epochs = cfg.train.epochs
     done = saved_epochs(run.checkpoint_dir)
     start = done[-1] if done else 0
@@ -138,7 +133,7 @@ def run_search(cfg: Config, run: RunDir, log=print) -> dict[str, Any]:
             prune_checkpoints(run.checkpoint_dir, cfg.train.checkpoint_every, epoch + 1)
             if not cfg.runtime.progress:
                 log(f"[search] epoch {epoch + 1}/{epochs} loss {row['loss']:.3f} entropy {row['entropy']:.3f} "
-                    f"derived {row['derived']} ({truth_metric(cfg)} {row[TRUTH_PREFIX + truth_metric(cfg)]:.2f}) "
+                    f"derived {row['derived']} ({truth_metric(cfg)} {row.get(TRUTH_PREFIX + truth_metric(cfg), math.nan):.2f}) "
                     f"{row['seconds']:.1f}s")
     document = finish(cfg, run, ctx, method, splits, truth, len(held_out))
     log(f"[search] derived {document['derived']['key']} ({document['derived']['rule']}): {truth_metric(cfg)} "
@@ -146,18 +141,15 @@ def run_search(cfg: Config, run: RunDir, log=print) -> dict[str, Any]:
     return document
 
 
-def truth_metric(cfg: Config) -> str:
-    return cfg.analysis.truth or f"{cfg.data.dataset}/test"
-
-
 def search_epoch(cfg: Config, ctx: Context, scheduler, method: Method, splits: Splits, epoch: int,
-                 truth: GroundTruth, bar: tqdm) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+                 truth: TruthLookup, bar: tqdm) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """One epoch of weight steps (and the method's arch steps), then the method's end-of-epoch work and derived
     arch; returns the search_log row and the search_shares rows."""
     seed, batch, rt = epoch_seed(cfg.train.seed, epoch), cfg.train.batch_size, ctx.rt
     method.begin_epoch(epoch, stream(seed, METHOD))
     arch_stream = arch_batches(splits.arch, batch, torch.Generator().manual_seed(stream(seed, ARCH_DATA)), rt)
-    scorer = BatchScorer(splits.arch, batch, torch.Generator().manual_seed(stream(seed, SCORING)), rt)
+    scorer = BatchScorer(splits.arch, batch, torch.Generator().manual_seed(stream(seed, SCORING)), rt,
+                         cfg.search.score_bn)
     weight_gen = torch.Generator().manual_seed(stream(seed, WEIGHT_DATA))
     ctx.model.train()
     loss_sum, correct, seen, arch_losses = 0.0, 0, 0, []
@@ -196,7 +188,7 @@ def search_epoch(cfg: Config, ctx: Context, scheduler, method: Method, splits: S
            "arch_loss": float(np.mean(arch_losses)) if arch_losses else math.nan,
            "lr": ctx.optimizer.param_groups[0]["lr"], "entropy": method.entropy(), **method.stats(), **extra,
            "seconds": time.perf_counter() - began, "cpu_seconds": time.process_time() - began_cpu,
-           "derived": key, **truth_values(truth, key)}
+           "derived": key, **truth.values(key)}
     if not math.isfinite(row["loss"]):
         raise TrainingDiverged(f"search loss became {row['loss']} in epoch {epoch + 1}; the last good checkpoint is "
                                f"kept. Lower train.lr or search.arch_lr and rerun.")
@@ -205,7 +197,7 @@ def search_epoch(cfg: Config, ctx: Context, scheduler, method: Method, splits: S
     return row, shares
 
 
-def finish(cfg: Config, run: RunDir, ctx: Context, method: Method, splits: Splits, truth: GroundTruth,
+def finish(cfg: Config, run: RunDir, ctx: Context, method: Method, splits: Splits, truth: TruthLookup,
            held_out: int) -> dict[str, Any]:
     """The method's final arch (its published rule) with its ground truth, and its own score of every arch of the
     evaluation sample (RUN/method_scores.csv); writes RUN/search.json."""
@@ -213,12 +205,13 @@ def finish(cfg: Config, run: RunDir, ctx: Context, method: Method, splits: Split
     began = time.perf_counter()
     method.begin_epoch(cfg.train.epochs, stream(seed, METHOD))
     batch, rt = cfg.train.batch_size, ctx.rt
+    bn = cfg.search.score_bn
     derived, rule = method.derive(ctx, BatchScorer(splits.arch, batch, torch.Generator().manual_seed(
-        stream(seed, SCORING)), rt), final=True)
+        stream(seed, SCORING)), rt, bn), final=True)
     key = method.space.format(derived)
     archs = evaluation_sample(method.space, cfg.eval)
     scores = method.rank_scores(ctx, BatchScorer(splits.arch, batch, torch.Generator().manual_seed(
-        stream(seed, RANKING)), rt), archs)
+        stream(seed, RANKING)), rt, bn), archs)
     ctx.model.train()
     run.write_table(run.path / METHOD_SCORES, pd.DataFrame({"key": [method.space.format(a) for a in archs],
                                                             "method_score": scores}))
@@ -226,14 +219,14 @@ def finish(cfg: Config, run: RunDir, ctx: Context, method: Method, splits: Split
     document: dict[str, Any] = {
         "method": method.name, "space": cfg.space, "seed": cfg.train.seed, "epochs": cfg.train.epochs,
         "data": splits.describe(cfg, held_out), "truth_source": truth.source, "truth_metric": truth_metric(cfg),
-        "derived": {"key": key, "index": truth.index_of(key), "rule": rule, "truth": truth_values(truth, key)},
+        "derived": {"key": key, "index": truth.index(key), "rule": rule, "truth": truth.values(key)},
         "method_score": method_score_name(method.name),
         "seconds": {"search": float(log.seconds.sum()), "search_cpu": float(log.cpu_seconds.sum()),
                     "final": time.perf_counter() - began},
     }
     if hasattr(method, "greedy"):
         greedy = method.space.format(method.greedy())
-        document["greedy"] = {"key": greedy, "truth": truth_values(truth, greedy)}
+        document["greedy"] = {"key": greedy, "truth": truth.values(greedy)}
     write_json(run.path / RESULT, document)
     return document
 

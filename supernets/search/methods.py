@@ -39,7 +39,7 @@ from wsnas.supernets.search.controller import Controller
 from wsnas.supernets.search.distribution import SlotParameters, gumbel_softmax, linear_tau
 from wsnas.supernets.search.unrolled import gradients, unrolled_arch_grad
 
-SCORE_BN = "batch"  # one-batch scores use the batch's BN statistics (xautodl's default, track_running_stats=0)
+SCORE_BN = ("batch", "inherit")  # search.score_bn: how one-batch scores normalise (evaluate.BN_POLICIES' names)
 
 
 @dataclass
@@ -58,17 +58,21 @@ class Context:
 
 class BatchScorer:
     """One-batch accuracy (%) of archs on a seeded stream of unaugmented batches of the arch data, each arch on the
-    next batch (xautodl's get_best_arch and ENAS reward), BatchNorm on each batch's own statistics."""
+    next batch (xautodl's get_best_arch and ENAS reward), BatchNorm on each batch's own statistics (bn="batch",
+    xautodl's BN=0) or on the running statistics of the search so far ("inherit", BN=1)."""
 
-    def __init__(self, data: DeviceImages, batch_size: int, generator: torch.Generator, rt: Runtime) -> None:
+    def __init__(self, data: DeviceImages, batch_size: int, generator: torch.Generator, rt: Runtime,
+                 bn: str = "batch") -> None:
         if data.num_batches(batch_size, drop_last=True) == 0:
             raise WsnasError(f"the arch data holds {len(data)} images, less than one batch of {batch_size}; raise "
                              f"data.n_train or search.arch_split")
-        self.rt = rt
+        if bn not in SCORE_BN:
+            raise WsnasError(f"search.score_bn={bn!r}; choose {' or '.join(SCORE_BN)}")
+        self.rt, self.bn = rt, bn
         self._stream = _cycle(data, batch_size, generator, augment=False, rt=rt)
 
     def __call__(self, model: nn.Module, arch: Any) -> float:
-        accuracy, _ = accuracy_and_loss(model, arch, [next(self._stream)], self.rt, SCORE_BN)
+        accuracy, _ = accuracy_and_loss(model, arch, [next(self._stream)], self.rt, self.bn)
         return accuracy
 
 
