@@ -183,7 +183,8 @@ def seed_rows(directory: Path) -> list[dict[str, Any]]:
                      "truth": doc["derived"]["truth"].get(TRUTH_PREFIX + metric),
                      "method_kendall": ranking.get("method", {}).get("kendall", {}).get("value"),
                      "supernet_kendall": ranking.get("supernet", {}).get("kendall", {}).get("value"),
-                     "search_seconds": doc["seconds"]["search"], "run": str(path)})
+                     "search_seconds": doc["seconds"]["search"],
+                     "search_cpu_seconds": doc["seconds"].get("search_cpu"), "run": str(path)})
     return rows
 
 
@@ -206,7 +207,8 @@ def summarise_search(root: str | Path) -> str:
     first = read_result(Path(parts["method"][0]["run"]))
     summary = {"method": first["method"], "space": first["space"], "truth_metric": first["truth_metric"],
                "parts": {name: {"seeds": rows, **{column: _mean_sd([r[column] for r in rows]) for column in
-                                                   ("truth", "method_kendall", "supernet_kendall", "search_seconds")}}
+                                                   ("truth", "method_kendall", "supernet_kendall", "search_seconds",
+                                                   "search_cpu_seconds")}}
                          for name, rows in parts.items()}}
     write_json(root / SUMMARY, summary)
     lines = [f"[search] {summary['method']} on {summary['space']}: {summary['truth_metric']} of the derived arch"]
@@ -214,7 +216,7 @@ def summarise_search(root: str | Path) -> str:
         for r in part["seeds"]:
             lines.append(f"  {name:<8} seed {r['seed']:<3} {r['derived']:<60} {_number(r['truth']):>6}  kendall "
                          f"method {_number(r['method_kendall'], '+.3f')} supernet {_number(r['supernet_kendall'], '+.3f')}"
-                         f"  {r['search_seconds']:.0f}s")
+                         f"  {r['search_seconds']:.0f}s ({_number(r['search_cpu_seconds'], '.0f')} CPU-s)")
         t = part["truth"]
         lines.append(f"  {name:<8} mean {_number(t['mean'])} sd {_number(t['sd'])} over {t['n']} seeds")
     lines.append(f"[search] {root / SUMMARY}")

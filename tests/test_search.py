@@ -177,11 +177,22 @@ def test_every_method_runs_at_smoke_size(tmp_path, mirror, space):
         assert len(scores) == 12  # the smoke preset's evaluation sample
 
 
-def test_search_run_is_a_normal_run_for_evaluate_and_analyze(tmp_path, mirror, capsys):
-    run = tmp_path / "gdas"
-    assert main(["search", "--method", "gdas", "--space", "nb201", *TINY, "--set", "train.epochs=1",
-                 "--data-mirror", str(mirror), "--run-dir", str(run), "--baseline"]) == 0
-    out = capsys.readouterr().out
+@pytest.fixture(scope="module")
+def searched(tmp_path_factory, mirror) -> tuple[Path, str]:
+    """A 1-epoch GDAS search with its uniform baseline, evaluated and analysed; and what it printed."""
+    import contextlib
+    import io
+
+    run = tmp_path_factory.mktemp("search") / "gdas"
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert main(["search", "--method", "gdas", "--space", "nb201", *TINY, "--set", "train.epochs=1",
+                     "--data-mirror", str(mirror), "--run-dir", str(run), "--baseline"]) == 0
+    return run, out.getvalue()
+
+
+def test_search_run_is_a_normal_run_for_evaluate_and_analyze(searched):
+    run, out = searched
     assert "wsnas compare" in out and "ranking of 12 evaluated archs" in out
     for path in (run / "seed-0", run / "uniform" / "seed-0"):
         assert len(pd.read_csv(path / "scores.csv")) == 12 and (path / "metrics.json").is_file()
@@ -195,6 +206,22 @@ def test_search_run_is_a_normal_run_for_evaluate_and_analyze(tmp_path, mirror, c
     summary = json.loads((run / "search_summary.json").read_text())
     assert set(summary["parts"]) == {"method", "uniform"}
     assert main(["evaluate", str(run / "seed-0"), "--archs", "12", "--quiet"]) == 0  # unchanged, already scored
+
+
+def test_search_report_draws_every_figure(searched, tmp_path, mirror):
+    from wsnas.analysis.search_report import render_search_report
+
+    run, _ = searched
+    sweep = tmp_path / "sweep"
+    assert main(["search", "--method", "snas", "--space", "nb201", *TINY, "--set", "train.epochs=1",
+                 "--data-mirror", str(mirror), "--run-dir", str(sweep), "--lambdas", "0,4"]) == 0
+    tradeoff = json.loads((sweep / "snas_tradeoff.json").read_text())["rows"]
+    assert [r["lambda"] for r in tradeoff] == [0.0, 4.0] and all(r["params_M"] > 0 for r in tradeoff)
+    report = render_search_report([run, sweep], "searches", tmp_path / "reports", str(mirror))
+    pngs = sorted(p.name for p in report.index.parent.glob("*.png"))
+    assert pngs == ["nb201-ranking.png", "nb201-shares.png", "nb201-trajectory.png", "sweep-tradeoff.png"]
+    summary = report.summary.read_text()
+    assert "gdas: derived arch cifar10/test" in summary and "published 93.61 ± 0.09" in summary
 
 
 @pytest.mark.parametrize("method", ["enas", "darts-v2", "snas"])
