@@ -29,6 +29,7 @@ from wsnas.supernets.data import DeviceImages
 from wsnas.supernets.distributed import launched_world, rank_runtime
 from wsnas.supernets.finetune import FineTuning, finetuned
 from wsnas.supernets.runtime import Runtime, resolve_runtime
+from wsnas.supernets.stages import score_staged, tally
 from wsnas.supernets.registry import prepare_data
 from wsnas.supernets.train import build_model
 
@@ -94,18 +95,10 @@ def accuracy_and_loss(model: nn.Module, arch: Any, batches: Batches, rt: Runtime
         for bn in bns:
             bn.train()
             bn.track_running_stats = False  # batch statistics; running ones (and their counter) untouched
-    correct = torch.zeros((), dtype=torch.long, device=rt.device)
-    loss = torch.zeros((), device=rt.device)
-    count = 0
-    with rt.autocast():
-        for x, y in batches:
-            logits = model(x, arch).float()
-            correct += (logits.argmax(1) == y).sum()
-            loss += nn.functional.cross_entropy(logits, y, reduction="sum")
-            count += len(y)
+    scores = tally(((model(x, arch), y) for x, y in batches), rt)
     for bn in bns:
         bn.track_running_stats = True
-    return 100.0 * correct.item() / count, loss.item() / count
+    return scores
 
 
 def score_subnet(model: nn.Module, arch: Any, calib: Batches, evaluation: Batches, rt: Runtime,
@@ -165,15 +158,33 @@ class SubnetScorer:
 
     def score(self, arch: Any, finetune: FineTuning | None = None) -> dict[str, Any]:
         """One scores.csv row for `arch` at the loaded epoch, with the seconds it took."""
+        return next(self.score_many([arch], finetune))
+
+    def score_many(self, archs: Sequence[Any], finetune: FineTuning | None = None) -> Iterator[dict[str, Any]]:
+        """A scores.csv row for every arch, each as soon as it is scored (in the order of the supernet's stage
+        tree, wsnas.supernets.stages: archs sharing a path prefix compute it once). `seconds` is the time since
+        the previous row. Every score equals `score_subnet`'s bit for bit, whatever the other archs; fine-tuned
+        paths share nothing (each arch's weights differ), so they are scored one by one."""
         policy = self.cfg.eval.bn_policy
+        if policy not in BN_POLICIES:
+            raise WsnasError(f"unknown BN policy {policy!r}; choose one of {', '.join(BN_POLICIES)}")
+        if finetune is not None:
+            scores = ((i, *score_subnet(self.model, arch, self.calib, self.evaluation, self.rt, policy, finetune))
+                      for i, arch in enumerate(archs))
+        else:
+            scores = score_staged(self.model, archs, self.calib, self.evaluation, self.rt, policy)
         began = time.perf_counter()
-        acc, loss = score_subnet(self.model, arch, self.calib, self.evaluation, self.rt, policy, finetune)
-        key = self.space.format(arch)
+        for i, acc, loss in scores:
+            yield self._row(archs[i], acc, loss, finetune, time.perf_counter() - began)
+            began = time.perf_counter()
+
+    def _row(self, arch: Any, acc: float, loss: float, finetune: FineTuning | None, seconds: float) -> dict[str, Any]:
+        policy, key = self.cfg.eval.bn_policy, self.space.format(arch)
         return {"key": key, "index": self.index_of(key) if self.index_of else None,
                 "function_key": str(self.space.function_key(arch)), "epoch": self.epoch, "bn_policy": policy,
                 "calib_batches": len(self.calib) if policy == "recalibrate" else 0,
                 "finetune_batches": finetune.batches if finetune else 0, "n_eval": self.n_eval,
-                "supernet_acc": acc, "supernet_loss": loss, "seconds": time.perf_counter() - began}
+                "supernet_acc": acc, "supernet_loss": loss, "seconds": seconds}
 
 
 def eval_epochs(cfg: Config, run: RunDir) -> list[int]:
@@ -231,8 +242,8 @@ def evaluate_run(cfg: Config, run: RunDir, log=print, index_of=None, shard: Shar
         for epoch, pending in todo.items():
             if pending:
                 scorer.load(run, epoch)
-            for arch in pending:
-                rows.append(scorer.score(arch, finetune))
+            for row in scorer.score_many(pending, finetune):
+                rows.append(row)
                 bar.update(1)
                 if len(rows) % flush_every == 0:
                     _merge_scores(run, rows, target)

@@ -9,12 +9,13 @@ alike; this is the same zero convention as the isomorphism key, so one function 
 from __future__ import annotations
 
 import functools
-from typing import Callable
+from typing import Callable, Hashable
 
 import torch
 from torch import nn
 
 from wsnas.benchmarks.nb201 import EDGES, NUM_NODES, OPS, Arch201, live_edges
+from wsnas.supernets.stages import IMAGES, Step, add_in_order
 
 
 class ReLUConvBN(nn.Sequential):
@@ -147,9 +148,12 @@ class _Skeleton(nn.Module):
         self.pool = nn.AdaptiveAvgPool2d(1)
         self.classifier = nn.Linear(channels, num_classes)
 
-    def _run(self, x: torch.Tensor, run_cell: Callable[[nn.Module, torch.Tensor], torch.Tensor]) -> torch.Tensor:
-        x = self.stem(x)
-        for layer in self.layers:
+    def _run(self, x: torch.Tensor, run_cell: Callable[[nn.Module, torch.Tensor], torch.Tensor],
+             start: int = 0) -> torch.Tensor:
+        """The logits of images `x`; with `start` > 0, of `x` taken as the input of self.layers[start]."""
+        if start == 0:
+            x = self.stem(x)
+        for layer in self.layers[start:]:
             x = layer(x) if isinstance(layer, ResidualReduction) else run_cell(layer, x)
         return self.classifier(self.pool(self.head(x)).flatten(1))
 
@@ -163,6 +167,43 @@ class NB201Supernet(_Skeleton):
 
     def forward(self, x: torch.Tensor, arch: Arch201) -> torch.Tensor:  # type: ignore[override]
         return self._run(x, lambda cell, h: cell(h, arch))
+
+    def stages(self, arch: Arch201) -> list[Step]:
+        """`forward(x, arch)` as steps for scoring many archs at once (wsnas.supernets.stages): the stem (the same
+        for every arch); in the first cell each live op, keyed by its edge, op and the key of its input node, and
+        each node's sum of two or more terms, in the order cell_forward adds them; then the rest of the network,
+        keyed by the live plan (archs that differ only in dead edges compute the same function)."""
+        plan, first = _plan(arch), self.layers[0]
+        steps = [Step(("stem",), self.stem, (IMAGES,), (self.stem,))]
+        terms: dict[int, list[Hashable]] = {j: [] for j in range(1, NUM_NODES)}
+
+        def node(i: int) -> Hashable:
+            """The key of node i's value (its incoming edges all precede its outgoing ones in the plan)."""
+            if i == 0:
+                return steps[0].key
+            if len(terms[i]) == 1:
+                return terms[i][0]
+            key = ("node", i, tuple(terms[i]))
+            if all(step.key != key for step in steps):
+                steps.append(Step(key, add_in_order, tuple(terms[i]), ()))
+            return key
+
+        for e, j, i, op in plan:
+            source = node(i)
+            if op == "skip_connect":
+                terms[j].append(source)
+            else:
+                module = first.edges[e][op]
+                steps.append(Step(("op", e, op, source), module, (source,), (module,)))
+                terms[j].append(steps[-1].key)
+        live = bool(terms[NUM_NODES - 1])
+        cell_out = node(NUM_NODES - 1) if live else steps[0].key
+
+        def rest(h: torch.Tensor) -> torch.Tensor:
+            return self._run(h if live else torch.zeros_like(h), lambda cell, x: cell(x, arch), start=1)
+
+        steps.append(Step(("out", plan), rest, (cell_out,), (*self.layers[1:], self.head)))
+        return steps
 
 
 class NB201Network(_Skeleton):
