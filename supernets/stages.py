@@ -49,18 +49,26 @@ def add_in_order(*terms: torch.Tensor) -> torch.Tensor:
     return functools.reduce(operator.add, terms)
 
 
-def steps_of(model: nn.Module, arch: Any, position: int) -> list[Step]:
-    """`model.stages(arch)` when the supernet defines it, else the whole forward as one step of its own."""
-    if hasattr(model, "stages"):
-        return model.stages(arch)
+def whole_forward(model: nn.Module, arch: Any, position: int) -> list[Step]:
+    """The whole forward of one arch as its only step (shared with no other arch)."""
     return [Step(("arch", position), lambda x: model(x, arch), (IMAGES,), (model,))]
 
 
+def steps_of(model: nn.Module, arch: Any, position: int) -> list[Step]:
+    """`model.stages(arch)` when the supernet defines it, else the whole forward."""
+    return model.stages(arch) if hasattr(model, "stages") else whole_forward(model, arch, position)
+
+
 def score_staged(model: nn.Module, archs: Sequence[Any], calib: Batches, evaluation: Batches, rt: Runtime,
-                 bn_policy: str) -> Iterator[tuple[int, float, float]]:
+                 bn_policy: str, memory_budget: int | None = None,
+                 log: Callable[[str], None] = print) -> Iterator[tuple[int, float, float]]:
     """(position in `archs`, top-1 accuracy %, mean cross-entropy) of every arch under `bn_policy` (recalibrate,
     inherit or batch), archs that share steps one after another; archs with the same last step (the same
-    function of the same weights) share their score."""
+    function of the same weights) share their score.
+
+    Outputs kept for later archs take at most about `memory_budget` bytes (default: a quarter of the memory free
+    on the device, checked once the first arch is scored); where sharing would need more, the other archs are
+    scored whole, each on its own (logged)."""
     paths = [steps_of(model, arch, i) for i, arch in enumerate(archs)]
     order = sorted(range(len(archs)), key=lambda i: [repr(step.key) for step in paths[i]])
     last_use: dict[Hashable, int] = {}
@@ -81,10 +89,58 @@ def score_staged(model: nn.Module, archs: Sequence[Any], calib: Batches, evaluat
                         cache[step.key] = run_step(step, [cache[key] for key in step.inputs], rt, bn_policy)
                 scores[last] = tally(zip(cache[last][1], labels), rt)
             yield i, *scores[last]
+            if rank == 0 and len(order) > 1:
+                kept = _most_kept(paths, order, last_use) * max(_bytes(out) for out in cache.values())
+                budget = _free_memory(rt.device) // 4 if memory_budget is None else memory_budget
+                if kept > budget:
+                    log(f"[evaluate] sharing steps between {len(archs)} subnets would keep about "
+                        f"{kept / 2**30:.1f} GiB of outputs (budget {budget / 2**30:.1f} GiB): the others are "
+                        f"scored whole, one by one")
+                    cache = {IMAGES: cache[IMAGES]}
+                    paths = [whole_forward(model, arch, k) for k, arch in enumerate(archs)]
+                    last_use = {IMAGES: len(order)} | {paths[k][0].key: r for r, k in enumerate(order)}
             for step in paths[i]:
                 for key in (step.key, *step.inputs):
                     if last_use[key] == rank and key != IMAGES:
                         cache.pop(key, None)
+
+
+def _most_kept(paths: list[list[Step]], order: list[int], last_use: dict[Hashable, int]) -> int:
+    """The largest number of step outputs held at once when the archs are scored in `order`."""
+    first_use: dict[Hashable, int] = {}
+    for rank, i in enumerate(order):
+        for step in paths[i]:
+            first_use.setdefault(step.key, rank)
+    held = [0] * (len(order) + 1)
+    for key, rank in first_use.items():
+        held[rank] += 1
+        held[last_use[key] + 1] -= 1
+    most, running = 0, 0
+    for change in held:
+        running += change
+        most = max(most, running)
+    return most
+
+
+def _bytes(outputs: Any) -> int:
+    """Bytes of the tensors in a (nested) list or tuple."""
+    if isinstance(outputs, torch.Tensor):
+        return outputs.numel() * outputs.element_size()
+    return sum(_bytes(item) for item in outputs) if isinstance(outputs, (list, tuple)) else 0
+
+
+def _free_memory(device: torch.device) -> int:
+    """Bytes free on the device: CUDA's free memory, else the host's MemAvailable (all of it when unknown)."""
+    if device.type == "cuda":
+        return torch.cuda.mem_get_info(device)[0]
+    try:
+        with open("/proc/meminfo") as handle:
+            for line in handle:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 1 << 62
 
 
 def run_step(step: Step, inputs: list[Outputs], rt: Runtime, bn_policy: str) -> Outputs:

@@ -117,3 +117,16 @@ def test_a_supernet_without_stages_is_scored_whole():
     together = {i: (a, l) for i, a, l in score_staged(model, archs, calib, evaluation, RT, "recalibrate")}
     assert [together[i] for i in range(4)] == [score_subnet(model, a, calib, evaluation, RT, "recalibrate")
                                                for a in archs]
+
+
+def test_over_the_memory_budget_each_arch_is_scored_whole():
+    torch.manual_seed(0)
+    model = _trained_like(NB201Supernet(C=4, N=1))
+    calib, evaluation = _data(3)
+    archs = get_space("nb201").sample(5, seed=2)
+    lines = []
+    tight = {i: (a, l) for i, a, l in score_staged(model, archs, calib, evaluation, RT, "recalibrate",
+                                                   memory_budget=1, log=lines.append)}
+    assert len(lines) == 1 and "scored whole" in lines[0]
+    assert [tight[i] for i in range(5)] == [score_subnet(model, a, calib, evaluation, RT, "recalibrate")
+                                            for a in archs]
