@@ -28,7 +28,8 @@ from wsnas.supernets.checkpoints import checkpoint_path, load_checkpoint, saved_
 from wsnas.supernets.data import DeviceImages
 from wsnas.supernets.distributed import launched_world, rank_runtime
 from wsnas.supernets.finetune import FineTuning, finetuned
-from wsnas.supernets.runtime import Runtime, resolve_runtime
+from wsnas.supernets.autotune import autotuned_runtime
+from wsnas.supernets.runtime import Runtime
 from wsnas.supernets.stages import score_staged, tally
 from wsnas.supernets.registry import prepare_data
 from wsnas.supernets.train import build_model
@@ -214,7 +215,6 @@ def evaluate_run(cfg: Config, run: RunDir, log=print, index_of=None, shard: Shar
     world = launched_world()
     if shard is None and world.size > 1:
         shard = Shard(world.rank, world.size)
-    rt = rank_runtime(resolve_runtime(cfg.runtime), world)
     space = get_space(cfg.space)
     e = cfg.eval
     if e.sample not in ("uniform", "unique"):
@@ -231,6 +231,7 @@ def evaluate_run(cfg: Config, run: RunDir, log=print, index_of=None, shard: Shar
         log(f"[evaluate] all {len(mine)} archs{f' of shard {shard}' if shard else ''} x epochs {epochs} already "
             f"scored with bn_policy={e.bn_policy}")
         return _finish(run, space, archs, epochs, e, shard, log)
+    rt = rank_runtime(autotuned_runtime(cfg, "evaluate", run, log), world)  # the run's recorded choice, if any
     scorer = SubnetScorer(cfg, rt, index_of)
     finetune = FineTuning.from_config(cfg, scorer.train_set)
     log(f"[evaluate] {total} subnet scores to compute ({len(archs)} archs, epochs {epochs}), {scorer.describe()}")

@@ -18,6 +18,7 @@ from wsnas.runs import RunDir
 from wsnas.supernets import distributed
 from wsnas.supernets.checkpoints import (checkpoint_path, load_checkpoint, prune_checkpoints, save_checkpoint,
                                          saved_epochs)
+from wsnas.supernets.autotune import autotuned_runtime
 from wsnas.supernets.data import DeviceImages
 from wsnas.supernets.registry import prepare_data, supernet_spec
 from wsnas.supernets.runtime import Runtime, resolve_runtime
@@ -84,6 +85,8 @@ def train_supernet(cfg: Config, run: RunDir, log=print) -> TrainResult:
     if start >= cfg.train.epochs:
         log(f"[train] {run.path}: {start} epochs already trained (train.epochs={cfg.train.epochs}); nothing to do")
         return TrainResult(start, 0.0, float("nan"))
+    tuned = autotuned_runtime(cfg, "train", run, log)  # the run's recorded choice when resuming
+    rt = dataclasses.replace(rt, amp_dtype=tuned.amp_dtype, channels_last=tuned.channels_last, source=tuned.source)
     state = load_checkpoint(checkpoint_path(run.checkpoint_dir, start), rt.device) if start else None
     train_set, _ = prepare_data(cfg.data, rt.device)
     model = build_model(cfg, rt)

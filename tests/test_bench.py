@@ -2,7 +2,6 @@
 the same images as the on-device one, the naive evaluator scores exactly as SubnetScorer, xautodl's adapter runs
 the arch it is given. No timing assertions: the figures come from the lead's quiet-machine run."""
 import json
-import pickle
 import sys
 
 import numpy as np
@@ -21,17 +20,6 @@ from wsnas.supernets.nb201_model import NB201Supernet, extract_subnet  # noqa: E
 from wsnas.supernets.runtime import resolve_runtime  # noqa: E402
 
 SPACE = get_space("nb201")
-
-
-@pytest.fixture(scope="module")
-def cifar(tmp_path_factory):
-    """A stand-in cifar-10-batches-py: 500 random training images, 50 test images."""
-    root = tmp_path_factory.mktemp("cifar")
-    rng = np.random.default_rng(0)
-    for name, n in [(f"data_batch_{i}", 100) for i in range(1, 6)] + [("test_batch", 50)]:
-        data = rng.integers(0, 256, (n, 3072), dtype=np.uint8)
-        (root / name).write_bytes(pickle.dumps({b"labels": (np.arange(n) % 10).tolist(), b"data": data}))
-    return root
 
 
 @pytest.fixture(scope="module")

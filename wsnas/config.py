@@ -83,8 +83,9 @@ class AnalysisConfig:
 class RuntimeConfig:
     device: str = "auto"             # auto | cpu | cuda[:i]
     threads: int | None = None       # torch CPU threads (None = torch default)
-    amp: str = "auto"                # auto (bf16 on GPU) | off | bf16
-    channels_last: str = "auto"      # auto (on GPU) | on | off
+    amp: str = "auto"                # auto (bf16 on GPU; on CPU autotuned) | off | bf16
+    channels_last: str = "auto"      # auto (on GPU; on CPU autotuned) | on | off
+    autotune: bool = True            # on CPU, time `auto` amp/channels_last and keep the fastest (else fp32, NCHW)
     progress: bool = True
 
 
@@ -110,6 +111,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         "data.n_train": 512, "data.n_valid": 256, "model.C": 4, "model.N": 1,
         "train.epochs": 2, "train.batch_size": 64, "eval.n_archs": 12, "eval.calib_batches": 1,
         "eval.batch_size": 128, "analysis.n_boot": 100, "runtime.progress": False,
+        "runtime.autotune": False,  # seconds-long runs: not worth timing, and fp32 on every CPU
     },
     "cpu": {},
     "paper": {
@@ -140,7 +142,10 @@ def set_value(cfg: Config, dotted: str, value: Any) -> None:
 
 
 def _coerce(value: Any, current: Any, dotted: str) -> Any:
-    """Parse a CLI string into the type of the current value (YAML scalars: 1, 0.5, true, null, [1, 2])."""
+    """Parse a CLI string into the type of the current value (YAML scalars: 1, 0.5, true, null, [1, 2]); a text
+    setting keeps the text as given (YAML reads `off`/`on` as booleans: a file's are read back as off/on)."""
+    if isinstance(current, str) and isinstance(value, (str, bool)):
+        return ("on" if value else "off") if isinstance(value, bool) else value
     if isinstance(value, str):
         try:
             value = yaml.safe_load(value) if value.strip() else value
