@@ -183,3 +183,12 @@ def tally(logits_and_labels: Iterable[tuple[torch.Tensor, torch.Tensor]], rt: Ru
             loss += nn.functional.cross_entropy(logits, y, reduction="sum")
             count += len(y)
     return 100.0 * correct.item() / count, loss.item() / count
+
+
+def sharing(model: nn.Module, archs: Sequence[Any]) -> dict[str, int]:
+    """How much scoring `archs` together shares: steps on all their paths, distinct steps (those score_staged
+    runs) and distinct last steps (functions of the supernet's weights)."""
+    paths = [steps_of(model, arch, i) for i, arch in enumerate(archs)]
+    keys = [step.key for path in paths for step in path]
+    return {"archs": len(archs), "steps": len(keys), "distinct_steps": len(set(keys)),
+            "distinct_functions": len({path[-1].key for path in paths})}
