@@ -144,13 +144,16 @@ def set_value(cfg: Config, dotted: str, value: Any) -> None:
 def _coerce(value: Any, current: Any, dotted: str) -> Any:
     """Parse a CLI string into the type of the current value (YAML scalars: 1, 0.5, true, null, [1, 2]); a text
     setting keeps the text as given (YAML reads `off`/`on` as booleans: a file's are read back as off/on)."""
-    if isinstance(current, str) and isinstance(value, (str, bool)):
-        return ("on" if value else "off") if isinstance(value, bool) else value
     if isinstance(value, str):
+        text = value
         try:
             value = yaml.safe_load(value) if value.strip() else value
         except yaml.YAMLError as exc:
             raise ConfigError(f"cannot parse value for {dotted!r}: {exc}") from None
+        if value is not None and isinstance(current, str):
+            return text
+    if isinstance(current, str) and isinstance(value, bool):
+        return "on" if value else "off"
     if value is None or current is None:
         return value
     if isinstance(current, bool):
