@@ -41,16 +41,21 @@ class ResidualReduction(nn.Module):
 
 
 @functools.lru_cache(maxsize=64)
-def _window_sizes(height: int, width: int, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
-    """Pixels of each 3x3 window inside an height x width image (the padding not counted), shape (h, w)."""
+def _window_sizes(shape: tuple[int, int, int], dtype: torch.dtype, device: torch.device,
+                  memory_format: torch.memory_format) -> torch.Tensor:
+    """Pixels of each 3x3 window inside a (channels, height, width) image (the padding not counted), as a
+    (1, channels, height, width) tensor in `memory_format`: the divisor of AvgPool3x3 laid out as its dividend,
+    so the division runs elementwise (in channels_last, 2-3x faster than broadcasting an (h, w) divisor)."""
     def along(n: int) -> torch.Tensor:
         counts = torch.full((n,), 3.0)
         counts[0] -= 1  # the first and last windows overhang the edge by one pixel (a 1-pixel side: both)
         counts[-1] -= 1
         return counts
 
+    channels, height, width = shape
     with torch.inference_mode(False):  # cached: a normal tensor even when first made in inference mode
-        return torch.outer(along(height), along(width)).to(device=device, dtype=dtype)
+        sizes = torch.outer(along(height), along(width)).expand(1, channels, height, width)
+        return sizes.to(device=device, dtype=dtype, memory_format=memory_format)
 
 
 @functools.lru_cache(maxsize=64)
@@ -69,7 +74,9 @@ class AvgPool3x3(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         channels, height, width = x.shape[1:]
         summed = nn.functional.conv2d(x, _ones_kernel(channels, x.dtype, x.device), padding=1, groups=channels)
-        return summed / _window_sizes(height, width, summed.dtype, summed.device)
+        layout = torch.channels_last if summed.is_contiguous(memory_format=torch.channels_last) and not \
+            summed.is_contiguous() else torch.contiguous_format
+        return summed / _window_sizes((channels, height, width), summed.dtype, summed.device, layout)
 
 
 def make_op(name: str, channels: int, affine: bool) -> nn.Module:
