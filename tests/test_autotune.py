@@ -135,7 +135,7 @@ def test_real_timings_at_a_tiny_shape(cifar, fresh_cache):
         assert set(speeds) == set(candidates) and all(v > 0 for v in speeds.values())
 
 
-def test_train_records_its_choice_and_a_resume_reuses_it(cifar, fresh_cache, capsys):
+def test_train_records_its_choice_and_a_resume_and_evaluate_reuse_it(cifar, fresh_cache, mirror, capsys):
     run = fresh_cache / "run"
     args = ["train", "--run-dir", str(run), "--data", str(cifar), "--device", "cpu", "--quiet", "--set",
             "data.n_train=64", "--set", "data.n_valid=16", "--set", "model.C=4", "--set", "train.batch_size=32",
@@ -149,3 +149,13 @@ def test_train_records_its_choice_and_a_resume_reuses_it(cifar, fresh_cache, cap
     out = capsys.readouterr().out
     assert "resuming" in out and "recorded in" in out and "timing train steps" not in out
     assert json.loads((run / "runtime.json").read_text())["train"] == first
+    evaluate = ["evaluate", str(run), "--archs", "2", "--quiet", "--set", "eval.batch_size=16",
+                "--set", "eval.calib_batches=1"]
+    assert main(evaluate) == 0
+    assert "[runtime] evaluate:" in capsys.readouterr().out
+    evaluated = json.loads((run / "runtime.json").read_text())["evaluate"]
+    (cache_dir() / "autotune.json").unlink()
+    (run / "scores.csv").unlink()
+    assert main(evaluate) == 0
+    assert "recorded in" in capsys.readouterr().out
+    assert json.loads((run / "runtime.json").read_text())["evaluate"] == evaluated
