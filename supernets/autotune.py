@@ -45,7 +45,9 @@ CACHE_NAME = "autotune.json"
 RUN_RECORD = "runtime.json"
 CACHE_VERSION = 1
 MARGIN = 0.05      # another candidate must beat full precision, contiguous, by more than this to be chosen
-ROUNDS = 3         # timed rounds; every candidate runs once per round, the candidates interleaved
+ROUNDS = 3         # timed rounds at least; every candidate runs once per round, the candidates interleaved
+MAX_ROUNDS = 15    # more rounds while a candidate has been timed for less than MIN_SECONDS (fast steps)
+MIN_SECONDS = 0.5
 WARMUP = 1         # untimed steps per candidate before the first round
 
 Candidate = tuple[str, bool]  # (amp: off | bf16, channels_last)
@@ -99,9 +101,10 @@ def machine_fingerprint() -> dict[str, Any]:
 
 
 def measure_candidates(cfg: Config, workload: str, candidates: list[Candidate]) -> dict[Candidate, float]:
-    """Median images/s of each candidate over ROUNDS interleaved rounds of one `workload` step on a throwaway
-    copy of the run's model, with the run's first batch and a fixed set of archs; the global RNG is left as
-    it was."""
+    """Median images/s of each candidate over interleaved rounds of one `workload` step (ROUNDS, or up to
+    MAX_ROUNDS until each candidate was timed for MIN_SECONDS) on a throwaway copy of the run's model, with the
+    run's first batch and a fixed set of archs (the same arch for every candidate of a round); the global RNG
+    is left as it was."""
     from wsnas.benchmarks.registry import get_space
     from wsnas.supernets.registry import prepare_data
     from wsnas.supernets.train import build_model
@@ -113,11 +116,13 @@ def measure_candidates(cfg: Config, workload: str, candidates: list[Candidate]) 
         train_set, valid_set = prepare_data(cfg.data, rt.device)
         data = train_set if train else valid_set
         x, y = next(iter(data.batches(min(batch, len(data)), shuffle=False, augment=False)))
-        archs = get_space(cfg.space).sample(ROUNDS + WARMUP, seed=cfg.train.seed)
+        archs = get_space(cfg.space).sample(MAX_ROUNDS + WARMUP, seed=cfg.train.seed)
         model = build_model(cfg, rt)
         opt = torch.optim.SGD(model.parameters(), lr=1e-4)  # no momentum: no state kept between candidates
         seconds: dict[Candidate, list[float]] = {c: [] for c in candidates}
         for round_, arch in enumerate(archs):
+            if round_ >= WARMUP + ROUNDS and min(map(sum, seconds.values())) >= MIN_SECONDS:
+                break
             for amp, channels_last in candidates:
                 fmt = torch.channels_last if channels_last else torch.contiguous_format
                 model.to(memory_format=fmt)

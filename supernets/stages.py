@@ -80,29 +80,28 @@ def score_staged(model: nn.Module, archs: Sequence[Any], calib: Batches, evaluat
     labels = [y for _, y in evaluation]
     scores: dict[Hashable, tuple[float, float]] = {}
     model.eval()  # dropout off; each step switches its own BN layers as the policy says
-    with torch.no_grad():
-        for rank, i in enumerate(order):
-            last = paths[i][-1].key
-            if last not in scores:
+    for rank, i in enumerate(order):
+        last = paths[i][-1].key
+        if last not in scores:
+            with torch.no_grad():  # not held across the yield: the caller's autograd mode stays its own
                 for step in paths[i]:
                     if step.key not in cache:
                         cache[step.key] = run_step(step, [cache[key] for key in step.inputs], rt, bn_policy)
                 scores[last] = tally(zip(cache[last][1], labels), rt)
-            yield i, *scores[last]
-            if rank == 0 and len(order) > 1:
-                kept = _most_kept(paths, order, last_use) * max(_bytes(out) for out in cache.values())
-                budget = _free_memory(rt.device) // 4 if memory_budget is None else memory_budget
-                if kept > budget:
-                    log(f"[evaluate] sharing steps between {len(archs)} subnets would keep about "
-                        f"{kept / 2**30:.1f} GiB of outputs (budget {budget / 2**30:.1f} GiB): the others are "
-                        f"scored whole, one by one")
-                    cache = {IMAGES: cache[IMAGES]}
-                    paths = [whole_forward(model, arch, k) for k, arch in enumerate(archs)]
-                    last_use = {IMAGES: len(order)} | {paths[k][0].key: r for r, k in enumerate(order)}
-            for step in paths[i]:
-                for key in (step.key, *step.inputs):
-                    if last_use[key] == rank and key != IMAGES:
-                        cache.pop(key, None)
+        yield i, *scores[last]
+        if rank == 0 and len(order) > 1:
+            kept = _most_kept(paths, order, last_use) * max(_bytes(out) for out in cache.values())
+            budget = _free_memory(rt.device) // 4 if memory_budget is None else memory_budget
+            if kept > budget:
+                log(f"[evaluate] sharing steps between {len(archs)} subnets would keep about {kept / 2**30:.1f} GiB "
+                    f"of outputs (budget {budget / 2**30:.1f} GiB): the others are scored whole, one by one")
+                cache = {IMAGES: cache[IMAGES]}
+                paths = [whole_forward(model, arch, k) for k, arch in enumerate(archs)]
+                last_use = {IMAGES: len(order)} | {paths[k][0].key: r for r, k in enumerate(order)}
+        for step in paths[i]:
+            for key in (step.key, *step.inputs):
+                if last_use[key] == rank and key != IMAGES:
+                    cache.pop(key, None)
 
 
 def _most_kept(paths: list[list[Step]], order: list[int], last_use: dict[Hashable, int]) -> int:

@@ -130,3 +130,10 @@ def test_over_the_memory_budget_each_arch_is_scored_whole():
     assert len(lines) == 1 and "scored whole" in lines[0]
     assert [tight[i] for i in range(5)] == [score_subnet(model, a, calib, evaluation, RT, "recalibrate")
                                             for a in archs]
+
+
+def test_autograd_is_on_between_scores():
+    model = NB201Supernet(C=4, N=1)
+    calib, evaluation = _data(4)
+    for _ in score_staged(model, get_space("nb201").sample(3, seed=4), calib, evaluation, RT, "recalibrate"):
+        assert torch.is_grad_enabled()
