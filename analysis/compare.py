@@ -19,10 +19,12 @@ from wsnas.analysis.metrics import (CORRELATIONS, SPARSE_TOL, MetricInputError, 
 from wsnas.atomic import write_json
 from wsnas.benchmarks.groundtruth import GroundTruth, GroundTruthError
 from wsnas.errors import WsnasError
+from wsnas.score_sets import LEGACY, with_score_set
 
 SCORES_META = "scores.meta.json"  # beside a run's scores.csv: the space and ground truth they were made against
 FINETUNE = "finetune_batches"  # scores column: fine-tuning steps before scoring (0 = plain; older files lack it)
-GROUP_KEYS = ("epoch", "bn_policy", FINETUNE)  # what a summary never mixes: one result per combination
+SCORE_SET = "score_set"  # scores column: the hash of every setting that made the score (wsnas.score_sets)
+GROUP_KEYS = ("epoch", "bn_policy", FINETUNE, SCORE_SET)  # what a summary never mixes: one result per combination
 
 
 def join_truth(scores: pd.DataFrame, truth: GroundTruth, metric: str) -> pd.DataFrame:
@@ -30,7 +32,7 @@ def join_truth(scores: pd.DataFrame, truth: GroundTruth, metric: str) -> pd.Data
     for column in ("key", "supernet_acc"):
         if column not in scores.columns:
             raise WsnasError(f"scores table lacks column {column!r}; it does not look like wsnas scores")
-    joined = scores.copy()
+    joined = with_score_set(scores)
     joined[FINETUNE] = finetune_batches(joined)
     joined["truth"] = truth.values(metric, joined["key"].tolist())
     joined["index"] = [truth.index_of(k) for k in joined["key"]]
@@ -83,12 +85,15 @@ def summarise(joined: pd.DataFrame, *, topk: Sequence[int | float], n_boot: int,
     if (truth is None) != (metric is None):
         raise TypeError("summarise needs both truth and metric for the seed-noise ceiling, or neither")
     results = []
-    for (epoch, policy, batches), group in joined.groupby(list(GROUP_KEYS), sort=True):
+    if SCORE_SET not in joined.columns:  # tables made outside `wsnas evaluate` (audits) hold one score set
+        joined = joined.assign(**{SCORE_SET: LEGACY})
+    for (epoch, policy, batches, score_set), group in joined.groupby(list(GROUP_KEYS), sort=True):
         score, true_acc = group["supernet_acc"].to_numpy(), group["truth"].to_numpy()
         result = {
             "epoch": int(epoch),
             "bn_policy": policy,
             FINETUNE: int(batches),
+            SCORE_SET: score_set,
             "n_archs": int(len(group)),
             "mean_supernet_acc": float(score.mean()),
             "mean_truth": float(true_acc.mean()),
@@ -149,7 +154,8 @@ def format_summary(results: list[dict[str, Any]], metric: str) -> str:
         ceiling = r.get("ceiling") or {}
         runs = {part: ceiling[part] for part in ("seed_vs_seed", "seed_vs_rest") if part in ceiling}
         tuned = f"finetune_batches={r[FINETUNE]}  " if r.get(FINETUNE) else ""
-        lines.append(f"epoch {r['epoch']}  bn_policy={r['bn_policy']}  {tuned}n={r['n_archs']} archs  "
+        lines.append(f"epoch {r['epoch']}  bn_policy={r['bn_policy']}  {tuned}score set {r.get(SCORE_SET, LEGACY)}  "
+                     f"n={r['n_archs']} archs  "
                      f"truth={metric}  mean supernet acc {r['mean_supernet_acc']:.2f}%")
         heads = ("ceiling: run vs run", "run vs mean of others")[:len(runs)]
         lines.append(f"  {'':<20} {'supernet':>8}  {'95% CI':<16}" + "".join(f"  {head:<24}" for head in heads))

@@ -272,13 +272,23 @@ def stat_or_nan(stat_fn: StatFn, x: ArrayLike, y: ArrayLike) -> float:
         return math.nan
 
 
-def _resample_stats(stat_fn: StatFn, x: np.ndarray, y: np.ndarray, n_boot: int, seed: int) -> np.ndarray:
-    """stat_fn on n_boot resamples of the architectures (NaN where undefined)."""
-    idx = np.random.default_rng(seed).integers(0, x.size, size=(n_boot, x.size))
+def resample_indices(n: int, n_boot: int, seed: int) -> np.ndarray:
+    """(n_boot, n) architecture indices drawn with replacement: the resamples of every bootstrap here."""
+    return np.random.default_rng(seed).integers(0, n, size=(n_boot, n))
+
+
+def resampled_stat(stat_fn: StatFn, x: np.ndarray, y: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    """stat_fn on each resample `idx[b]` of the architectures (NaN where undefined); Kendall, Spearman and
+    Pearson vectorised over all resamples at once."""
     vectorised = _VECTORISED.get(stat_fn)
     if vectorised is not None:
         return vectorised(x, y, idx)
     return np.array([stat_or_nan(stat_fn, x[rows], y[rows]) for rows in idx])
+
+
+def _resample_stats(stat_fn: StatFn, x: np.ndarray, y: np.ndarray, n_boot: int, seed: int) -> np.ndarray:
+    """stat_fn on n_boot resamples of the architectures (NaN where undefined)."""
+    return resampled_stat(stat_fn, x, y, resample_indices(x.size, n_boot, seed))
 
 
 def bootstrap_ci(
@@ -442,6 +452,12 @@ def topk_true_ranks(score: ArrayLike, truth: ArrayLike, k: int) -> tuple[float, 
     k = _check_k(k, x.size)
     ranks = _true_ranks(y)
     return -_expected_topk_max(x, -ranks, k), _expected_topk_max(x, ranks, k)
+
+
+def precision_at_k(score: ArrayLike, truth: ArrayLike, k: int) -> float:
+    """Fraction of the supernet's top k that is in the true top k (exact expectation over tie-breaks)."""
+    x, y = _pair(score, truth)
+    return _precision(x, y, _check_k(k, x.size))
 
 
 def precision_at_bottom_k(score: ArrayLike, truth: ArrayLike, k: int) -> float:

@@ -24,11 +24,12 @@ from matplotlib.figure import Figure
 from tqdm.auto import tqdm
 
 from wsnas.analysis import plots
-from wsnas.analysis.compare import FINETUNE, GROUP_KEYS
+from wsnas.analysis.compare import FINETUNE, GROUP_KEYS, SCORE_SET
 from wsnas.analysis.studies import STUDIES, load_input
 from wsnas.atomic import atomic_path, write_text
 from wsnas.errors import WsnasError
 from wsnas.runs import RunDir
+from wsnas.score_sets import LEGACY
 
 # What produces each piece of data; {dir} is the directory the report was given.
 PRODUCERS: dict[str, str] = {
@@ -143,10 +144,11 @@ def _scatter(directory: Path, label: str, mirror: str | None) -> _Figure | Missi
         inp = load_input(directory, metrics["truth"] if metrics else None, mirror)
     except WsnasError as exc:
         return Missing("scatter of supernet vs true accuracy", f"the ground truth could not be joined: {exc}", None)
-    results = {(r["epoch"], r["bn_policy"], r.get(FINETUNE, 0)): r for r in (metrics or {}).get("results", [])}
+    results = {(r["epoch"], r["bn_policy"], r.get(FINETUNE, 0), r.get(SCORE_SET, LEGACY)): r
+               for r in (metrics or {}).get("results", [])}
     panels = []
-    for (epoch, policy, batches), group in inp.joined.groupby(list(GROUP_KEYS), sort=True):
-        stats = results.get((int(epoch), policy, int(batches)), {})
+    for (epoch, policy, batches, score_set), group in inp.joined.groupby(list(GROUP_KEYS), sort=True):
+        stats = results.get((int(epoch), policy, int(batches), score_set), {})
         panels.append(plots.ScatterPanel(f"epoch {epoch}, BN {policy}{_finetuned(batches)}",
                                          group["truth"].to_numpy(), group["supernet_acc"].to_numpy(), stats))
     findings = [_metrics_line(r) for r in results.values()]

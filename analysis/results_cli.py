@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 import pandas as pd
 
@@ -30,6 +31,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     q.add_argument("--finetune-batches", type=int, metavar="N",
                    help="only scores fine-tuned N batches per subnet (0 = plain, no fine-tuning)")
     q.add_argument("--truth", help="only this ground-truth column, e.g. cifar10/test")
+    q.add_argument("--score-set", help="only this score set (the hash of the evaluation settings, see "
+                                       "RUN/score_sets.json)")
+    q.add_argument("--kind", help="only runs of this kind: run, group (a replicate group's replicated figures), "
+                                  "audit")
+    q.add_argument("--group", dest="group_id", help="only the members of this replicate group (its path)")
     q.add_argument("--label", help="topk only: this top-k label, e.g. 10 or 1%%")
     q.add_argument("--by", help=f"mean over runs per group: comma-separated from {', '.join(GROUP_COLUMNS)}")
     q.add_argument("--sql", help="plain SQL on a read-only connection (see docs/results-db.md)")
@@ -48,7 +54,8 @@ def cmd_index(args: argparse.Namespace) -> None:
 def cmd_query(args: argparse.Namespace) -> None:
     db = args.db or default_db_path()
     filters = {"space": args.space, "bn_policy": args.bn_policy, "epoch": args.epoch,
-               "finetune_batches": args.finetune_batches, "truth": args.truth}
+               "finetune_batches": args.finetune_batches, "truth": args.truth, "score_set": args.score_set,
+               "kind": args.kind, "group_id": str(Path(args.group_id).resolve()) if args.group_id else None}
     by = [c.strip() for c in args.by.split(",") if c.strip()] if args.by else None
     if args.sql is not None:
         if args.what or any(v is not None for v in filters.values()) or by or args.label:

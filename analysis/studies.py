@@ -33,7 +33,7 @@ import pandas as pd
 from scipy import stats
 from tqdm.auto import tqdm
 
-from wsnas.analysis.compare import FINETUNE, check_scores_meta, join_truth, summarise
+from wsnas.analysis.compare import FINETUNE, SCORE_SET, check_scores_meta, join_truth, summarise
 from wsnas.analysis.features import EDGE, FLOPS, OP_COUNT, PARAMS, columns_with, feature_table
 from wsnas.analysis.metrics import (MetricInputError, inclusion_probability, resolve_k, bootstrap_ci,
                                     kendall_tau, random_expected_best, spearman_rho, topk_best_truth)
@@ -42,6 +42,7 @@ from wsnas.benchmarks.groundtruth import GroundTruth, load_ground_truth
 from wsnas.config import Config
 from wsnas.errors import WsnasError
 from wsnas.runs import RunDir
+from wsnas.score_sets import SCORE_SETS_FILE, read_score_sets
 
 STUDIES = ("epochs", "topk", "bias", "operators")
 HEADLINE_K: tuple[int | float, ...] = (1, 10, 0.01, 0.1)  # top-1, top-10, top-1% and top-10% of a draw
@@ -66,21 +67,28 @@ class StudyError(WsnasError):
 
 @dataclass
 class StudyInput:
-    """A run's scores joined with one ground-truth column, and the BN policy and fine-tuning the studies use."""
+    """A run's scores joined with one ground-truth column, and the score set the studies use (with its BN policy
+    and fine-tuning)."""
 
     run: RunDir
     cfg: Config
     truth: GroundTruth
     metric: str
     joined: pd.DataFrame  # every score of the run, with a `truth` column
-    policy: str
-    finetune_batches: int
+    score_set: str
 
     @cached_property
     def scores(self) -> pd.DataFrame:
-        """Every epoch's scores under `policy` and `finetune_batches`."""
-        chosen = (self.joined["bn_policy"] == self.policy) & (self.joined[FINETUNE] == self.finetune_batches)
-        return self.joined[chosen].reset_index(drop=True)
+        """Every epoch's scores of the chosen score set."""
+        return self.joined[self.joined[SCORE_SET] == self.score_set].reset_index(drop=True)
+
+    @property
+    def policy(self) -> str:
+        return str(self.scores["bn_policy"].iloc[0])
+
+    @property
+    def finetune_batches(self) -> int:
+        return int(self.scores[FINETUNE].iloc[0])
 
     @property
     def final_epoch(self) -> int:
@@ -95,6 +103,7 @@ class StudyInput:
         """The JSON every study writes: the shared fields, then the study's own."""
         return {"study": study, "truth": self.metric, "space": self.cfg.space, "run_dir": str(self.run.path),
                 "available": True, "bn_policy": self.policy, FINETUNE: self.finetune_batches,
+                SCORE_SET: self.score_set,
                 "config": config, "rows": rows, "findings": findings, **extra}
 
     def unavailable(self, study: str, reason: str) -> dict[str, Any]:
@@ -102,21 +111,40 @@ class StudyInput:
         return {**self.document(study, {}, [], [reason]), "available": False, "unavailable_because": reason}
 
 
-def load_input(run_path: str | Path, metric: str | None = None, mirror: str | None = None) -> StudyInput:
-    """Read a run's config and scores and join them with the ground truth (`metric`: default the run's)."""
+def load_input(run_path: str | Path, metric: str | None = None, mirror: str | None = None,
+               score_set: str | None = None) -> StudyInput:
+    """Read a run's config and scores and join them with the ground truth (`metric`: default the run's), for one
+    score set (choose_score_set)."""
     run = RunDir(run_path)
     cfg = run.config()
     metric = metric or cfg.analysis.truth
     truth = load_ground_truth(cfg.space, mirror or cfg.data.mirror, cfg.analysis.truth_file)
     check_scores_meta(run.path, truth)
     joined = join_truth(run.read_scores(), truth, metric)
-    policies = sorted(joined["bn_policy"].unique())
-    if not policies:
+    if joined.empty:
         raise StudyError(f"{run.scores_path} has no scores; run `wsnas evaluate {run.path}` first")
-    policy = cfg.eval.bn_policy if cfg.eval.bn_policy in policies else policies[0]
-    budgets = sorted(joined.loc[joined["bn_policy"] == policy, FINETUNE].unique())
-    batches = cfg.eval.finetune_batches if cfg.eval.finetune_batches in budgets else budgets[0]
-    return StudyInput(run, cfg, truth, metric, joined, policy, int(batches))
+    return StudyInput(run, cfg, truth, metric, joined, choose_score_set(run, cfg, joined, score_set))
+
+
+def choose_score_set(run: RunDir, cfg: Config, joined: pd.DataFrame, wanted: str | None = None) -> str:
+    """The score set studies use: `wanted` when given, else the newest score set (in RUN/score_sets.json order)
+    made with the run's eval.bn_policy and eval.finetune_batches, else the newest of the smallest fine-tuning
+    budget under the first BN policy scored."""
+    present = list(dict.fromkeys(joined[SCORE_SET]))
+    if wanted is not None:
+        if wanted not in present:
+            raise StudyError(f"run {run.path} has no scores in score set {wanted!r}; its score sets: "
+                             f"{', '.join(present)} (see {run.path / SCORE_SETS_FILE})")
+        return wanted
+    order = {k: i for i, k in enumerate(read_score_sets(run.path))}
+    sets = joined.drop_duplicates(SCORE_SET)
+    sets = sets.assign(order=[order.get(k, -1) for k in sets[SCORE_SET]])
+    matching = sets[(sets["bn_policy"] == cfg.eval.bn_policy) & (sets[FINETUNE] == cfg.eval.finetune_batches)]
+    if matching.empty:
+        policy = sorted(sets["bn_policy"])[0]
+        matching = sets[sets["bn_policy"] == policy]
+        matching = matching[matching[FINETUNE] == matching[FINETUNE].min()]
+    return str(matching.sort_values("order")[SCORE_SET].iloc[-1])
 
 
 def _clean(obj: Any) -> Any:

@@ -126,6 +126,7 @@ def train_epoch(cfg: Config, model: nn.Module, data: DeviceImages, space, epoch:
                  criterion: nn.Module, rt: Runtime, bar: tqdm, pool: list | None = None,
                  world: distributed.World = distributed.World()) -> dict[str, float]:
     seed = epoch_seed(cfg.train.seed, epoch)
+    torch.manual_seed(seed)  # the global stream (dropout) replays too, so a resumed epoch equals an uninterrupted one
     gen = torch.Generator().manual_seed(seed)
     sampler = PathSampler(space, cfg.train.sampler, seed, pool)
     model.train()

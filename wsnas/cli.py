@@ -13,17 +13,19 @@ from typing import Any
 
 from wsnas.config import PRESETS, Config, apply_overrides, build_config
 from wsnas.errors import WsnasError
+from wsnas.groups import ReplicateGroup, is_group, member_config
 from wsnas.runs import RunDir
 
 # Modules that add their own subcommands: each has add_parser(subparsers) that sets `func` on its parser.
-COMMAND_MODULES = ("wsnas.benchmarks.catalog", "wsnas.analysis.results_cli", "wsnas.analysis.audit", "wsnas.supernets.study_cli",
+COMMAND_MODULES = ("wsnas.benchmarks.catalog", "wsnas.analysis.results_cli", "wsnas.analysis.audit",
+                   "wsnas.analysis.paired_cli", "wsnas.supernets.study_cli",
                    "wsnas.analysis.studies", "wsnas.analysis.report", "wsnas.supernets.bench", "wsnas.supernets.standalone")
 
 # Named flags and the config keys they set.
 FLAG_KEYS = {
     "space": "space", "data": "data.root", "data_mirror": "data.mirror", "device": "runtime.device",
     "epochs": "train.epochs", "archs": "eval.n_archs", "bn_policy": "eval.bn_policy", "truth": "analysis.truth",
-    "sampler": "train.sampler", "dataset": "data.dataset",
+    "sampler": "train.sampler", "dataset": "data.dataset", "replicates": "replicates",
 }
 
 
@@ -113,32 +115,44 @@ def _evaluate(cfg: Config, run: RunDir, shard: str | None = None, flush_every: i
     truth = load_ground_truth(cfg.space, cfg.data.mirror, cfg.analysis.truth_file)
     stamp_scores(run.path, truth)
     evaluate_run(cfg, run, index_of=truth.index_of, shard=part, flush_every=flush_every or FLUSH_EVERY)
-    run.record("evaluate", cfg)
 
 
 def cmd_analyze(args: argparse.Namespace) -> None:
-    cfg, run = existing_run(args)
-    _analyze(cfg, run)
+    if is_group(args.run):
+        cfg = ReplicateGroup(args.run).config()
+        overrides = overrides_from_args(args)
+        if overrides:
+            apply_overrides(cfg, overrides)
+    else:
+        cfg, _ = existing_run(args)
+    _analyze(cfg, Path(args.run))
 
 
-def _analyze(cfg: Config, run: RunDir) -> dict[str, Any]:
-    from wsnas.analysis.compare import check_scores_meta, format_summary, join_truth, summarise
+def _analyze(cfg: Config, directory: Path) -> dict[str, Any]:
+    """Analyze a run or a replicate group into DIRECTORY/metrics.json and print the verdict first. A group's
+    members get their own metrics.json (their single-run figures) too."""
     from wsnas.analysis.store import index_and_report
+    from wsnas.analysis.verdicts import analyze_tables, format_results, load_tables
     from wsnas.atomic import write_json
-    from wsnas.benchmarks.groundtruth import load_ground_truth
 
-    truth = load_ground_truth(cfg.space, cfg.data.mirror, cfg.analysis.truth_file)
-    check_scores_meta(run.path, truth)
-    joined = join_truth(run.read_scores(), truth, cfg.analysis.truth)
     a = cfg.analysis
-    results = summarise(joined, topk=a.topk, n_boot=a.n_boot, seed=a.seed, truth=truth, metric=a.truth)
-    metrics = {"space": cfg.space, "truth": a.truth, "truth_source": truth.source, "n_boot": a.n_boot,
-               "bootstrap_seed": a.seed, "results": results}
-    write_json(run.metrics_path, {**metrics, "config": cfg.to_dict()})
-    run.record("analyze", cfg)
-    print(format_summary(results, a.truth))
-    print(f"[analyze] metrics: {run.metrics_path}")
-    print(f"[analyze] {index_and_report(run.path)}")
+    data = load_tables(directory, cfg=cfg)
+    results = analyze_tables(data.tables, data.members, space=cfg.space,
+                             directory=directory, truth=data.truth, metric=data.metric, topk=a.topk,
+                             n_boot=a.n_boot, seed=a.seed)
+    metrics = {"space": cfg.space, "truth": a.truth, "truth_source": data.truth.source, "n_boot": a.n_boot,
+               "bootstrap_seed": a.seed, "replicates": len(data.runs), "results": results}
+    if len(data.runs) > 1:
+        for i, run in enumerate(data.runs):
+            member = [r["members"][i] for r in results]
+            write_json(run.metrics_path, {**metrics, "replicates": 1, "results": member,
+                                          "config": run.config().to_dict()})
+    write_json(directory / "metrics.json", {**metrics, "config": cfg.to_dict()})
+    if len(data.runs) == 1:
+        data.runs[0].record("analyze", cfg)
+    print(format_results(results, a.truth))
+    print(f"[analyze] metrics: {directory / 'metrics.json'}")
+    print(f"[analyze] {index_and_report(directory)}")
     return metrics
 
 
@@ -147,14 +161,27 @@ def cmd_study(args: argparse.Namespace) -> None:
     from wsnas.supernets.train import train_supernet
 
     began = time.perf_counter()
-    cfg, run = _new_run(args)
-    train_supernet(cfg, run)
-    _evaluate(cfg, run)
-    distributed.barrier()  # under torchrun: every rank's shard is scored and merged before rank 0 analyzes
+    cfg = build_config(args.preset, args.config, overrides_from_args(args))
+    path = Path(args.run_dir or Path("runs") / f"{cfg.space}-{cfg.preset}")
+    if cfg.replicates < 1:
+        raise WsnasError(f"--replicates {cfg.replicates}: train at least 1 supernet (3 or more for a verdict)")
+    group = ReplicateGroup(path) if cfg.replicates > 1 else None
+    if group is not None:
+        group.init(cfg)
+    for replicate in range(cfg.replicates):
+        member_cfg = member_config(cfg, replicate) if group else cfg
+        run = group.member(replicate) if group else RunDir(path)
+        run.init(member_cfg)
+        if group:
+            print(f"[study] replicate {replicate + 1}/{cfg.replicates}: {run.path} (train.seed="
+                  f"{member_cfg.train.seed})")
+        train_supernet(member_cfg, run)
+        _evaluate(member_cfg, run)
+        distributed.barrier()  # under torchrun: every rank's shard is scored and merged before rank 0 analyzes
     if not distributed.launched_world().is_main:
         return
-    _analyze(cfg, run)
-    print(f"[study] {run.path} done in {time.perf_counter() - began:.0f}s")
+    _analyze(cfg, path)
+    print(f"[study] {path} done in {time.perf_counter() - began:.0f}s")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -166,6 +193,10 @@ def build_parser() -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help_text)
         add_config_args(p, with_preset=True)
         p.add_argument("--run-dir", help="run directory (default runs/<space>-<preset>); rerun to resume")
+        if name == "study":
+            p.add_argument("--replicates", help="supernets to train, differing only in train.seed (default 3 at the "
+                                                "cpu and paper presets, 1 at smoke); the figures are their mean with "
+                                                "a two-level bootstrap CI, in a replicate group RUN_DIR/rep-<r>/")
         p.set_defaults(func=fn)
     for name, fn, help_text in (("evaluate", cmd_evaluate, "score sampled subnets of a trained run"),
                                 ("analyze", cmd_analyze, "compare a run's scores with the ground truth")):

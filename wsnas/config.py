@@ -92,6 +92,7 @@ class RuntimeConfig:
 class Config:
     space: str = "nb201"
     preset: str = "cpu"
+    replicates: int = 3              # supernets `wsnas study` trains, differing only in train.seed (seed, seed+1, ...)
     plugins: list[str] = field(default_factory=list)  # modules or .py files that register spaces (wsnas.plugins)
     data: DataConfig = field(default_factory=DataConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
@@ -107,7 +108,7 @@ class Config:
 # Each preset lists what it changes from the dataclass defaults (which are the CPU default, "cpu").
 PRESETS: dict[str, dict[str, Any]] = {
     "smoke": {
-        "data.n_train": 512, "data.n_valid": 256, "model.C": 4, "model.N": 1,
+        "replicates": 1, "data.n_train": 512, "data.n_valid": 256, "model.C": 4, "model.N": 1,
         "train.epochs": 2, "train.batch_size": 64, "eval.n_archs": 12, "eval.calib_batches": 1,
         "eval.batch_size": 128, "analysis.n_boot": 100, "runtime.progress": False,
     },
