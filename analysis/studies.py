@@ -33,14 +33,17 @@ import pandas as pd
 from scipy import stats
 from tqdm.auto import tqdm
 
-from wsnas.analysis.compare import FINETUNE, SCORE_SET, check_scores_meta, join_truth, summarise
+from wsnas.analysis.compare import FINETUNE, SCORE_SET, check_scores_meta, join_truth
 from wsnas.analysis.features import EDGE, FLOPS, OP_COUNT, PARAMS, columns_with, feature_table
-from wsnas.analysis.metrics import (MetricInputError, inclusion_probability, resolve_k, bootstrap_ci,
-                                    kendall_tau, random_expected_best, spearman_rho, topk_best_truth)
+from wsnas.analysis.metrics import (MetricInputError, bootstrap_ci, inclusion_probability, kendall_tau,
+                                    random_expected_best, resample_indices, resampled_stat, resolve_k, spearman_rho,
+                                    stat_or_nan, topk_best_truth)
+from wsnas.analysis.replicated import ScoreSet, paired_difference, replicate_summary
 from wsnas.atomic import write_json
 from wsnas.benchmarks.groundtruth import GroundTruth, load_ground_truth
 from wsnas.config import Config
 from wsnas.errors import WsnasError
+from wsnas.groups import runs_of
 from wsnas.runs import RunDir
 from wsnas.score_sets import SCORE_SETS_FILE, read_score_sets
 
@@ -126,6 +129,15 @@ def load_input(run_path: str | Path, metric: str | None = None, mirror: str | No
     return StudyInput(run, cfg, truth, metric, joined, choose_score_set(run, cfg, joined, score_set))
 
 
+def load_inputs(path: str | Path, metric: str | None = None, mirror: str | None = None,
+                score_set: str | None = None) -> list[StudyInput]:
+    """One StudyInput per run of `path` (a replicate group's members, or the run), all on one score set."""
+    runs = runs_of(path)
+    first = load_input(runs[0].path, metric, mirror, score_set)
+    rest = [load_input(run.path, metric, mirror, score_set or first.score_set) for run in runs[1:]]
+    return [first, *rest]
+
+
 def choose_score_set(run: RunDir, cfg: Config, joined: pd.DataFrame, wanted: str | None = None) -> str:
     """The score set studies use: `wanted` when given, else the newest score set (in RUN/score_sets.json order)
     made with the run's eval.bn_policy and eval.finetune_batches, else the newest of the smallest fine-tuning
@@ -180,58 +192,102 @@ def _kendall_with_ci(a: np.ndarray, b: np.ndarray, n_boot: int, seed: int) -> di
 
 # ------------------------------------------------------------------------------------------------ epochs
 
-def epochs_study(inp: StudyInput) -> dict[str, Any]:
-    """Accuracy and rank correlation against training length, on the archs scored at every epoch.
+def epochs_study(reps: Sequence[StudyInput]) -> dict[str, Any]:
+    """Accuracy and rank correlation against training length, on the archs every replicate scored at every epoch.
 
-    Row keys: epoch, n_archs, mean_supernet_acc, mean_truth, kendall/spearman with _ci_low/_ci_high, and
-    from the second epoch on prev_kendall (with CI) and prev_spearman: the supernet's ranking at this
-    checkpoint against its ranking at the previous one.
+    Row keys: epoch, n_archs, replicates, mean_supernet_acc (mean over replicates), mean_truth, kendall/spearman
+    (mean over replicates) with _ci_low/_ci_high (two-level bootstrap; archs only for one run) and _sd, and from
+    the second epoch on prev_kendall (each replicate's ranking at this checkpoint against its ranking at the
+    previous one, mean over replicates, with its interval). "change" compares the final epoch with the epoch of
+    the highest Kendall by a paired comparison (same archs, same supernets).
     """
-    a = inp.cfg.analysis
-    by_epoch = inp.scores.pivot(index="key", columns="epoch", values="supernet_acc").dropna()
-    epochs = [int(e) for e in by_epoch.columns]
-    common = inp.scores[inp.scores["key"].isin(by_epoch.index)]
+    a = reps[0].cfg.analysis
+    pivots = [inp.scores.pivot(index="key", columns="epoch", values="supernet_acc").dropna() for inp in reps]
+    epochs = sorted(set.intersection(*(set(int(e) for e in p.columns) for p in pivots)))
+    keys = sorted(set.intersection(*(set(p.index) for p in pivots)))
+    if not epochs or len(keys) < 3:
+        raise StudyError(f"epochs study: the replicates share {len(epochs)} scored epochs and {len(keys)} archs; "
+                         f"score the same archs at the same epochs in each (`wsnas evaluate RUN --set "
+                         f"eval.epochs=[5,10,15,20]`)")
+    truth = reps[0].truth.values(reps[0].metric, keys)
+    members = tuple(str(inp.run.path.resolve()) for inp in reps)
+    sets = {e: ScoreSet(f"epoch {e}", tuple(keys), np.stack([p.loc[keys, e].to_numpy(float) for p in pivots]),
+                        members) for e in epochs}
     rows = []
-    for i, result in enumerate(summarise(common, topk=(), n_boot=a.n_boot, seed=a.seed)):
-        row = {"epoch": result["epoch"], "n_archs": result["n_archs"],
-               "mean_supernet_acc": result["mean_supernet_acc"], "mean_truth": result["mean_truth"]}
+    for i, epoch in enumerate(epochs):
+        summary = replicate_summary(sets[epoch], truth, topk=(), n_boot=a.n_boot, seed=a.seed)
+        row: dict[str, Any] = {"epoch": epoch, "n_archs": len(keys), "replicates": len(reps),
+                               "mean_supernet_acc": float(sets[epoch].scores.mean()), "mean_truth": float(truth.mean())}
         for name in ("kendall", "spearman"):
-            c = result[name]
-            row.update({name: c["value"], f"{name}_ci_low": c["ci_low"], f"{name}_ci_high": c["ci_high"]})
+            c = summary[name]
+            row.update({name: c["value"], f"{name}_ci_low": c["ci_low"], f"{name}_ci_high": c["ci_high"],
+                        f"{name}_sd": c["sd"], f"{name}_per_replicate": c["per_replicate"]})
         if i:
-            previous = _kendall_with_ci(by_epoch[epochs[i - 1]].to_numpy(), by_epoch[epochs[i]].to_numpy(),
-                                        a.n_boot, a.seed)
-            row.update({f"prev_{k}": v for k, v in previous.items()})
+            row.update(_previous_epoch(sets[epochs[i - 1]], sets[epoch], a.n_boot, a.seed))
         rows.append(row)
-    config = {"epochs": epochs, "n_common_archs": len(by_epoch), "n_boot": a.n_boot, "bootstrap_seed": a.seed}
-    return inp.document("epochs", config, rows, _epoch_findings(rows, inp.run.path))
+    change = _peak_change(rows, sets, truth, a.n_boot, a.seed)
+    config = {"epochs": epochs, "n_common_archs": len(keys), "replicates": len(reps), "n_boot": a.n_boot,
+              "bootstrap_seed": a.seed}
+    return reps[0].document("epochs", config, rows, _epoch_findings(rows, change, reps[0].run.path), change=change)
 
 
-def _epoch_findings(rows: list[dict[str, Any]], run: Path) -> list[str]:
+def _previous_epoch(before: ScoreSet, after: ScoreSet, n_boot: int, seed: int) -> dict[str, Any]:
+    """Kendall and Spearman between each replicate's rankings at two checkpoints (mean over replicates, CI)."""
+    idx = resample_indices(len(after.keys), n_boot, seed)
+    out: dict[str, Any] = {}
+    for name, fn in (("kendall", kendall_tau), ("spearman", spearman_rho)):
+        per = np.array([stat_or_nan(fn, x, y) for x, y in zip(before.scores, after.scores)])
+        boots = np.stack([resampled_stat(fn, x, y, idx) for x, y in zip(before.scores, after.scores)]).mean(axis=0)
+        boots = boots[np.isfinite(boots)]
+        out[f"prev_{name}"] = float(np.nanmean(per)) if np.isfinite(per).any() else None
+        if name == "kendall":
+            low, high = np.quantile(boots, [0.025, 0.975]) if boots.size else (None, None)
+            out.update({"prev_kendall_ci_low": low, "prev_kendall_ci_high": high})
+    return out
+
+
+def _peak_change(rows: list[dict[str, Any]], sets: dict[int, ScoreSet], truth: np.ndarray, n_boot: int,
+                 seed: int) -> dict[str, Any] | None:
+    """Final epoch minus the epoch of the highest mean Kendall, paired over archs and replicates (None when the
+    final epoch is the highest, or only one epoch is scored)."""
+    defined = [r for r in rows if r["kendall"] is not None and math.isfinite(r["kendall"])]
+    if len(rows) < 2 or not defined:
+        return None
+    peak, last = max(defined, key=lambda r: r["kendall"]), rows[-1]
+    if peak is last:
+        first = rows[0]
+        diff = paired_difference(sets[last["epoch"]], sets[first["epoch"]], truth, topk=(), n_boot=n_boot, seed=seed)
+        return {"from_epoch": first["epoch"], "to_epoch": last["epoch"], "peak_is_last": True,
+                "kendall": diff["kendall"]}
+    diff = paired_difference(sets[last["epoch"]], sets[peak["epoch"]], truth, topk=(), n_boot=n_boot, seed=seed)
+    return {"from_epoch": peak["epoch"], "to_epoch": last["epoch"], "peak_is_last": False, "kendall": diff["kendall"]}
+
+
+def _epoch_findings(rows: list[dict[str, Any]], change: dict[str, Any] | None, run: Path) -> list[str]:
     if len(rows) < 2:
         return [f"only epoch {rows[0]['epoch']} is scored; score several checkpoints with "
                 f"`wsnas evaluate {run} --set eval.epochs=[5,10,15,20]` (train.checkpoint_every must divide them)"]
     first, last = rows[0], rows[-1]
+    reps = last.get("replicates", 1)
+    over = f" (mean over {reps} replicates)" if reps > 1 else ""
     findings = [f"mean supernet accuracy {first['mean_supernet_acc']:.2f}% at epoch {first['epoch']} -> "
                 f"{last['mean_supernet_acc']:.2f}% at epoch {last['epoch']} "
-                f"({last['mean_supernet_acc'] - first['mean_supernet_acc']:+.2f} points)"]
-    defined = [r for r in rows if r["kendall"] is not None and math.isfinite(r["kendall"])]
-    if not defined:
+                f"({last['mean_supernet_acc'] - first['mean_supernet_acc']:+.2f} points){over}"]
+    if change is None:
         return findings + ["Kendall tau is undefined at every epoch (constant scores)"]
-    peak = max(defined, key=lambda r: r["kendall"])
-    findings.append(f"Kendall tau {first['kendall']:+.3f} at epoch {first['epoch']} -> {last['kendall']:+.3f} "
-                    f"at epoch {last['epoch']}; highest {peak['kendall']:+.3f} at epoch {peak['epoch']}")
-    if peak is last:
-        findings.append("the correlation was still at its highest at the last scored epoch")
-    elif last["kendall"] >= peak["kendall_ci_low"]:
-        findings.append(f"the correlation saturated: the final tau lies inside the 95% CI of the epoch-"
-                        f"{peak['epoch']} peak [{peak['kendall_ci_low']:+.3f}, {peak['kendall_ci_high']:+.3f}]"
-                        f" while accuracy moved {last['mean_supernet_acc'] - peak['mean_supernet_acc']:+.2f}"
-                        f" points")
+    findings.append("Kendall tau " + ", ".join(f"{r['kendall']:+.3f} at epoch {r['epoch']}" for r in rows) + over)
+    d = change["kendall"]
+    text = f"{d['difference']:+.3f} [{d['ci_low']:+.3f}, {d['ci_high']:+.3f}] (paired over archs and replicates)"
+    rises = d["ci_low"] > 0
+    falls = d["ci_high"] < 0
+    if change["peak_is_last"]:
+        findings.append(f"the correlation was highest at the last scored epoch; epoch {change['to_epoch']} minus "
+                        f"epoch {change['from_epoch']}: {text}: "
+                        + ("it rose" if rises else "not distinguishable from no change"))
     else:
-        findings.append(f"the correlation fell after epoch {peak['epoch']}: the final tau is below the peak's "
-                        f"95% CI [{peak['kendall_ci_low']:+.3f}, {peak['kendall_ci_high']:+.3f}] while accuracy "
-                        f"moved {last['mean_supernet_acc'] - peak['mean_supernet_acc']:+.2f} points")
+        findings.append(f"after its peak at epoch {change['from_epoch']} the correlation "
+                        + ("fell" if falls else "saturated (not distinguishable from the peak)")
+                        + f": epoch {change['to_epoch']} minus epoch {change['from_epoch']}: {text}")
     return findings
 
 
@@ -269,7 +325,33 @@ def _spread(values: np.ndarray) -> dict[str, float]:
             "p95": float(np.percentile(values, 95))}
 
 
-def topk_study(inp: StudyInput, draws: int = 200, draw_size: int = 100, progress: bool = False) -> dict[str, Any]:
+def topk_study(reps: Sequence[StudyInput], draws: int = 200, draw_size: int = 100,
+               progress: bool = False) -> dict[str, Any]:
+    """topk_one for each replicate (the same seeded draws of archs); with several replicates every figure is the
+    mean over replicates, with "<figure>_sd" over replicates for the headline ones and "per_replicate" rows."""
+    docs = [topk_one(inp, draws, draw_size, progress) for inp in reps]
+    if len(docs) == 1:
+        return docs[0]
+
+    def mean_rows(tables: list[list[dict[str, Any]]], spread: Sequence[str]) -> list[dict[str, Any]]:
+        out = []
+        for same in zip(*tables):
+            row = {k: (float(np.mean([r[k] for r in same])) if isinstance(v, float) else v)
+                   for k, v in same[0].items()}
+            row.update({f"{k}_sd": float(np.std([r[k] for r in same], ddof=1)) for k in spread})
+            out.append(row)
+        return out
+
+    rows = mean_rows([d["rows"] for d in docs], ("supernet_best_mean", "supernet_beats_random_rate"))
+    hits = mean_rows([d["hits"] for d in docs], ("supernet_rate",))
+    doc = {**docs[0], "rows": rows, "curve": mean_rows([d["curve"] for d in docs], ()), "hits": hits,
+           "per_replicate": [{"run_dir": d["run_dir"], "rows": d["rows"], "hits": d["hits"]} for d in docs]}
+    doc["findings"] = [f"mean over {len(docs)} replicates (sd over replicates in brackets):"] + _topk_findings(
+        rows, hits, doc["config"]["draw_size"])
+    return doc
+
+
+def topk_one(inp: StudyInput, draws: int = 200, draw_size: int = 100, progress: bool = False) -> dict[str, Any]:
     """Supernet top-k against a random pick over `draws` seeded draws of `draw_size` evaluated archs.
 
     When the run evaluated no more than `draw_size` archs, each draw takes 80% of them (at least 3). Rows
@@ -324,14 +406,18 @@ def topk_study(inp: StudyInput, draws: int = 200, draw_size: int = 100, progress
 
 
 def _topk_findings(rows: list[dict[str, Any]], hit_rows: list[dict[str, Any]], size: int) -> list[str]:
+    def sd(row: dict[str, Any], key: str, scale: float = 1.0, fmt: str = ".2f") -> str:
+        return f" (sd {scale * row[key + '_sd']:{fmt}})" if key + "_sd" in row else ""
+
     findings = [f"in a draw of {size} archs the supernet's top-{r['label']} reaches {r['supernet_best_mean']:.2f}% "
-                f"true accuracy on average (5-95%: {r['supernet_best_p5']:.2f}-{r['supernet_best_p95']:.2f}), "
-                f"a random pick of {r['k']} {r['random_expected_best_mean']:.2f}%, the draw's best "
-                f"{r['oracle_best_mean']:.2f}%; the supernet beats random in "
-                f"{100 * r['supernet_beats_random_rate']:.0f}% of draws" for r in rows[:2]]
+                f"true accuracy on average{sd(r, 'supernet_best_mean')} (5-95%: {r['supernet_best_p5']:.2f}-"
+                f"{r['supernet_best_p95']:.2f}), a random pick of {r['k']} {r['random_expected_best_mean']:.2f}%, "
+                f"the draw's best {r['oracle_best_mean']:.2f}%; the supernet beats random in "
+                f"{100 * r['supernet_beats_random_rate']:.0f}% of draws{sd(r, 'supernet_beats_random_rate', 100, '.0f')}"
+                for r in rows[:2]]
     findings += [f"the supernet's top-{h['k']} holds a {h['target']} arch of the whole space in "
-                 f"{100 * h['supernet_rate']:.0f}% of draws (random pick: {100 * h['random_rate']:.0f}%)"
-                 for h in hit_rows]
+                 f"{100 * h['supernet_rate']:.0f}% of draws{sd(h, 'supernet_rate', 100, '.0f')} (random pick: "
+                 f"{100 * h['random_rate']:.0f}%)" for h in hit_rows]
     return findings
 
 
@@ -459,15 +545,17 @@ def run_studies(run_path: str | Path, names: Sequence[str] = STUDIES, *, metric:
     if unknown or not names:
         raise StudyError(f"unknown studies {unknown} in --only; choose from {', '.join(STUDIES)} "
                          f"(comma-separated, e.g. --only epochs,topk)")
-    inp = load_input(run_path, metric, mirror)
-    progress = inp.cfg.runtime.progress if progress is None else progress
+    reps = load_inputs(run_path, metric, mirror)
+    progress = reps[0].cfg.runtime.progress if progress is None else progress
     makers: dict[str, Callable[[], dict[str, Any]]] = {
-        "epochs": lambda: epochs_study(inp),
-        "topk": lambda: topk_study(inp, draws, draw_size, progress),
-        "bias": lambda: bias_study(inp),
-        "operators": lambda: operator_study(inp),
+        "epochs": lambda: epochs_study(reps),
+        "topk": lambda: topk_study(reps, draws, draw_size, progress),
+        "bias": lambda: bias_study(reps[0]),
+        "operators": lambda: operator_study(reps[0]),
     }
-    return {name: write_study(inp.run.path, makers[name]())
+    members = [str(inp.run.path) for inp in reps]
+    return {name: write_study(run_path, {**makers[name](), "run_dir": str(run_path), "replicates": len(reps),
+                                         "members": members})
             for name in tqdm(names, desc="studies", unit="study", disable=not progress)}
 
 
