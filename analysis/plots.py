@@ -368,3 +368,39 @@ def finetune_figure(doc: dict[str, Any], title: str) -> Figure:
     cost.set_title("evaluation cost")
     fig.suptitle(f"{title}: fine-tuning before scoring")
     return fig
+
+
+# -------------------------------------------------------------------------------------------------- noise
+
+@styled
+def noise_figure(doc: dict[str, Any], title: str) -> Figure:
+    """The noise budget: the sd of Kendall tau from each source, and the predicted 95% CI width of the mean
+    Kendall against the number of replicates, per number of archs (at the measured held-out images)."""
+    comp, grid = doc["components"], doc["grid"]
+    fig = Figure(figsize=(12, 4.6), layout="constrained")
+    bars, lines = fig.subplots(1, 2, width_ratios=[1, 1.3])
+    rows = [r for r in doc["rows"] if as_number(r["sd"]) is not None]
+    y = np.arange(len(rows))[::-1]
+    drawn = bars.barh(y, [r["sd"] for r in rows], color="tab:purple", alpha=0.75)
+    bars.bar_label(drawn, labels=[f"{r['sd']:.3f} ({100 * r['share']:.0f}%)" for r in rows], padding=3, fontsize=10)
+    bars.set_yticks(y, [r["source"] for r in rows])
+    bars.set_xlabel("sd of Kendall τ from this source (share of variance)")
+    bars.set_xlim(0, 1.35 * max([r["sd"] for r in rows] + [1e-3]))
+    bars.set_title(f"{comp['replicates']} replicates x {comp['calib_draws']} calibration draws,\n"
+                   f"{comp['archs']} archs, {comp['images']} held-out images")
+    images = comp["images"]  # the measured number: the grid always holds it
+    for archs in sorted({g["archs"] for g in grid}):
+        pts = sorted((g["replicates"], g["width"]) for g in grid if g["archs"] == archs and g["images"] == images)
+        lines.plot(*zip(*pts), marker="o", label=f"{archs} archs")
+    for w in (0.1, 0.2):
+        lines.axhline(w, ls=":", color="0.4")
+        lines.text(1, w, f" width {w}", va="bottom", fontsize=10, color="0.3")
+    lines.set_xscale("log")
+    lines.set_xticks(sorted({g["replicates"] for g in grid}))
+    lines.xaxis.set_major_formatter(ScalarFormatter())
+    lines.set_xlabel("replicates (supernets with other training seeds)")
+    lines.set_ylabel("predicted 95% CI width of Kendall τ")
+    lines.set_title(f"design: CI width at {images} held-out images")
+    lines.legend(loc="upper right")
+    fig.suptitle(f"{title}: noise budget of Kendall τ ({doc['truth']})")
+    return fig

@@ -24,10 +24,12 @@ from matplotlib.figure import Figure
 from tqdm.auto import tqdm
 
 from wsnas.analysis import plots
-from wsnas.analysis.compare import FINETUNE, GROUP_KEYS, SCORE_SET
-from wsnas.analysis.studies import STUDIES, load_input
+from wsnas.analysis.compare import FINETUNE, SCORE_SET
+from wsnas.analysis.studies import STUDIES
+from wsnas.analysis.verdicts import common_groups, load_tables, select_group, supernet_set
 from wsnas.atomic import atomic_path, write_text
 from wsnas.errors import WsnasError
+from wsnas.groups import is_group, runs_of
 from wsnas.runs import RunDir
 from wsnas.score_sets import LEGACY
 
@@ -41,8 +43,9 @@ PRODUCERS: dict[str, str] = {
     "operators": "wsnas studies {dir} --only operators",
     "pruning": "wsnas prune-study --out PRUNING_DIR && wsnas report {dir} PRUNING_DIR",
     "finetune": "wsnas finetune-study {dir}",
+    "noise": "wsnas noise-study {dir}",
 }
-RUN_ONLY = ("scatter", *STUDIES, "finetune")  # what only a run directory can have
+RUN_ONLY = ("scatter", *STUDIES, "finetune", "noise")  # what only a run directory (or a group) can have
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 
@@ -134,31 +137,44 @@ class _Figure:
     draw: Callable[[], Figure]
 
 
+def _is_run(directory: Path) -> bool:
+    """A run directory or a replicate group (what `wsnas study` makes)."""
+    return RunDir(directory).config_path.is_file() or is_group(directory)
+
+
 def _scatter(directory: Path, label: str, mirror: str | None) -> _Figure | Missing:
-    run = RunDir(directory)
-    if not run.scores_path.is_file():
-        return Missing("scatter of supernet vs true accuracy", "the run has no scores.csv",
-                       PRODUCERS["scores"].format(dir=directory))
-    metrics = _read_metrics(run)
+    what = "scatter of supernet vs true accuracy"
     try:
-        inp = load_input(directory, metrics["truth"] if metrics else None, mirror)
+        runs = runs_of(directory)
     except WsnasError as exc:
-        return Missing("scatter of supernet vs true accuracy", f"the ground truth could not be joined: {exc}", None)
+        return Missing(what, str(exc), None)
+    if not all(run.scores_path.is_file() for run in runs):
+        return Missing(what, "the run has no scores.csv", PRODUCERS["scores"].format(dir=directory))
+    metrics = _read_metrics(RunDir(directory))
+    try:
+        data = load_tables(directory, metrics["truth"] if metrics else None, mirror)
+    except WsnasError as exc:
+        return Missing(what, f"the ground truth could not be joined: {exc}", None)
     results = {(r["epoch"], r["bn_policy"], r.get(FINETUNE, 0), r.get(SCORE_SET, LEGACY)): r
                for r in (metrics or {}).get("results", [])}
     panels = []
-    for (epoch, policy, batches, score_set), group in inp.joined.groupby(list(GROUP_KEYS), sort=True):
-        stats = results.get((int(epoch), policy, int(batches), score_set), {})
-        panels.append(plots.ScatterPanel(f"epoch {epoch}, BN {policy}{_finetuned(batches)}",
-                                         group["truth"].to_numpy(), group["supernet_acc"].to_numpy(), stats))
+    for group in common_groups(data.tables):
+        parts = [select_group(t, group) for t in data.tables]
+        scores = supernet_set(parts, data.members)
+        epoch, policy, batches, _ = group
+        mean = " (mean of the replicates)" if scores.replicates > 1 else ""
+        panels.append(plots.ScatterPanel(f"epoch {epoch}, BN {policy}{_finetuned(batches)}{mean}",
+                                         data.truth.values(data.metric, list(scores.keys)), scores.scores.mean(axis=0),
+                                         results.get(group, {})))
     findings = [_metrics_line(r) for r in results.values()]
     if metrics is None:
         findings.append(f"no metrics.json, so no correlations: run `{PRODUCERS['metrics'].format(dir=directory)}`")
     return _Figure("scatter", "Supernet accuracy against true accuracy",
-                   f"Each point is one evaluated arch; tau/rho with 95% bootstrap CIs from metrics.json "
-                   f"(truth: {inp.metric}), and the seed-noise ceiling (how well one benchmark training run ranks "
-                   f"another, over the same archs) where metrics.json has one.", findings,
-                   lambda: plots.scatter_figure(panels, inp.metric, label))
+                   f"Each point is one evaluated arch (for a replicate group: its mean score over the replicates); "
+                   f"tau/rho with 95% CIs from metrics.json (for a group: the mean over replicates with a two-level "
+                   f"bootstrap CI; truth: {data.metric}), and the seed-noise ceiling (how well one benchmark training "
+                   f"run ranks another, over the same archs) where metrics.json has one.", findings,
+                   lambda: plots.scatter_figure(panels, data.metric, label))
 
 
 def _final_ceiling(directory: Path) -> dict[str, float]:
@@ -190,17 +206,23 @@ STUDY_FIGURES: dict[str, tuple[str, str]] = {
     "finetune": ("Effect of fine-tuning each subnet before scoring",
                  "Rank correlation with the ground truth (95% CIs) and mean supernet accuracy against the number "
                  "of fine-tuning batches per subnet; right: the cost per subnet."),
+    "noise": ("Noise budget of Kendall tau",
+              "Left: the sd of Kendall tau that each source adds (training seed: between replicates; calibration "
+              "batches: between calibration draws; arch sample and held-out images: bootstrap), with its share of "
+              "the variance. Right: the predicted 95% CI width of the mean Kendall over replicates, per number of "
+              "archs (wsnas noise-study; analysis/noise.py explains the projection)."),
 }
 DRAWERS: dict[str, Callable[..., Figure]] = {
     "epochs": plots.epochs_figure, "topk": plots.topk_figure, "bias": plots.bias_figure,
     "operators": plots.operator_figure, "pruning": plots.pruning_figure, "finetune": plots.finetune_figure,
+    "noise": plots.noise_figure,
 }
 
 
 def _study(directory: Path, name: str, label: str) -> _Figure | Missing | None:
     """The figure of one study, Missing when its data are absent or unusable, None when not expected here."""
     doc = read_study(directory, name)
-    is_run = RunDir(directory).config_path.is_file()
+    is_run = _is_run(directory)
     title, caption = STUDY_FIGURES[name]
     command = PRODUCERS[name].format(dir=directory)
     if doc is None:
@@ -220,7 +242,7 @@ def _study(directory: Path, name: str, label: str) -> _Figure | Missing | None:
 
 def _plan(directory: Path, mirror: str | None) -> tuple[list[_Figure], list[Missing]]:
     label = directory.resolve().name
-    candidates = [_scatter(directory, label, mirror)] if RunDir(directory).config_path.is_file() else []
+    candidates = [_scatter(directory, label, mirror)] if _is_run(directory) else []
     candidates += [_study(directory, name, label) for name in DRAWERS]
     figures = [c for c in candidates if isinstance(c, _Figure)]
     return figures, [c for c in candidates if isinstance(c, Missing)]
@@ -231,7 +253,7 @@ def _plan(directory: Path, mirror: str | None) -> tuple[list[_Figure], list[Miss
 def _check_directory(directory: Path) -> None:
     if not directory.is_dir():
         raise ReportError(f"{directory} is not a directory; give a run directory or a study directory")
-    if not RunDir(directory).config_path.is_file() and not any((directory / "studies").glob("*.json")):
+    if not _is_run(directory) and not any((directory / "studies").glob("*.json")):
         raise ReportError(f"{directory} is neither a wsnas run (no config.json) nor a study directory (no "
                           f"studies/*.json); give a directory made by `wsnas study` or a study command")
 

@@ -66,13 +66,13 @@ def load_tables(directory: str | Path, metric: str | None = None, mirror: str | 
     return Tables(directory, cfg, truth, metric, runs, [join_truth(run.read_scores(), truth, metric) for run in runs])
 
 
-def _common_groups(tables: Sequence[pd.DataFrame]) -> list[tuple]:
+def common_groups(tables: Sequence[pd.DataFrame]) -> list[tuple]:
     """The (epoch, BN policy, fine-tuning, score set) combinations every table holds, in order."""
     sets = [set(t[list(GROUP_KEYS)].drop_duplicates().itertuples(index=False, name=None)) for t in tables]
     return sorted(set.intersection(*sets))
 
 
-def _select(table: pd.DataFrame, group: tuple) -> pd.DataFrame:
+def select_group(table: pd.DataFrame, group: tuple) -> pd.DataFrame:
     mask = np.ones(len(table), dtype=bool)
     for column, value in zip(GROUP_KEYS, group):
         mask &= (table[column] == value).to_numpy()
@@ -95,8 +95,8 @@ def analyze_tables(tables: Sequence[pd.DataFrame], members: Sequence[str], *, sp
                    seed: int) -> list[dict[str, Any]]:
     """Result entries (see the module docstring) of the members' joined score tables (compare.join_truth)."""
     results = []
-    for group in _common_groups(tables):
-        parts = [_select(t, group) for t in tables]
+    for group in common_groups(tables):
+        parts = [select_group(t, group) for t in tables]
         supernet = supernet_set(parts, members)
         keys = list(supernet.keys)
         true = truth.values(metric, keys)

@@ -99,8 +99,10 @@ def recalibrate_bn(model: nn.Module, arch: Any, batches: Batches, rt: Runtime) -
 
 
 @torch.no_grad()
-def accuracy_and_loss(model: nn.Module, arch: Any, batches: Batches, rt: Runtime, bn_policy: str) -> tuple[float, float]:
-    """Top-1 accuracy (%) and mean cross-entropy of `arch` over `batches` under the given BN mode."""
+def accuracy_and_loss(model: nn.Module, arch: Any, batches: Batches, rt: Runtime, bn_policy: str,
+                      hits: list[torch.Tensor] | None = None) -> tuple[float, float]:
+    """Top-1 accuracy (%) and mean cross-entropy of `arch` over `batches` under the given BN mode; with `hits`,
+    each batch's per-image correctness (bool) is appended to it."""
     bns = batch_norms(model)
     model.eval()  # dropout off under every policy
     if bn_policy == "batch":
@@ -113,7 +115,10 @@ def accuracy_and_loss(model: nn.Module, arch: Any, batches: Batches, rt: Runtime
     with rt.autocast():
         for x, y in batches:
             logits = model(x, arch).float()
-            correct += (logits.argmax(1) == y).sum()
+            right = logits.argmax(1) == y
+            correct += right.sum()
+            if hits is not None:
+                hits.append(right.cpu())
             loss += nn.functional.cross_entropy(logits, y, reduction="sum")
             count += len(y)
     for bn in bns:
@@ -122,18 +127,20 @@ def accuracy_and_loss(model: nn.Module, arch: Any, batches: Batches, rt: Runtime
 
 
 def score_subnet(model: nn.Module, arch: Any, calib: Batches, evaluation: Batches, rt: Runtime,
-                 bn_policy: str, finetune: FineTuning | None = None) -> tuple[float, float]:
+                 bn_policy: str, finetune: FineTuning | None = None,
+                 hits: list[torch.Tensor] | None = None) -> tuple[float, float]:
     """One subnet's held-out accuracy and loss, sharing the supernet's weights (nothing is rebuilt).
 
     With `finetune`, the path is first fine-tuned (wsnas.supernets.finetune), then the BN policy applies
     (`inherit` then uses the statistics the fine-tuning left), and afterwards every weight is restored exactly.
+    With `hits`, the per-image correctness is appended to it (accuracy_and_loss).
     """
     if bn_policy not in BN_POLICIES:
         raise WsnasError(f"unknown BN policy {bn_policy!r}; choose one of {', '.join(BN_POLICIES)}")
     with finetuned(model, arch, finetune, rt):
         if bn_policy == "recalibrate":
             recalibrate_bn(model, arch, calib, rt)
-        return accuracy_and_loss(model, arch, evaluation, rt, bn_policy)
+        return accuracy_and_loss(model, arch, evaluation, rt, bn_policy, hits)
 
 
 def materialize(data: DeviceImages, batch_size: int, limit: int | None, seed: int, rt: Runtime,
@@ -177,7 +184,9 @@ class SubnetScorer:
         self.cfg, self.rt, self.index_of = cfg, rt, index_of
         self.space = get_space(cfg.space)
         self.train_set, valid_set = prepare_data(cfg.data, rt.device)
-        self.calib = materialize(self.train_set, cfg.train.batch_size, e.calib_batches, e.seed, rt, shuffle=True)
+        self.calib_seed = e.seed if e.calib_seed is None else e.calib_seed
+        self.calib = materialize(self.train_set, cfg.train.batch_size, e.calib_batches, self.calib_seed, rt,
+                                 shuffle=True)
         self.evaluation = materialize(valid_set, e.batch_size, None, e.seed, rt, shuffle=False)
         self.n_eval = len(valid_set)
         self.model = build_model(cfg, rt)
@@ -197,7 +206,8 @@ class SubnetScorer:
         recalibrates = e.bn_policy == "recalibrate"
         return {
             "bn_policy": e.bn_policy,
-            "calibration": {"batches": len(self.calib), "batch_size": self.cfg.train.batch_size, "seed": e.seed}
+            "calibration": {"batches": len(self.calib), "batch_size": self.cfg.train.batch_size,
+                            "seed": self.calib_seed}
             if recalibrates else None,
             "held_out": {"images": self.n_eval, "batch_size": e.batch_size},
             "data_fingerprint": self.fingerprint,
@@ -224,18 +234,20 @@ class SubnetScorer:
             self.model.load_state_dict(state["model"])
             self.epoch = epoch
 
-    def score(self, arch: Any, finetune: FineTuning | None = None) -> dict[str, Any]:
+    def score(self, arch: Any, finetune: FineTuning | None = None,
+              hits: list[torch.Tensor] | None = None) -> dict[str, Any]:
         """One scores.csv row for `arch` at the loaded epoch, with the seconds it took (not part of the score).
 
         The subnet runs under an RNG seeded by eval.seed and its key (anything random in scoring, e.g. dropout
-        during fine-tuning, is the same whichever subnets were scored before it)."""
+        during fine-tuning, is the same whichever subnets were scored before it). With `hits`, the per-image
+        correctness on the held-out batches is appended to it."""
         policy = self.cfg.eval.bn_policy
         key = self.space.format(arch)
         began = time.perf_counter()
         devices = [self.rt.device] if self.rt.device.type == "cuda" else []
         with torch.random.fork_rng(devices=devices):
             torch.manual_seed(subnet_seed(self.cfg.eval.seed, key))
-            acc, loss = score_subnet(self.model, arch, self.calib, self.evaluation, self.rt, policy, finetune)
+            acc, loss = score_subnet(self.model, arch, self.calib, self.evaluation, self.rt, policy, finetune, hits)
         return {"key": key, "index": self.index_of(key) if self.index_of else None,
                 "function_key": str(self.space.function_key(arch)), "epoch": self.epoch,
                 "score_set": self.score_set(finetune), "bn_policy": policy,

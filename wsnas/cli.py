@@ -77,8 +77,9 @@ def _new_run(args: argparse.Namespace) -> tuple[Config, RunDir]:
     return cfg, run
 
 
-def existing_run(args: argparse.Namespace) -> tuple[Config, RunDir]:
-    run = RunDir(args.run)
+def existing_run(args: argparse.Namespace, path: str | Path | None = None) -> tuple[Config, RunDir]:
+    """The run args.run (or `path`) with its saved config, the command's overrides applied."""
+    run = RunDir(path or args.run)
     cfg = run.config()
     overrides = overrides_from_args(args)
     if overrides:
@@ -97,6 +98,15 @@ def cmd_train(args: argparse.Namespace) -> None:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> None:
+    if is_group(args.run):  # every member, one after the other, with the same overrides
+        if args.merge or args.shard:
+            raise WsnasError(f"{args.run} is a replicate group; shard or merge its members one at a time "
+                             f"(e.g. `wsnas evaluate {Path(args.run) / 'rep-0'} --shard 0/2`)")
+        for run in ReplicateGroup(args.run).members():
+            print(f"[evaluate] {run.path}")
+            cfg, run = existing_run(args, run.path)
+            _evaluate(cfg, run, None, args.flush_every)
+        return
     cfg, run = existing_run(args)
     if args.merge:
         from wsnas.supernets.evaluate import merge_shards
@@ -201,7 +211,7 @@ def build_parser() -> argparse.ArgumentParser:
     for name, fn, help_text in (("evaluate", cmd_evaluate, "score sampled subnets of a trained run"),
                                 ("analyze", cmd_analyze, "compare a run's scores with the ground truth")):
         p = sub.add_parser(name, help=help_text)
-        p.add_argument("run", help="run directory")
+        p.add_argument("run", help="run directory, or a replicate group (all its members)")
         add_config_args(p, with_preset=False)
         p.set_defaults(func=fn)
         if name == "evaluate":

@@ -64,6 +64,7 @@ class EvalConfig:
     seed: int = 0
     bn_policy: str = "recalibrate"   # recalibrate | inherit | batch
     calib_batches: int = 4           # recalibration batches of training images per subnet
+    calib_seed: int | None = None    # which training images calibrate (None = eval.seed)
     batch_size: int = 500
     epochs: list[int] = field(default_factory=list)  # checkpoints to score; empty = the last one
     finetune_batches: int = 0        # SGD steps on each subnet's inherited weights before scoring (restored after)
