@@ -62,11 +62,16 @@ class ScoreSet:
         return ScoreSet(self.label, tuple(keys), self.scores[:, columns], self.members)
 
 
+def fitting(topk: Sequence[int | float], n: int) -> list[int | float]:
+    """The top-k specs that fit n archs: fractions, and counts up to n."""
+    return [spec for spec in topk if isinstance(spec, (float, np.floating)) or spec <= n]
+
+
 def statistics(topk: Sequence[int | float], n: int) -> dict[str, StatFn]:
-    """Name -> stat_fn(score, truth): Kendall, Spearman and, per top-k spec (resolved on n archs),
+    """Name -> stat_fn(score, truth): Kendall, Spearman and, per top-k spec that fits n archs (resolved on n),
     '<figure>@<label>' for the best true value in the top k, precision at k and precision at bottom k."""
     stats = dict(CORRELATION_STATS)
-    for spec in topk:
+    for spec in fitting(topk, n):
         k, label = resolve_k(spec, n)
         stats.update({f"{figure}@{label}": partial(fn, k=k) for figure, fn in TOPK_STATS.items()})
     return stats
@@ -123,8 +128,8 @@ def replicate_summary(score_set: ScoreSet, truth: np.ndarray, *, topk: Sequence[
     out: dict[str, Any] = {"replicates": score_set.replicates, "members": list(score_set.members)}
     for name, fn in statistics(topk, n).items():
         out[name] = replicated_stat(fn, scores, truth, idx, draws)
-    out["random_expected_best"] = {label: random_expected_best(truth, resolve_k(spec, n)[0])
-                                   for spec in topk for label in [resolve_k(spec, n)[1]]}
+    out["random_expected_best"] = {label: random_expected_best(truth, k)
+                                   for k, label in (resolve_k(spec, n) for spec in fitting(topk, n))}
     if score_set.replicates > 1:
         pairs = [{"members": [score_set.members[i], score_set.members[j]],
                   "kendall": stat_or_nan(kendall_tau, scores[i], scores[j])}

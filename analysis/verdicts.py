@@ -25,7 +25,7 @@ from wsnas.analysis.baselines import baselines
 from wsnas.analysis.ceiling import no_ceiling_reason, seed_ceiling
 from wsnas.analysis.compare import (FINETUNE, GROUP_KEYS, SCORE_SET, check_scores_meta, format_summary, join_truth,
                                     summarise)
-from wsnas.analysis.replicated import ScoreSet, paired_difference, replicate_summary, verdict
+from wsnas.analysis.replicated import ScoreSet, fitting, paired_difference, replicate_summary, verdict
 from wsnas.benchmarks.groundtruth import GroundTruth, load_ground_truth
 from wsnas.config import Config
 from wsnas.errors import WsnasError
@@ -100,13 +100,14 @@ def analyze_tables(tables: Sequence[pd.DataFrame], members: Sequence[str], *, sp
         supernet = supernet_set(parts, members)
         keys = list(supernet.keys)
         true = truth.values(metric, keys)
-        member_results = [summarise(p[p["key"].isin(keys)], topk=topk, n_boot=n_boot, seed=seed, truth=truth,
+        ks = fitting(topk, len(keys))
+        member_results = [summarise(p[p["key"].isin(keys)], topk=ks, n_boot=n_boot, seed=seed, truth=truth,
                                     metric=metric)[0] for p in parts]
         if len(parts) == 1:
             result = member_results[0]
         else:
-            result = _replicated_entry(group, supernet, member_results, true, truth, metric, topk, n_boot, seed)
-        result["baselines"] = [_baseline_entry(b, supernet, true, topk, n_boot, seed)
+            result = _replicated_entry(group, supernet, member_results, true, truth, metric, ks, n_boot, seed)
+        result["baselines"] = [_baseline_entry(b, supernet, true, ks, n_boot, seed)
                                for b in baselines(space, directory, keys)]
         results.append(result)
     return results

@@ -146,3 +146,60 @@ def test_studies_of_a_group_report_the_mean_over_replicates(group, capsys):
     assert epochs["change"]["peak_is_last"] and epochs["change"]["kendall"]["ci_low"] > 0  # less noise at epoch 2
     topk = json.loads((group / "studies" / "topk.json").read_text())
     assert len(topk["per_replicate"]) == 3 and "supernet_best_mean_sd" in topk["rows"][0]
+
+
+def test_noise_components_vanish_where_a_source_does_not_vary():
+    from wsnas.analysis.noise import components, design_table, predicted_width
+
+    rng = np.random.default_rng(0)
+    truth = rng.normal(size=40)
+    p = 1 / (1 + np.exp(-truth))  # better archs classify more images right
+    hits = rng.random((1, 1, 40, 300)) < p[None, None, :, None]
+    same = np.broadcast_to(hits, (3, 2, 40, 300))  # every replicate and calibration draw gives the same hits
+    comp = components(np.ascontiguousarray(same), truth, n_boot=50, seed=0)
+    variance = {r["source"]: r["variance"] for r in comp["rows"]}
+    assert variance["training seed"] == 0 and variance["calibration batches"] == 0
+    assert variance["arch sample"] > 0 and variance["held-out images"] > 0
+    assert comp["shared_correlation"] == pytest.approx({"arch sample": 1.0, "held-out images": 1.0})  # identical
+    # with identical replicates more of them buy nothing; more archs and images do
+    assert predicted_width(comp, 10, 40, 300) == pytest.approx(predicted_width(comp, 1, 40, 300))
+    assert predicted_width(comp, 1, 160, 1200) == pytest.approx(predicted_width(comp, 1, 40, 300) / 2)
+    answers = design_table(comp)["answers"]
+    assert [a["target_width"] for a in answers] == [0.05, 0.1, 0.15, 0.2]
+
+
+@pytest.fixture(scope="module")
+def trained_group(tmp_path_factory, mirror) -> Path:
+    """`wsnas study --replicates 2` at the smoke size (two real supernets)."""
+    path = tmp_path_factory.mktemp("study") / "group"
+    assert main(["study", "--preset", "smoke", "--replicates", "2", "--archs", "8", "--run-dir", str(path),
+                 "--data-mirror", str(mirror), "--quiet"]) == 0
+    return path
+
+
+def test_study_with_replicates_trains_members_that_differ_only_in_their_seed(trained_group):
+    group = json.loads((trained_group / "group.json").read_text())
+    assert group["members"] == ["rep-0", "rep-1"] and group["seeds"] == [0, 1]
+    configs = [json.loads((trained_group / m / "config.json").read_text())["config"] for m in group["members"]]
+    assert [c["train"]["seed"] for c in configs] == [0, 1]
+    configs[1]["train"]["seed"] = 0
+    assert configs[0] == configs[1]
+    scores = [pd.read_csv(trained_group / m / "scores.csv") for m in group["members"]]
+    assert list(scores[0].key) == list(scores[1].key) and not scores[0].supernet_acc.equals(scores[1].supernet_acc)
+    assert json.loads((trained_group / "metrics.json").read_text())["results"][0]["replicates"] == 2
+
+
+def test_noise_study_scores_calibration_draws_and_writes_the_budget(trained_group, capsys):
+    assert main(["noise-study", str(trained_group), "--archs", "6", "--calib-draws", "2", "--n-boot", "20",
+                 "--quiet"]) == 0
+    doc = json.loads((trained_group / "studies" / "noise.json").read_text())
+    assert [r["source"] for r in doc["rows"]] == ["training seed", "calibration batches", "arch sample",
+                                                  "held-out images"]
+    assert doc["config"]["archs"] == 6 and doc["config"]["calib_seeds"] == [0, 1]
+    assert len(doc["components"]["kendall"]) == 2 and len(doc["answers"]) == 4
+    from wsnas.analysis.noise import load_hits
+
+    keys, hits = load_hits(trained_group / "studies" / "noise" / "hits-r1-c0.npz")  # draw 0 = evaluate's calibration
+    scores = pd.read_csv(trained_group / "rep-1" / "scores.csv").set_index("key")
+    assert np.allclose(100 * hits.mean(axis=1), scores.loc[keys, "supernet_acc"])
+    assert "noise budget" not in capsys.readouterr().err
