@@ -404,3 +404,40 @@ def noise_figure(doc: dict[str, Any], title: str) -> Figure:
     lines.legend(loc="upper right")
     fig.suptitle(f"{title}: noise budget of Kendall τ ({doc['truth']})")
     return fig
+
+
+# ------------------------------------------------------------------------------------------ across spaces
+
+@styled
+def spaces_figure(epochs: dict[str, dict[str, Any]], topk: dict[str, dict[str, Any]]) -> Figure:
+    """Zhang et al.'s two summary plots over several spaces: Kendall tau (95% CI) against the fraction of training
+    done, and the supernet's top-k gain over a random pick of k against k (mean over draws)."""
+    fig = Figure(figsize=(13, 4.8), layout="constrained")
+    tau_ax, gain_ax = fig.subplots(1, 2)
+    for label, doc in epochs.items():
+        rows = doc["rows"]
+        last = max(r["epoch"] for r in rows)
+        x = [r["epoch"] / last for r in rows]
+        values = _column(rows, "kendall")
+        tau_ax.errorbar(x, _floats(values), yerr=_yerr(values, _column(rows, "kendall_ci_low"),
+                                                        _column(rows, "kendall_ci_high")),
+                        marker="o", capsize=3, label=f"{label} ({last} epochs, {rows[-1].get('replicates', 1)} rep.)")
+    tau_ax.axhline(0, color="black", lw=0.8)
+    tau_ax.set_xlabel("fraction of the supernet's training done")
+    tau_ax.set_ylabel("Kendall τ with the ground truth (95% CI)")
+    tau_ax.set_title("correlation against training length")
+    tau_ax.legend(loc="best")
+    for label, doc in topk.items():
+        curve = doc["curve"]
+        k = _column(curve, "k")
+        gain = _floats(_column(curve, "supernet_best_mean")) - _floats(_column(curve, "random_expected_best_mean"))
+        gain_ax.plot(k, gain, marker="o", label=f"{label} (draws of {doc['config']['draw_size']})")
+    gain_ax.axhline(0, color="black", lw=0.8, label="random pick")
+    gain_ax.set_xscale("log")
+    gain_ax.xaxis.set_major_formatter(ScalarFormatter())
+    gain_ax.set_xlabel("k (archs picked, log scale)")
+    gain_ax.set_ylabel("best true accuracy: supernet top-k − random k (points)")
+    gain_ax.set_title("top-k against a random pick")
+    gain_ax.legend(loc="best")
+    fig.suptitle("Zhang et al.'s findings across search spaces")
+    return fig

@@ -240,6 +240,28 @@ def _study(directory: Path, name: str, label: str) -> _Figure | Missing | None:
                    lambda: DRAWERS[name](doc, label, **extra))
 
 
+def _across_spaces(dirs: list[Path]) -> _Figure | None:
+    """One figure of the epochs and top-k studies of every directory, when they come from two or more spaces."""
+    epochs, topk, spaces = {}, {}, set()
+    for d in dirs:
+        for name, found in (("epochs", epochs), ("topk", topk)):
+            doc = read_study(d, name)
+            if doc and doc.get("rows") and (name != "epochs" or len(doc["rows"]) > 1):
+                found[f"{doc.get('space', '?')}: {d.resolve().name}"] = doc
+                spaces.add(doc.get("space"))
+    if len(spaces) < 2:
+        return None
+    findings = [f"{label}: Kendall {doc['rows'][0]['kendall']:+.3f} at epoch {doc['rows'][0]['epoch']} -> "
+                f"{doc['rows'][-1]['kendall']:+.3f} at epoch {doc['rows'][-1]['epoch']}" for label, doc in epochs.items()]
+    findings += [f"{label}: " + "; ".join(f"top-{r['label']} {r['supernet_best_mean'] - r['random_expected_best_mean']:+.2f} "
+                                          f"points over random" for r in doc["rows"][:2]) for label, doc in topk.items()]
+    return _Figure("spaces", "Across search spaces",
+                   "Left: Kendall tau (95% CI; mean over replicates where there are several) against the fraction of "
+                   "the supernet's training done, per space. Right: the best true accuracy among the supernet's "
+                   "top k minus that of k random archs, mean over draws. Each space against its own benchmark.",
+                   findings, lambda: plots.spaces_figure(epochs, topk))
+
+
 def _plan(directory: Path, mirror: str | None) -> tuple[list[_Figure], list[Missing]]:
     label = directory.resolve().name
     candidates = [_scatter(directory, label, mirror)] if _is_run(directory) else []
@@ -310,6 +332,13 @@ def render_report(directories: list[str | Path], name: str | None = None, out_ro
     for stale in out.glob("*.png"):
         if stale.name not in written:
             stale.unlink()
+    across = _across_spaces(dirs)
+    if isinstance(across, _Figure):
+        png = out / f"{across.stem}.png"
+        _save_png(across.draw(), png)
+        written.add(png.name)
+        sections.insert(0, Section(Path("all directories"), items=[Item(png, across.title, across.caption,
+                                                                        across.findings)]))
     report = Report(out / "index.html", out / "summary.md", sections)
     write_text(report.summary, _markdown(sections))
     write_text(report.index, _html(sections, out.name))
