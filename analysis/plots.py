@@ -233,8 +233,10 @@ def pruning_figure(doc: dict[str, Any], title: str) -> Figure:
         p = _column(rows, "fraction")
         color = MODE_COLORS.get(mode)
         pool_ax.plot(p, _column(rows, "mean_truth"), marker="o", color=color, label=f"{mode} pruning")
-        top_ax.plot(p, _column(rows, "supernet_top10_best"), marker="o", color=color,
-                    label=f"{mode}: supernet top-10")
+        best = _column(rows, "supernet_top10_best")
+        top_ax.errorbar(p, _floats(best), capsize=4, marker="o", color=color, label=f"{mode}: supernet top-10",
+                        yerr=_yerr(best, _column(rows, "supernet_top10_best_ci_low"),
+                                   _column(rows, "supernet_top10_best_ci_high")))
         top_ax.plot(p, _column(rows, "random_top10_expected"), ls="--", marker="x", color=color,
                     label=f"{mode}: random 10 (expected)")
         tau_ax.errorbar(p, _floats(_column(rows, "kendall")), capsize=4, marker="o", color=color, label=mode,
@@ -247,11 +249,13 @@ def pruning_figure(doc: dict[str, Any], title: str) -> Figure:
         ax.legend(loc="best")
     pool_ax.set_ylabel("mean true accuracy (%)")
     pool_ax.set_title("mean of the remaining archs")
-    top_ax.set_ylabel("best true accuracy of 10 picked (%)")
+    top_ax.set_ylabel("best true accuracy of 10 picked (%, 95% CI)")
     top_ax.set_title("supernet top-10 vs random 10")
     tau_ax.set_ylabel("Kendall τ on the remaining pool (95% CI)")
     tau_ax.set_title("ranking on the remaining pool")
-    fig.suptitle(f"{title}: search-space pruning ({doc['truth']})")
+    reps = doc.get("config", {}).get("replicates", 1)
+    fig.suptitle(f"{title}: search-space pruning ({doc['truth']}"
+                 + (f"; mean over {reps} supernets per pool, two-level bootstrap CIs)" if reps > 1 else ")"))
     return fig
 
 
