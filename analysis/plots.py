@@ -21,6 +21,7 @@ STYLE = {"font.size": 11, "axes.titlesize": 12, "axes.labelsize": 11, "legend.fo
          "xtick.labelsize": 10, "ytick.labelsize": 10, "figure.titlesize": 13, "axes.grid": True,
          "grid.alpha": 0.3}
 MODE_COLORS = {"optimistic": "tab:blue", "random": "tab:gray"}
+BASELINE_COLORS = ("tab:orange", "tab:green", "tab:red", "tab:purple", "tab:brown", "tab:pink")  # free baselines
 MIN_GROUP = 3  # operator groups with fewer archs are drawn hollow
 
 
@@ -195,20 +196,29 @@ def topk_figure(doc: dict[str, Any], title: str) -> Figure:
         ax.plot(k, _column(curve, f"{prefix}_mean"), marker="o", color=color, label=f"{label}, mean")
         ax.fill_between(k, _column(curve, f"{prefix}_p5"), _column(curve, f"{prefix}_p95"), color=color,
                         alpha=0.2, label=f"{label}, 5-95% of draws")
+    free = [key[:-len("_best_mean")] for key in curve[0] if key.startswith("baseline:") and key.endswith("_best_mean")]
+    for key, style, color in zip(free, ("--", "-.", ":", (0, (5, 1)), (0, (3, 1, 1, 1))), BASELINE_COLORS):
+        ax.plot(k, _column(curve, f"{key}_best_mean"), ls=style, lw=1.6, color=color,
+                label=f"{key[len('baseline:'):]} top-k (free baseline), mean")
     ax.plot(k, _column(curve, "oracle_best_mean"), ls="--", color="black", label="oracle (best in draw), mean")
     ax.set_xscale("log")
     ax.set_xticks([t for t in (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000) if t <= max(k)])
     ax.xaxis.set_major_formatter(ScalarFormatter())
     ax.set_xlabel("k (archs picked from a draw, log scale)")
     ax.set_ylabel(f"best true accuracy among the k (%, {doc['truth']})")
-    ax.legend(loc="lower right")
+    ax.legend(loc="lower right", fontsize=9)
     ax.set_title(f"top-k over {cfg['draws']} draws of {cfg['draw_size']} archs")
     if hits:
         x = np.arange(len(hits))
-        for shift, key, color, label in ((-0.2, "supernet_rate", "tab:blue", "supernet"),
-                                         (0.2, "random_rate", "tab:gray", "random")):
-            drawn = bars.bar(x + shift, [100 * h[key] for h in hits], width=0.4, color=color, label=label)
-            bars.bar_label(drawn, fmt="%.0f%%", fontsize=10)
+        free_hits = [key for key in hits[0] if key.startswith("baseline:")]
+        who = [("supernet_rate", "tab:blue", "supernet"),
+               *[(key, color, key[len("baseline:"):-len("_rate")]) for key, color in zip(free_hits, BASELINE_COLORS)],
+               ("random_rate", "tab:gray", "random")]
+        width = 0.8 / len(who)
+        for i, (key, color, label) in enumerate(who):
+            drawn = bars.bar(x + (i - (len(who) - 1) / 2) * width, [100 * h[key] for h in hits], width=width,
+                             color=color, label=label)
+            bars.bar_label(drawn, fmt="%.0f%%", fontsize=9)
         bars.set_xticks(x, [f"holds a {h['target']}\narch of the space" for h in hits])
         bars.set_ylim(0, 110)
         bars.set_ylabel("share of draws (%)")
@@ -392,7 +402,8 @@ def noise_figure(doc: dict[str, Any], title: str) -> Figure:
     bars.set_xlim(0, 1.35 * max([r["sd"] for r in rows] + [1e-3]))
     bars.set_title(f"{comp['replicates']} replicates x {comp['calib_draws']} calibration draws,\n"
                    f"{comp['archs']} archs, {comp['images']} held-out images")
-    images = comp["images"]  # the measured number: the grid always holds it
+    sizes = sorted({g["images"] for g in grid})
+    images = comp["images"] if comp["images"] in sizes else sizes[-1]  # the measured number (in the grid since v2)
     for archs in sorted({g["archs"] for g in grid}):
         pts = sorted((g["replicates"], g["width"]) for g in grid if g["archs"] == archs and g["images"] == images)
         lines.plot(*zip(*pts), marker="o", label=f"{archs} archs")

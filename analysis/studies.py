@@ -33,6 +33,7 @@ import pandas as pd
 from scipy import stats
 from tqdm.auto import tqdm
 
+from wsnas.analysis.baselines import baselines
 from wsnas.analysis.compare import FINETUNE, SCORE_SET, check_scores_meta, join_truth
 from wsnas.analysis.features import EDGE, FLOPS, OP_COUNT, PARAMS, columns_with, feature_table
 from wsnas.analysis.metrics import (MetricInputError, bootstrap_ci, inclusion_probability, kendall_tau,
@@ -326,10 +327,11 @@ def _spread(values: np.ndarray) -> dict[str, float]:
 
 
 def topk_study(reps: Sequence[StudyInput], draws: int = 200, draw_size: int = 100,
-               progress: bool = False) -> dict[str, Any]:
+               progress: bool = False, directory: str | Path | None = None) -> dict[str, Any]:
     """topk_one for each replicate (the same seeded draws of archs); with several replicates every figure is the
     mean over replicates, with "<figure>_sd" over replicates for the headline ones and "per_replicate" rows."""
-    docs = [topk_one(inp, draws, draw_size, progress) for inp in reps]
+    free = baselines(reps[0].cfg.space, directory, reps[0].final()["key"].tolist()) if directory else []
+    docs = [topk_one(inp, draws, draw_size, progress, free) for inp in reps]
     if len(docs) == 1:
         return docs[0]
 
@@ -351,19 +353,24 @@ def topk_study(reps: Sequence[StudyInput], draws: int = 200, draw_size: int = 10
     return doc
 
 
-def topk_one(inp: StudyInput, draws: int = 200, draw_size: int = 100, progress: bool = False) -> dict[str, Any]:
+def topk_one(inp: StudyInput, draws: int = 200, draw_size: int = 100, progress: bool = False,
+             baselines: Sequence[ScoreSet] = ()) -> dict[str, Any]:
     """Supernet top-k against a random pick over `draws` seeded draws of `draw_size` evaluated archs.
 
     When the run evaluated no more than `draw_size` archs, each draw takes 80% of them (at least 3). Rows
     ("rows": top-1, top-10, top-1% and top-10% of a draw; "curve": a grid of k) hold the mean and 5/95
     percentiles over draws of the supernet's best (topk_best_truth), the random pick's exact expected best
     and the draw's best; "hits": how often the supernet's top-10 holds a top-10% / top-1% arch of the space.
+    Each free baseline (one-row ScoreSets over the run's archs) gets the same figures on the same draws, as
+    "baseline:<name>_best_*" in the rows and "baseline:<name>_rate" in the hits.
     """
     if draws < 1 or draw_size < 3:
         raise StudyError(f"topk study: draws={draws}, draw size={draw_size}; need draws >= 1 and a draw "
                          f"size >= 3 (e.g. --draws 200 --draw-size 100)")
     final = inp.final()
     score, truth = final["supernet_acc"].to_numpy(), final["truth"].to_numpy()
+    rankers = {"supernet": score, **{f"baseline:{b.label}": b.select(final["key"].tolist()).scores[0]
+                                     for b in baselines}}
     pool = len(final)
     if pool < 4:
         raise StudyError(f"topk study: run {inp.run.path} scored {pool} archs at epoch {inp.final_epoch}; "
@@ -374,31 +381,33 @@ def topk_one(inp: StudyInput, draws: int = 200, draw_size: int = 100, progress: 
     targets = {f"top-{f * 100:g}%": space_top_threshold(space_truth, f) for f in (0.1, 0.01)}
     hit_k = min(10, size)
     rng = np.random.default_rng(inp.cfg.analysis.seed)
-    best, rand, oracle = np.empty((draws, len(ks))), np.empty((draws, len(ks))), np.empty(draws)
-    hits = {(name, who): np.empty(draws) for name in targets for who in ("supernet", "random")}
+    best = {who: np.empty((draws, len(ks))) for who in rankers}
+    rand, oracle = np.empty((draws, len(ks))), np.empty(draws)
+    hits = {(name, who): np.empty(draws) for name in targets for who in (*rankers, "random")}
     for d in tqdm(range(draws), desc="topk draws", unit="draw", disable=not progress):
         pick = rng.choice(pool, size=size, replace=False)
-        x, y = score[pick], truth[pick]
-        best[d] = [topk_best_truth(x, y, k) for k, _ in ks]
+        y = truth[pick]
+        for who, values in rankers.items():
+            best[who][d] = [topk_best_truth(values[pick], y, k) for k, _ in ks]
         rand[d] = [random_expected_best(y, k) for k, _ in ks]
         oracle[d] = y.max()
         for name, threshold in targets.items():
-            hits[name, "supernet"][d] = hit_probability(x, y >= threshold, hit_k)
+            for who, values in rankers.items():
+                hits[name, who][d] = hit_probability(values[pick], y >= threshold, hit_k)
             hits[name, "random"][d] = hit_probability(np.zeros(size), y >= threshold, hit_k)
 
     def summary(j: int) -> dict[str, Any]:
         row: dict[str, Any] = {"k": ks[j][0], "label": ks[j][1]}
-        for column, values in (("supernet_best", best[:, j]), ("random_expected_best", rand[:, j]),
-                               ("oracle_best", oracle)):
+        columns = [(f"{who}_best", best[who][:, j]) for who in rankers]
+        for column, values in (*columns, ("random_expected_best", rand[:, j]), ("oracle_best", oracle)):
             row.update({f"{column}_{stat}": v for stat, v in _spread(values).items()})
-        row["supernet_beats_random_rate"] = float(np.mean(best[:, j] > rand[:, j]))
+        row["supernet_beats_random_rate"] = float(np.mean(best["supernet"][:, j] > rand[:, j]))
         return row
 
     rows = [summary(j) for j in range(len(HEADLINE_K))]
     curve = [summary(j) for j in range(len(HEADLINE_K), len(ks))]
     hit_rows = [{"k": hit_k, "target": name, "threshold": threshold,
-                 "supernet_rate": float(hits[name, "supernet"].mean()),
-                 "random_rate": float(hits[name, "random"].mean())}
+                 **{f"{who}_rate": float(hits[name, who].mean()) for who in (*rankers, "random")}}
                 for name, threshold in targets.items()]
     config = {"draws": draws, "draw_size": size, "requested_draw_size": draw_size, "n_pool": pool,
               "seed": inp.cfg.analysis.seed, "epoch": inp.final_epoch}
@@ -417,7 +426,16 @@ def _topk_findings(rows: list[dict[str, Any]], hit_rows: list[dict[str, Any]], s
                 for r in rows[:2]]
     findings += [f"the supernet's top-{h['k']} holds a {h['target']} arch of the whole space in "
                  f"{100 * h['supernet_rate']:.0f}% of draws{sd(h, 'supernet_rate', 100, '.0f')} (random pick: "
-                 f"{100 * h['random_rate']:.0f}%)" for h in hit_rows]
+                 f"{100 * h['random_rate']:.0f}%" + "".join(f", {k[len('baseline:'):-len('_rate')]}: {100 * v:.0f}%"
+                                                           for k, v in h.items() if k.startswith("baseline:"))
+                 + ")" for h in hit_rows]
+    for r in rows[:2]:
+        free = [(k[len("baseline:"):-len("_best_mean")], v) for k, v in r.items()
+                if k.startswith("baseline:") and k.endswith("_best_mean")]
+        if free:
+            findings.append(f"free baselines' top-{r['label']} on the same draws: "
+                            + ", ".join(f"{name} {v:.2f}%" for name, v in free)
+                            + f" (supernet {r['supernet_best_mean']:.2f}%)")
     return findings
 
 
@@ -549,7 +567,7 @@ def run_studies(run_path: str | Path, names: Sequence[str] = STUDIES, *, metric:
     progress = reps[0].cfg.runtime.progress if progress is None else progress
     makers: dict[str, Callable[[], dict[str, Any]]] = {
         "epochs": lambda: epochs_study(reps),
-        "topk": lambda: topk_study(reps, draws, draw_size, progress),
+        "topk": lambda: topk_study(reps, draws, draw_size, progress, run_path),
         "bias": lambda: bias_study(reps[0]),
         "operators": lambda: operator_study(reps[0]),
     }
