@@ -191,11 +191,13 @@ def _partial(r_sc: np.ndarray, r_st: np.ndarray, r_ct: np.ndarray | float) -> np
 
 
 def size_statistics(truth: np.ndarray, scores: np.ndarray, costs: dict[str, np.ndarray], *, n_boot: int,
-                    seed: int, sims: int = NULL_SIMS, level: float = NULL_LEVEL) -> dict[str, Any]:
+                    seed: int, sims: int = NULL_SIMS, level: float = NULL_LEVEL,
+                    judged: Sequence[str] | None = None) -> dict[str, Any]:
     """The size study on arrays: truth (n,), scores (R, n), costs {name: (n,)} (see the module docstring).
 
     Returns {"rows": triangle rows (a, b, kendall with CI, spearman, per-replicate kendall), "statistics":
-    judge() rows for kendall(c, supernet) and partial_spearman(supernet, c | truth) per cost, "null"}.
+    judge() rows for kendall(c, supernet) and partial_spearman(supernet, c | truth) per cost in `judged`
+    (default: every cost), "null"}.
     """
     model = matched_null(truth, scores, seed)
     null = model.simulate(sims)  # (sims, R, n)
@@ -209,7 +211,8 @@ def size_statistics(truth: np.ndarray, scores: np.ndarray, costs: dict[str, np.n
     obs_st = np.array([spearman_rho(s, truth) for s in scores])
     boot_st = [bootstrap_values(spearman_rho, s, truth, n_boot=n_boot, seed=seed) for s in scores]
     statistics = []
-    for name, cost in costs.items():
+    for name in costs if judged is None else judged:
+        cost = costs[name]
         taus = kendall_rows(null.reshape(-1, n), cost).reshape(null.shape[:2])
         statistics.append(Statistic({"statistic": f"kendall({name}, supernet)", "kind": "kendall", "cost": name},
                                     np.array([kendall_tau(cost, s) for s in scores]), taus,
@@ -251,25 +254,28 @@ def bias_study(reps: Sequence["StudyInput"], sims: int = NULL_SIMS) -> dict[str,
         data = align(reps)
     except _Unavailable as exc:
         return first.unavailable("bias", str(exc))
-    costs, skipped = {}, []
+    costs, judged, skipped = {}, [], []
     for name, column in COSTS:
         values = data.features[column].to_numpy(dtype=float) if column in data.features.columns else None
         if values is None:
             skipped.append(f"{name}: space {first.cfg.space!r} provides no {column} (SearchSpace.features)")
         elif not np.isfinite(values).all() or np.ptp(values) == 0:
             skipped.append(f"{name}: missing or constant over the {len(data.keys)} archs")
-        elif any(kendall_tau(values, other) == 1 for other in costs.values()):
-            skipped.append(f"{name}: ranks the {len(data.keys)} archs exactly as {', '.join(costs)} does")
         else:
+            twin = next((other for other in judged if kendall_tau(values, costs[other]) == 1), None)
+            if twin:
+                skipped.append(f"{name} against the null: it ranks the {len(data.keys)} archs exactly as {twin}")
+            else:
+                judged.append(name)
             costs[name] = values
     if not costs:
         return first.unavailable("bias", f"space {first.cfg.space!r} provides no usable parameter counts or FLOPs "
                                          f"({'; '.join(skipped)}); implement SearchSpace.features")
     a = first.cfg.analysis
-    result = size_statistics(data.truth, data.scores, costs, n_boot=a.n_boot, seed=a.seed, sims=sims)
+    result = size_statistics(data.truth, data.scores, costs, n_boot=a.n_boot, seed=a.seed, sims=sims, judged=judged)
     config = {"epoch": data.epochs[0], "epochs": data.epochs, "n_archs": len(data.keys),
               "replicates": len(reps), "run_dirs": [str(inp.run.path) for inp in reps], "n_boot": a.n_boot,
-              "bootstrap_seed": a.seed, "null_sims": sims, "null_seed": a.seed, "costs": list(costs),
+              "bootstrap_seed": a.seed, "null_sims": sims, "null_seed": a.seed, "costs": list(costs), "judged_costs": judged,
               "cost_model": f"{first.cfg.space} SearchSpace.features: the benchmark's training skeleton"}
     findings = _size_findings(result["rows"], result["statistics"], len(reps))
     return first.document("bias", config, result["rows"], findings + data.notes + [f"skipped {s}" for s in skipped],
