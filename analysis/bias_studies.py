@@ -262,7 +262,7 @@ def bias_study(reps: Sequence["StudyInput"], sims: int = NULL_SIMS) -> dict[str,
         elif not np.isfinite(values).all() or np.ptp(values) == 0:
             skipped.append(f"{name}: missing or constant over the {len(data.keys)} archs")
         else:
-            twin = next((other for other in judged if kendall_tau(values, costs[other]) == 1), None)
+            twin = next((other for other in judged if np.array_equal(stats.rankdata(values), stats.rankdata(costs[other]))), None)
             if twin:
                 skipped.append(f"{name} against the null: it ranks the {len(data.keys)} archs exactly as {twin}")
             else:
@@ -384,7 +384,7 @@ def _effect_name(row: dict[str, Any]) -> str:
 
 
 def _operator_findings(rows: list[dict[str, Any]], reps: int) -> list[str]:
-    outside = sorted((r for r in rows if r["outside"]), key=lambda r: -abs(r["excess"]))
+    outside = sorted((r for r in rows if r["outside"]), key=lambda r: (r["model"] != "op", -abs(r["excess"])))
     findings = []
     for r in outside[:MAX_FINDINGS]:
         unit = "per slot carrying it" if r["model"] == "op" else "when the edge carries it"

@@ -176,12 +176,18 @@ STUDY_FIGURES: dict[str, tuple[str, str]] = {
              "top k, the exact expected best of k random archs, and the draw's best (oracle); bands: 5-95% of "
              "draws. Right: how often the supernet's top-10 holds an arch of the whole space's top-10% / top-1%."),
     "bias": ("Bias towards large models",
-             "Kendall tau (95% bootstrap CI) between parameter count, ground truth and supernet score; FLOPs too. "
-             "A supernet that follows parameters more than the ground truth does prefers large models."),
+             "Left: Kendall tau (95% bootstrap CI over archs) between parameter count, ground truth and supernet "
+             "score. Right: each size statistic (tau with the cost proxy; partial Spearman of supernet and cost "
+             "given the truth, > 0 = larger archs ranked higher than the truth ranks them) against the band of an "
+             "unbiased scorer with the supernet's Kendall that sees only the truth plus noise (grey: 95% of such "
+             "scorers, light = all statistics at once, which decides a finding). Outside the band (red) is a size "
+             "bias; inside, there is no evidence of one."),
     "operators": ("Operator bias",
-                  "Left: mean of (supernet rank percentile - true rank percentile) over the archs with a given "
-                  "number of edges carrying each op (> 0: the supernet over-rates them). Right: per edge, the "
-                  "op's share in the supernet's top-10% minus its share in the ground truth's top-10%."),
+                  "The supernet's rank percentile regressed on the true rank percentile plus op counts (left, per "
+                  "op) or one dummy per edge and op (right): the percentile points the supernet gives an arch for "
+                  "an op, against the average op, at equal true rank (> 0: over-rated). Grey (left) and the boxes "
+                  "(right, marked *): outside the 95% band of an unbiased scorer with the supernet's Kendall that "
+                  "sees only the truth plus noise (light grey = all effects at once, which decides a finding)."),
     "pruning": ("Search-space pruning by the supernet",
                 "The supernet prunes the space (optimistic) or archs are pruned at random: the remaining pool's "
                 "mean true accuracy, the best true accuracy of 10 picked from it, and Kendall tau on it."),
