@@ -85,14 +85,16 @@ def as_number(value: Any) -> float | None:
 
 
 def ceiling_kendall(ceiling: Any) -> dict[str, float]:
-    """The Kendall tau(s) of a seed-noise ceiling: {comparison: tau}, {} when there is none.
+    """The Kendall tau(s) of a ceiling: {comparison: tau}, {} when there is none; the bound for any predictor
+    first.
 
-    Accepts analysis.ceiling.seed_ceiling's result ("seed_vs_rest"/"seed_vs_seed" with kendall means), a
-    {"kendall": ...} entry or a bare number.
+    Accepts analysis.ceiling.seed_ceiling's result ("reliability" with a kendall, "seed_vs_rest"/"seed_vs_seed"
+    with kendall means), a {"kendall": ...} entry or a bare number.
     """
     if isinstance(ceiling, dict) and any(k in ceiling for k in ("seed_vs_rest", "seed_vs_seed")):
-        found = {name.replace("_", " "): as_number(ceiling.get(name, {}).get("kendall"))
-                 for name in ("seed_vs_rest", "seed_vs_seed") if isinstance(ceiling.get(name), dict)}
+        found = {"bound for any predictor": as_number((ceiling.get("reliability") or {}).get("kendall"))}
+        found.update({name.replace("_", " "): as_number(ceiling.get(name, {}).get("kendall"))
+                      for name in ("seed_vs_rest", "seed_vs_seed") if isinstance(ceiling.get(name), dict)})
     elif isinstance(ceiling, dict):
         found = {"": as_number(ceiling.get("kendall"))}
     else:
@@ -117,7 +119,7 @@ def scatter_figure(panels: Sequence[ScatterPanel], truth_name: str, title: str) 
         ceiling = ceiling_kendall(panel.stats.get("ceiling"))
         if ceiling:
             name, tau = next(iter(ceiling.items()))
-            lines.append(f"seed-noise ceiling τ = {tau:+.3f}" + (f" ({name})" if name else ""))
+            lines.append(f"ceiling τ = {tau:+.3f}" + (f" ({name})" if name else ""))
         ax.set_title("\n".join(lines), fontsize=11)
         ax.set_xlabel(f"true accuracy (%, {truth_name})")
         ax.set_ylabel("supernet accuracy (%)")
@@ -169,8 +171,8 @@ def epochs_figure(doc: dict[str, Any], title: str, ceiling: dict[str, float] | N
     fig = Figure(figsize=(8.5, 4.8), layout="constrained")
     ax = fig.subplots()
     _correlation_lines(ax, epochs, rows)
-    for (name, tau), color in zip((ceiling or {}).items(), ("tab:brown", "tab:olive")):
-        ax.axhline(tau, ls=":", lw=2, color=color, label=f"seed-noise ceiling τ ({name})".replace(" ()", ""))
+    for (name, tau), color in zip((ceiling or {}).items(), ("tab:red", "tab:brown", "tab:olive")):
+        ax.axhline(tau, ls=":", lw=2, color=color, label=f"ceiling τ ({name})".replace(" ()", ""))
     prev = [(e, r.get("prev_kendall")) for e, r in zip(epochs, rows) if r.get("prev_kendall") is not None]
     if prev:
         ax.plot(*zip(*prev), ls="--", marker="^", color="tab:purple", label="Kendall τ vs previous checkpoint")

@@ -154,8 +154,9 @@ def _scatter(directory: Path, label: str, mirror: str | None) -> _Figure | Missi
         findings.append(f"no metrics.json, so no correlations: run `{PRODUCERS['metrics'].format(dir=directory)}`")
     return _Figure("scatter", "Supernet accuracy against true accuracy",
                    f"Each point is one evaluated arch; tau/rho with 95% bootstrap CIs from metrics.json "
-                   f"(truth: {inp.metric}), and the seed-noise ceiling (how well one benchmark training run ranks "
-                   f"another, over the same archs) where metrics.json has one.", findings,
+                   f"(truth: {inp.metric}), and the ceiling where metrics.json has one: the Kendall that the best "
+                   f"predictor free of the benchmark's seed noise can expect against this truth column (its "
+                   f"reliability), else how well one benchmark training run ranks another.", findings,
                    lambda: plots.scatter_figure(panels, inp.metric, label))
 
 
@@ -169,7 +170,8 @@ STUDY_FIGURES: dict[str, tuple[str, str]] = {
     "epochs": ("Ranking against training length",
                "Kendall and Spearman correlation with the ground truth (95% bootstrap CIs) at each scored checkpoint, "
                "on the archs scored at every epoch; dashed: Kendall tau between the supernet's rankings at "
-               "successive checkpoints; dotted: the seed-noise ceiling from metrics.json; orange (right axis): "
+               "successive checkpoints; dotted: the ceilings from metrics.json (the bound for any predictor against "
+               "the truth column, and benchmark runs ranking each other); orange (right axis): "
                "mean supernet accuracy."),
     "topk": ("Top-k: supernet against random and oracle",
              "Over repeated seeded draws of archs from the evaluated set: best true accuracy among the supernet's "
