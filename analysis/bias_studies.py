@@ -96,6 +96,14 @@ def align(reps: Sequence["StudyInput"]) -> Aligned:
                    [inp.final_epoch for inp in reps], notes)
 
 
+def _aligned(reps: Sequence["StudyInput"], study: str) -> Aligned | dict[str, Any]:
+    """align(reps), or the study's "unavailable" document saying why it cannot run."""
+    try:
+        return align(reps)
+    except _Unavailable as exc:
+        return reps[0].unavailable(study, str(exc))
+
+
 def percentiles(values: np.ndarray) -> np.ndarray:
     """Average-rank percentile along the last axis: 0 = worst, 100 = best (ties share their average rank)."""
     return (rank_rows(values) - 1) / max(1, values.shape[-1] - 1) * 100
@@ -249,11 +257,10 @@ def _size_findings(rows: list[dict[str, Any]], statistics: list[dict[str, Any]],
 
 def bias_study(reps: Sequence["StudyInput"], sims: int = NULL_SIMS) -> dict[str, Any]:
     """Does the supernet prefer large (or small) models beyond what an unbiased scorer of its quality shows?"""
-    first = reps[0] if reps else None
-    try:
-        data = align(reps)
-    except _Unavailable as exc:
-        return first.unavailable("bias", str(exc))
+    data = _aligned(reps, "bias")
+    if isinstance(data, dict):
+        return data
+    first = reps[0]
     costs, judged, skipped = {}, [], []
     for name, column in COSTS:
         values = data.features[column].to_numpy(dtype=float) if column in data.features.columns else None
@@ -403,11 +410,10 @@ def _operator_findings(rows: list[dict[str, Any]], reps: int) -> list[str]:
 
 def operator_study(reps: Sequence["StudyInput"], sims: int = NULL_SIMS) -> dict[str, Any]:
     """Which ops the supernet over- or under-rates beyond an unbiased scorer of its quality (OPERATOR_RULE)."""
-    first = reps[0] if reps else None
-    try:
-        data = align(reps)
-    except _Unavailable as exc:
-        return first.unavailable("operators", str(exc))
+    data = _aligned(reps, "operators")
+    if isinstance(data, dict):
+        return data
+    first = reps[0]
     designs, skipped = _designs(data.features)
     if not designs:
         return first.unavailable("operators", f"space {first.cfg.space!r} provides no per-slot ops "

@@ -263,7 +263,8 @@ def pruning_figure(doc: dict[str, Any], title: str) -> Figure:
 NULL_COLOR, FLAG_COLOR, PLAIN_COLOR = "0.55", "tab:red", "tab:blue"
 
 
-def _null_forest(fig: Figure, ax: Axes, rows: Sequence[dict[str, Any]], labels: Sequence[str], fmt: str) -> None:
+def _null_forest(fig: Figure, ax: Axes, rows: Sequence[dict[str, Any]], labels: Sequence[str], fmt: str,
+                 xlabel: str, title: str) -> None:
     """One line per statistic: the null's simultaneous band (light grey), its pointwise 95% band (darker),
     its median (tick), and the observed value with its 95% CI, red where it lies outside the band; each
     replicate's value as a small diamond below. The legend goes below the figure."""
@@ -287,6 +288,9 @@ def _null_forest(fig: Figure, ax: Axes, rows: Sequence[dict[str, Any]], labels: 
                     ha="center", fontsize=10, color=color)
     ax.set_yticks(y, labels)
     ax.set_ylim(-0.7, len(rows) - 0.3)
+    ax.axvline(0, color="black", lw=0.8)
+    ax.set_xlabel(xlabel)
+    ax.set_title(title)
     handles = [matplotlib.patches.Patch(color=NULL_COLOR, alpha=0.25, label="unbiased scorer: 95% band (all at once)"),
                matplotlib.patches.Patch(color=NULL_COLOR, alpha=0.6, label="unbiased scorer: 95% band (each alone)"),
                matplotlib.lines.Line2D([], [], color=PLAIN_COLOR, marker="o", ls="-", label="supernet, 95% CI: inside"),
@@ -341,11 +345,10 @@ def bias_figure(doc: dict[str, Any], title: str) -> Figure:
     tri.set_title("Kendall τ between size, truth and supernet (95% CI)")
     if statistics:
         labels = [s["statistic"].replace("partial_spearman", "partial ρ").replace(" | ", "\n| ") for s in statistics]
-        _null_forest(fig, forest, statistics, labels, "+.3f")
-        forest.axvline(0, color="black", lw=0.8)
-        forest.set_xlabel("rank correlation (τ; partial ρ: Spearman given the truth; > 0 = favours larger)")
-        forest.set_title(f"against an unbiased scorer of the same Kendall\n({_replicates_text(cfg)}"
-                         f"{cfg.get('n_archs', '?')} archs, epoch {cfg.get('epoch', '?')})")
+        _null_forest(fig, forest, statistics, labels, "+.3f",
+                     "rank correlation (τ; partial ρ: Spearman given the truth; > 0 = favours larger)",
+                     f"against an unbiased scorer of the same Kendall\n({_replicates_text(cfg)}"
+                     f"{cfg.get('n_archs', '?')} archs, epoch {cfg.get('epoch', '?')})")
     else:
         forest.set_visible(False)
     fig.suptitle(f"{title}: bias towards large models ({doc['truth']})")
@@ -364,11 +367,9 @@ def operator_figure(doc: dict[str, Any], title: str) -> Figure:
     fig = Figure(figsize=(14, 5.6), layout="constrained")
     forest, heat = fig.subplots(1, 2, width_ratios=[1, 1.15])
     if ops_rows:
-        _null_forest(fig, forest, ops_rows, [r["op"] for r in ops_rows], "+.1f")
-        forest.axvline(0, color="black", lw=0.8)
-        forest.set_xlabel("rank-percentile points per slot with the op\n(against the average op, at equal true rank)")
-        forest.set_title(f"per op: over-rated (> 0) or under-rated (< 0)\n({_replicates_text(cfg)}"
-                         f"{cfg['n_archs']} archs)")
+        _null_forest(fig, forest, ops_rows, [r["op"] for r in ops_rows], "+.1f",
+                     "rank-percentile points per slot with the op\n(against the average op, at equal true rank)",
+                     f"per op: over-rated (> 0) or under-rated (< 0)\n({_replicates_text(cfg)}{cfg['n_archs']} archs)")
     else:
         forest.set_visible(False)
     if edge_rows:
