@@ -77,7 +77,9 @@ def align(reps: Sequence["StudyInput"]) -> Aligned:
     if len({(inp.cfg.space, inp.metric) for inp in reps}) > 1:
         raise _Unavailable("the replicates differ in space or ground-truth column: "
                            + ", ".join(f"{inp.run.path}: {inp.cfg.space} {inp.metric}" for inp in reps))
-    finals = [inp.final().set_index("key") for inp in reps]
+    frames = [inp.final() for inp in reps]
+    epochs = [int(f["epoch"].max()) for f in frames]
+    finals = [f.set_index("key") for f in frames]
     common = set.intersection(*(set(f.index) for f in finals))
     keys = [k for k in finals[0].index if k in common and np.isfinite(finals[0].at[k, "truth"])
             and all(np.isfinite(f.at[k, "supernet_acc"]) for f in finals)]
@@ -93,7 +95,7 @@ def align(reps: Sequence["StudyInput"]) -> Aligned:
         if np.any(np.ptp(values, axis=1) == 0):
             raise _Unavailable(f"the {name} is constant over the {len(keys)} archs: no ranking to study")
     return Aligned(keys, truth, scores, feature_table(reps[0].cfg.space, keys),
-                   [inp.final_epoch for inp in reps], notes)
+                   epochs, notes)
 
 
 def _aligned(reps: Sequence["StudyInput"], study: str) -> Aligned | dict[str, Any]:
