@@ -191,14 +191,19 @@ def reliability_bound(seeds: np.ndarray, values: np.ndarray, topk: Sequence[int 
         "spearman": float(pearson_rows(rank_rows(best), rank_rows(y)).mean()),
         "kendall_ci_low": np.nan, "kendall_ci_high": np.nan,
     }
-    if y.size <= BOUND_BOOT_MAX_ARCHS:
-        boot = np.nanmean([bootstrap_values(kendall_tau, seeds[k, i], seeds[k, j], n_boot=BOUND_BOOT, seed=seed)
-                           for (i, j), k in zip(pairs, shared) if k.sum() >= MIN_ARCHS], axis=0)
+    boots = ([bootstrap_values(kendall_tau, seeds[k, i], seeds[k, j], n_boot=BOUND_BOOT, seed=seed)
+              for (i, j), k in zip(pairs, shared) if k.sum() >= MIN_ARCHS] if y.size <= BOUND_BOOT_MAX_ARCHS else [])
+    if boots:
+        stacked = np.vstack(boots)
+        finite = np.isfinite(stacked)
         with np.errstate(divide="ignore", invalid="ignore"):
+            boot = np.where(finite, stacked, 0).sum(axis=0) / finite.sum(axis=0)  # mean over pairs, per resample
             bound = 2 / np.pi * np.arcsin(np.sqrt(np.clip(_spearman_brown(_latent(boot), m_eff), 0, 1)))
-        shift = out["kendall"] - out["kendall_analytic"]  # the column's ties, which the analytic value ignores
-        low, high = np.clip(np.nanquantile(bound, [0.025, 0.975]) + shift, -1, 1)
-        out["kendall_ci_low"], out["kendall_ci_high"] = float(low), float(high)
+        bound = bound[np.isfinite(bound)]
+        if bound.size:
+            shift = out["kendall"] - out["kendall_analytic"]  # the column's ties, which the analytic value ignores
+            low, high = np.clip(np.quantile(bound, [0.025, 0.975]) + shift, -1, 1)
+            out["kendall_ci_low"], out["kendall_ci_high"] = float(low), float(high)
     top_rows = []
     for spec in topk:
         if not isinstance(spec, (float, np.floating)) and spec > y.size:
