@@ -304,7 +304,7 @@ OPERATOR_RULE = (
 
 
 @dataclass
-class _Design:
+class Design:
     """One regression: its terms (n, p), groups of term columns whose effects are centred together, labels."""
 
     model: str
@@ -313,12 +313,12 @@ class _Design:
     labels: list[dict[str, Any]]
 
 
-def _designs(features: pd.DataFrame) -> tuple[list[_Design], list[str]]:
+def operator_designs(features: pd.DataFrame) -> tuple[list[Design], list[str]]:
     """The op-count and per-slot designs the features allow, and notes on what is skipped."""
     ops, slots = columns_with(features, OP_COUNT), columns_with(features, EDGE)
     designs, skipped = [], []
     if ops:
-        designs.append(_Design("op", features[list(ops.values())].to_numpy(dtype=float), [list(range(len(ops)))],
+        designs.append(Design("op", features[list(ops.values())].to_numpy(dtype=float), [list(range(len(ops)))],
                                [{"model": "op", "op": op, "edge": None} for op in ops]))
     else:
         skipped.append("op model: the space's features have no op counts (n_ops:<op>)")
@@ -330,7 +330,7 @@ def _designs(features: pd.DataFrame) -> tuple[list[_Design], list[str]]:
             groups.append(list(range(len(columns), len(columns) + len(present))))
             columns += [(features[column] == op).to_numpy(dtype=float) for op in present]
             labels += [{"model": "edge", "op": op, "edge": slot} for op in present]
-        designs.append(_Design("edge", np.column_stack(columns), groups, labels))
+        designs.append(Design("edge", np.column_stack(columns), groups, labels))
     else:
         skipped.append("edge model: the space's features have no per-slot ops (edge:<slot>)")
     return designs, skipped
@@ -361,7 +361,7 @@ def effect_map(x: np.ndarray, design_terms: np.ndarray, groups: list[list[int]])
     return mapped
 
 
-def operator_statistics(truth: np.ndarray, scores: np.ndarray, designs: list[_Design], *, n_boot: int, seed: int,
+def operator_statistics(truth: np.ndarray, scores: np.ndarray, designs: list[Design], *, n_boot: int, seed: int,
                         sims: int = NULL_SIMS, level: float = NULL_LEVEL) -> dict[str, Any]:
     """The operator study on arrays: truth (n,), scores (R, n) and the designs (see the module docstring).
 
@@ -416,7 +416,7 @@ def operator_study(reps: Sequence["StudyInput"], sims: int = NULL_SIMS) -> dict[
     if isinstance(data, dict):
         return data
     first = reps[0]
-    designs, skipped = _designs(data.features)
+    designs, skipped = operator_designs(data.features)
     if not designs:
         return first.unavailable("operators", f"space {first.cfg.space!r} provides no per-slot ops "
                                               f"(implement SearchSpace.features)")

@@ -222,7 +222,7 @@ def test_bias_modules_do_not_import_torch():
 def test_an_op_blind_scorer_on_nb201_is_no_operator_finding(mirror, tmp_path):
     """Issue 9's case, on the default study's 250 NB201 archs and cifar10/test: an op-blind scorer at Kendall
     about 0.41 gets large per-edge slopes from the old statistic, and no finding from the new one."""
-    from wsnas.analysis.bias_studies import _designs, operator_statistics
+    from wsnas.analysis.bias_studies import operator_designs, operator_statistics
     from wsnas.benchmarks.groundtruth import load_ground_truth
 
     keys = [SPACE.format(a) for a in SPACE.sample(250, seed=0)]
@@ -234,5 +234,5 @@ def test_an_op_blind_scorer_on_nb201_is_no_operator_finding(mirror, tmp_path):
     delta = percentiles(score) - percentiles(truth)
     old = {op: np.polyfit(features[f"n_ops:{op}"], delta, 1)[0] for op in ("nor_conv_3x3", "avg_pool_3x3")}
     assert old["nor_conv_3x3"] < -5 and old["avg_pool_3x3"] > 3
-    result = operator_statistics(truth, score[None], _designs(features)[0], n_boot=20, seed=0, sims=SIMS)
+    result = operator_statistics(truth, score[None], operator_designs(features)[0], n_boot=20, seed=0, sims=SIMS)
     assert not any(r["outside"] for r in result["rows"])
