@@ -135,16 +135,35 @@ def _spread_text(spread: dict[str, float], fmt: str) -> str:
     return f"{spread['mean']:{fmt}} ({spread['min']:{fmt}}..{spread['max']:{fmt}})"
 
 
+def _bound_text(bound: dict[str, Any], name: str) -> str:
+    """The reliability bound of one statistic: Kendall with its interval, Spearman; '' for the others."""
+    if name == "kendall":
+        interval = ("" if math.isnan(bound["kendall_ci_low"]) else
+                    f" [{bound['kendall_ci_low']:+.3f}, {bound['kendall_ci_high']:+.3f}]")
+        return f"{bound['kendall']:+.3f}{interval}"
+    return f"{bound['spearman']:+.3f}" if name == "spearman" else ""
+
+
 def _ceiling_note(ceiling: dict[str, Any], n_archs: int) -> list[str]:
     """Where the ceiling comes from (which runs, how many archs), or why there is none."""
     if "undefined_because" in ceiling:
         return [f"  no seed ceiling: {ceiling['undefined_because']}"]
     pairs, rest = ceiling["seed_vs_seed"], ceiling["seed_vs_rest"]
     columns = ceiling["seed_columns"]
-    return [f"  ceiling = benchmark runs {columns[0]}..{len(columns) - 1} ranking each other, mean (min..max) over "
-            f"runs;", f"    run vs run over {pairs['n']['min']}-{pairs['n']['max']} of {n_archs} archs, run vs mean "
-            f"of others over {rest['n']['min']}-{rest['n']['max']}; kendall of the runs' mean vs truth "
-            f"{_cell(ceiling['seed_mean_vs_metric']['kendall'], '+.3f')}; top-k ceiling = run vs run prec@k"]
+    lines = [f"  ceiling = benchmark runs {columns[0]}..{len(columns) - 1} ranking each other, mean (min..max) over "
+             f"runs;", f"    run vs run over {pairs['n']['min']}-{pairs['n']['max']} of {n_archs} archs, run vs mean "
+             f"of others over {rest['n']['min']}-{rest['n']['max']}; kendall of the runs' mean vs truth "
+             f"{_cell(ceiling['seed_mean_vs_metric']['kendall'], '+.3f')}"]
+    bound = ceiling.get("reliability", {})
+    if "kendall" in bound:
+        lines += [f"  bound = the best any predictor free of the benchmark's seed noise can expect against the truth "
+                  f"column (a mean of {bound['runs_per_arch']:.1f} runs", f"    per arch: single-run reliability "
+                  f"{bound['single_run_reliability']:.3f}, Spearman-Brown {bound['reliability']:.3f}); top-k ceiling "
+                  f"= that predictor's prec@k on the same {bound['n']} archs and k"]
+    else:
+        lines.append(f"  no bound for any predictor: {bound.get('undefined_because', 'not computed')}; top-k ceiling = "
+                     f"run vs run prec@k over fewer archs")
+    return lines
 
 
 def format_summary(results: list[dict[str, Any]], metric: str) -> str:
@@ -158,7 +177,9 @@ def format_summary(results: list[dict[str, Any]], metric: str) -> str:
                      f"n={r['n_archs']} archs  "
                      f"truth={metric}  mean supernet acc {r['mean_supernet_acc']:.2f}%")
         heads = ("ceiling: run vs run", "run vs mean of others")[:len(runs)]
-        lines.append(f"  {'':<20} {'supernet':>8}  {'95% CI':<16}" + "".join(f"  {head:<24}" for head in heads))
+        bound = ceiling.get("reliability", {}) if "kendall" in ceiling.get("reliability", {}) else {}
+        lines.append(f"  {'':<20} {'supernet':>8}  {'95% CI':<16}" + "".join(f"  {head:<24}" for head in heads)
+                     + ("  bound: any predictor" if bound else ""))
         if "undefined_because" in r:
             lines.append(f"  correlations undefined: {r['undefined_because']}")
         for name, label in _LABELS.items():
@@ -166,13 +187,14 @@ def format_summary(results: list[dict[str, Any]], metric: str) -> str:
             label = f"{label} {c['tol']:g}pp" if name == "sparse_kendall" else label
             interval = "" if math.isnan(c["ci_low"]) else f"[{c['ci_low']:+.3f}, {c['ci_high']:+.3f}]"
             lines.append(f"  {label:<20} {_cell(c['value'], '+.3f'):>8}  {interval:<16}"
-                         + "".join(f"  {_spread_text(part[name], '+.3f'):<24}" for part in runs.values()))
+                         + "".join(f"  {_spread_text(part[name], '+.3f'):<24}" for part in runs.values())
+                         + (f"  {_bound_text(bound, name)}" if bound else ""))
         lines.append(f"  {'regret (pp)':<20} {r['regret']:>8.2f}  {'':<16}"
                      + "".join(f"  {_spread_text(part['regret'], '.2f'):<24}" for part in runs.values()))
         if ceiling:
             lines.extend(_ceiling_note(ceiling, r["n_archs"]))
-        ceiling_topk = runs.get("seed_vs_seed", {}).get("topk", [])
-        ceiling_precision = {t["label"]: t["precision_at_k"]["mean"] for t in ceiling_topk}
+        ceiling_precision = ({t["label"]: t["precision_at_k"] for t in bound["topk"]} if bound else
+                             {t["label"]: t["precision_at_k"]["mean"] for t in runs.get("seed_vs_seed", {}).get("topk", [])})
         lines.append(f"  {'top-k':<6} {'k':>4} {'best':>7} {'random':>7} {'oracle':>7} {'rank':>6} {'worst':>6} "
                      f"{'prec@k':>6} {'ceiling':>7} {'prec@bottom-k':>13} {'kendall in top-k':>16}")
         for t in r["topk"]:

@@ -291,6 +291,17 @@ def _resample_stats(stat_fn: StatFn, x: np.ndarray, y: np.ndarray, n_boot: int, 
     return resampled_stat(stat_fn, x, y, resample_indices(x.size, n_boot, seed))
 
 
+def bootstrap_values(stat_fn: StatFn, score: ArrayLike, truth: ArrayLike, *, n_boot: int = 1000,
+                     seed: int = 0) -> np.ndarray:
+    """stat_fn on n_boot resamples of the architectures, NaN where undefined (bootstrap_ci's resamples).
+
+    One seed draws the same resamples for any stat_fn and any arrays of one length, so values are paired:
+    statistics of several arrays over the same archs can be combined resample by resample.
+    """
+    x, y = _pair(score, truth)
+    return _resample_stats(stat_fn, x, y, int(n_boot), seed)
+
+
 def bootstrap_ci(
     stat_fn: StatFn,
     score: ArrayLike,

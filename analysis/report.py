@@ -172,8 +172,9 @@ def _scatter(directory: Path, label: str, mirror: str | None) -> _Figure | Missi
     return _Figure("scatter", "Supernet accuracy against true accuracy",
                    f"Each point is one evaluated arch (for a replicate group: its mean score over the replicates); "
                    f"tau/rho with 95% CIs from metrics.json (for a group: the mean over replicates with a two-level "
-                   f"bootstrap CI; truth: {data.metric}), and the seed-noise ceiling (how well one benchmark training "
-                   f"run ranks another, over the same archs) where metrics.json has one.", findings,
+                   f"bootstrap CI; truth: {data.metric}), and the ceiling where metrics.json has one: the Kendall "
+                   f"that the best predictor free of the benchmark's seed noise can expect against this truth column "
+                   f"(its reliability), else how well one benchmark training run ranks another.", findings,
                    lambda: plots.scatter_figure(panels, data.metric, label))
 
 
@@ -187,19 +188,26 @@ STUDY_FIGURES: dict[str, tuple[str, str]] = {
     "epochs": ("Ranking against training length",
                "Kendall and Spearman correlation with the ground truth (95% bootstrap CIs) at each scored checkpoint, "
                "on the archs scored at every epoch; dashed: Kendall tau between the supernet's rankings at "
-               "successive checkpoints; dotted: the seed-noise ceiling from metrics.json; orange (right axis): "
+               "successive checkpoints; dotted: the ceilings from metrics.json (the bound for any predictor against "
+               "the truth column, and benchmark runs ranking each other); orange (right axis): "
                "mean supernet accuracy."),
     "topk": ("Top-k: supernet against random and oracle",
              "Over repeated seeded draws of archs from the evaluated set: best true accuracy among the supernet's "
              "top k, the exact expected best of k random archs, and the draw's best (oracle); bands: 5-95% of "
              "draws. Right: how often the supernet's top-10 holds an arch of the whole space's top-10% / top-1%."),
     "bias": ("Bias towards large models",
-             "Kendall tau (95% bootstrap CI) between parameter count, ground truth and supernet score; FLOPs too. "
-             "A supernet that follows parameters more than the ground truth does prefers large models."),
+             "Left: Kendall tau (95% bootstrap CI over archs) between parameter count, ground truth and supernet "
+             "score. Right: each size statistic (tau with the cost proxy; partial Spearman of supernet and cost "
+             "given the truth, > 0 = larger archs ranked higher than the truth ranks them) against the band of an "
+             "unbiased scorer with the supernet's Kendall that sees only the truth plus noise (grey: 95% of such "
+             "scorers, light = all statistics at once, which decides a finding). Outside the band (red) is a size "
+             "bias; inside, there is no evidence of one."),
     "operators": ("Operator bias",
-                  "Left: mean of (supernet rank percentile - true rank percentile) over the archs with a given "
-                  "number of edges carrying each op (> 0: the supernet over-rates them). Right: per edge, the "
-                  "op's share in the supernet's top-10% minus its share in the ground truth's top-10%."),
+                  "The supernet's rank percentile regressed on the true rank percentile plus op counts (left, per "
+                  "op) or one dummy per edge and op (right): the percentile points the supernet gives an arch for "
+                  "an op, against the average op, at equal true rank (> 0: over-rated). Grey (left) and the boxes "
+                  "(right, marked *): outside the 95% band of an unbiased scorer with the supernet's Kendall that "
+                  "sees only the truth plus noise (light grey = all effects at once, which decides a finding)."),
     "pruning": ("Search-space pruning by the supernet",
                 "The supernet prunes the space (optimistic) or archs are pruned at random: the remaining pool's "
                 "mean true accuracy, the best true accuracy of 10 picked from it, and Kendall tau on it."),

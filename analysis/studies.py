@@ -8,9 +8,11 @@ Each study writes RUN/studies/<name>.json = {"study", "truth", "space", "run_dir
                between the supernet rankings of successive checkpoints (archs scored at every epoch only)
     topk       repeated seeded draws of n archs: best true accuracy of the supernet's top-k against a random
                pick of the same size and the oracle, and how often the top-10 holds a true top-10%/1% arch
-    bias       Kendall triangle between parameter count (also FLOPs), ground truth and supernet score
-    operators  per op: supernet minus true rank percentile against the op's count in the cell; per edge:
-               op frequencies in the supernet's top-10% against the ground truth's top-10%
+    bias       Kendall triangle between parameter count (also FLOPs), ground truth and supernet score, and the
+               partial rank correlation of supernet and size given the truth, against an unbiased null
+    operators  the supernet's rank percentile regressed on the true one plus op counts (per op) or op dummies
+               (per edge), against an unbiased null
+               (bias and operators: wsnas.analysis.bias_studies, their null: wsnas.analysis.null)
 
 topk, bias and operators use the newest scored epoch; every study uses one BN policy (the run's
 eval.bn_policy when it was scored, else the first scored one) and one fine-tuning budget (the run's
@@ -30,13 +32,12 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 from tqdm.auto import tqdm
 
 from wsnas.analysis.baselines import baselines
+from wsnas.analysis.bias_studies import NULL_SIMS, bias_study, operator_study
 from wsnas.analysis.compare import FINETUNE, SCORE_SET, check_scores_meta, join_truth
-from wsnas.analysis.features import EDGE, FLOPS, OP_COUNT, PARAMS, columns_with, feature_table
-from wsnas.analysis.metrics import (MetricInputError, bootstrap_ci, inclusion_probability, kendall_tau,
+from wsnas.analysis.metrics import (MetricInputError, bootstrap_ci, kendall_tau,
                                     random_expected_best, resample_indices, resampled_stat, resolve_k, spearman_rho,
                                     stat_or_nan, topk_best_truth)
 from wsnas.analysis.replicated import ScoreSet, paired_difference, replicate_summary
@@ -50,18 +51,6 @@ from wsnas.score_sets import SCORE_SETS_FILE, read_score_sets
 
 STUDIES = ("epochs", "topk", "bias", "operators")
 HEADLINE_K: tuple[int | float, ...] = (1, 10, 0.01, 0.1)  # top-1, top-10, top-1% and top-10% of a draw
-TOP_FRACTION = 0.1  # the "top-10%" of the operator study and of the bias study's size comparison
-OPERATOR_RULE = (
-    "Each arch gets a rank percentile by supernet score and by ground truth (average ranks for ties, "
-    "0 = worst, 100 = best, over the archs evaluated at the newest epoch); delta = supernet percentile - "
-    "true percentile, so delta > 0 means the supernet ranks the arch higher than the ground truth does. "
-    "For each op, archs are grouped by how many of the cell's edges carry it (dead edges included) and "
-    "the mean delta of each group is reported; the slope is the least-squares change of delta per extra "
-    "edge with that op. Per edge, the frequency of each op among the supernet's top-10% and among the "
-    "ground truth's top-10% (ceil(10% of the archs), ties at the boundary shared uniformly) is compared "
-    "with its frequency among all evaluated archs."
-)
-
 
 class StudyError(WsnasError):
     """A study that cannot run on the given run or options."""
@@ -439,137 +428,29 @@ def _topk_findings(rows: list[dict[str, Any]], hit_rows: list[dict[str, Any]], s
     return findings
 
 
-# -------------------------------------------------------------------------------------------------- bias
-
-BIAS_PAIRS = (("supernet", "truth"), ("params", "truth"), ("params", "supernet"), ("flops", "truth"),
-              ("flops", "supernet"))
-
-
-def _top_share(values: np.ndarray, k: int) -> np.ndarray:
-    """Weight of each arch in the top k by `values` (1 inside, 0 outside, shared at boundary ties) / k."""
-    return inclusion_probability(values, k) / k
-
-
-def bias_study(inp: StudyInput) -> dict[str, Any]:
-    """Does the supernet prefer large models more than the ground truth does?"""
-    final = inp.final()
-    features = feature_table(inp.cfg.space, final["key"].tolist())
-    if PARAMS not in features.columns:
-        return inp.unavailable("bias", f"space {inp.cfg.space!r} provides no parameter counts "
-                                       f"(implement SearchSpace.features)")
-    a = inp.cfg.analysis
-    series = {"supernet": final["supernet_acc"].to_numpy(), "truth": final["truth"].to_numpy(),
-              "params": features[PARAMS].to_numpy(dtype=float), "flops": features[FLOPS].to_numpy(dtype=float)}
-    rows = [{"a": x, "b": y, **_kendall_with_ci(series[x], series[y], a.n_boot, a.seed)} for x, y in BIAS_PAIRS]
-    k = resolve_k(TOP_FRACTION, len(final))[0]
-    params = series["params"]
-    mean_params = {"all": float(params.mean()), "supernet_top10pct": float(_top_share(series["supernet"], k) @ params),
-                   "truth_top10pct": float(_top_share(series["truth"], k) @ params)}
-    config = {"epoch": inp.final_epoch, "n_archs": len(final), "n_boot": a.n_boot, "bootstrap_seed": a.seed,
-              "cost_model": f"{inp.cfg.space} SearchSpace.features: the benchmark's training skeleton"}
-    return inp.document("bias", config, rows, _bias_findings(rows, mean_params), mean_params_M=mean_params)
-
-
-def _pair_text(row: dict[str, Any]) -> str:
-    if row["kendall"] is None:
-        return f"tau({row['a']}, {row['b']}) undefined ({row['undefined_because']})"
-    return (f"tau({row['a']}, {row['b']}) = {row['kendall']:+.3f} "
-            f"[{row['kendall_ci_low']:+.3f}, {row['kendall_ci_high']:+.3f}]")
-
-
-def _bias_findings(rows: list[dict[str, Any]], mean_params: dict[str, float]) -> list[str]:
-    pair = {(r["a"], r["b"]): r for r in rows}
-    size_super, size_truth = pair[("params", "supernet")], pair[("params", "truth")]
-    findings = [_pair_text(pair[("supernet", "truth")]), _pair_text(size_super), _pair_text(size_truth)]
-    if size_super["kendall"] is not None and size_truth["kendall"] is not None:
-        more = size_super["kendall"] > size_truth["kendall"]
-        apart = (size_super["kendall_ci_low"] > size_truth["kendall_ci_high"] if more
-                 else size_super["kendall_ci_high"] < size_truth["kendall_ci_low"])
-        findings.append(f"the supernet's ranking follows parameter count {'more' if more else 'less'} than the "
-                        f"ground truth does ({'the 95% CIs do not overlap' if apart else 'the 95% CIs overlap'})")
-    findings.append(f"mean parameters: supernet top-10% {mean_params['supernet_top10pct']:.3f} M, ground-truth "
-                    f"top-10% {mean_params['truth_top10pct']:.3f} M, all evaluated {mean_params['all']:.3f} M")
-    return findings
-
-
-# --------------------------------------------------------------------------------------------- operators
-
-def rank_percentile(values: np.ndarray) -> np.ndarray:
-    """Average-rank percentile: 0 = worst, 100 = best (ties share their average rank)."""
-    return (stats.rankdata(values, method="average") - 1) / max(1, values.size - 1) * 100
-
-
-def operator_study(inp: StudyInput) -> dict[str, Any]:
-    """Which ops the supernet over- or under-rates, by op count in the cell and per edge (OPERATOR_RULE)."""
-    final = inp.final()
-    features = feature_table(inp.cfg.space, final["key"].tolist())
-    ops, edges = columns_with(features, OP_COUNT), columns_with(features, EDGE)
-    if not ops or not edges:
-        return inp.unavailable("operators", f"space {inp.cfg.space!r} provides no per-slot ops "
-                                            f"(implement SearchSpace.features)")
-    score, truth = final["supernet_acc"].to_numpy(), final["truth"].to_numpy()
-    delta = rank_percentile(score) - rank_percentile(truth)
-    rows, slopes = [], []
-    for op, column in ops.items():
-        counts = features[column].to_numpy(dtype=int)
-        for count in range(len(edges) + 1):
-            group = delta[counts == count]
-            if group.size:
-                rows.append({"op": op, "count": count, "n_archs": int(group.size), "mean_delta_pct": group.mean(),
-                             "sem_pct": group.std(ddof=1) / math.sqrt(group.size) if group.size > 1 else None})
-        slope = np.polyfit(counts, delta, 1)[0] if np.unique(counts).size > 1 else None
-        slopes.append({"op": op, "slope_pct_per_edge": slope, "mean_count": counts.mean()})
-    k = resolve_k(TOP_FRACTION, len(final))[0]
-    in_super, in_truth = _top_share(score, k), _top_share(truth, k)
-    edge_rows = []
-    for edge, column in edges.items():
-        for op in ops:
-            has = (features[column] == op).to_numpy(dtype=float)
-            edge_rows.append({"edge": edge, "op": op, "supernet_top_freq": in_super @ has,
-                              "truth_top_freq": in_truth @ has, "all_freq": has.mean()})
-    config = {"epoch": inp.final_epoch, "n_archs": len(final), "top_fraction": TOP_FRACTION, "top_k": k,
-              "ops": list(ops), "edges": list(edges)}
-    return inp.document("operators", config, rows, _operator_findings(slopes, edge_rows),
-                        rule=OPERATOR_RULE, ops=slopes, edges=edge_rows)
-
-
-def _operator_findings(slopes: list[dict[str, Any]], edge_rows: list[dict[str, Any]]) -> list[str]:
-    findings = []
-    defined = [s for s in slopes if s["slope_pct_per_edge"] is not None]
-    if defined:
-        high = max(defined, key=lambda s: s["slope_pct_per_edge"])
-        low = min(defined, key=lambda s: s["slope_pct_per_edge"])
-        findings.append(f"each extra {high['op']} edge moves the supernet's rank percentile "
-                        f"{high['slope_pct_per_edge']:+.1f} points relative to the ground truth's (the most), "
-                        f"each extra {low['op']} edge {low['slope_pct_per_edge']:+.1f} (the least)")
-    gap = max(edge_rows, key=lambda r: abs(r["supernet_top_freq"] - r["truth_top_freq"]))
-    findings.append(f"largest per-edge disagreement: on edge {gap['edge']} {gap['op']} makes up "
-                    f"{100 * gap['supernet_top_freq']:.0f}% of the supernet's top-10% and "
-                    f"{100 * gap['truth_top_freq']:.0f}% of the ground truth's (all evaluated: "
-                    f"{100 * gap['all_freq']:.0f}%)")
-    return findings
-
-
 # -------------------------------------------------------------------------------------------------- run
 
 def run_studies(run_path: str | Path, names: Sequence[str] = STUDIES, *, metric: str | None = None,
                 mirror: str | None = None, draws: int = 200, draw_size: int = 100,
-                progress: bool | None = None) -> dict[str, Path]:
+                null_sims: int = NULL_SIMS, progress: bool | None = None) -> dict[str, Path]:
     """Run the named studies on a run and write RUN/studies/<name>.json; returns {name: path}.
 
-    `progress` shows tqdm bars; None follows the run's runtime.progress.
+    `null_sims`: draws of the unbiased null of the bias and operator studies. `progress` shows tqdm bars;
+    None follows the run's runtime.progress.
     """
     unknown = [n for n in names if n not in STUDIES]
     if unknown or not names:
         raise StudyError(f"unknown studies {unknown} in --only; choose from {', '.join(STUDIES)} "
                          f"(comma-separated, e.g. --only epochs,topk)")
+    if null_sims < 20:
+        raise StudyError(f"--null-sims {null_sims}: the null band needs at least 20 draws (default {NULL_SIMS})")
     reps = load_inputs(run_path, metric, mirror)
     progress = reps[0].cfg.runtime.progress if progress is None else progress
     makers: dict[str, Callable[[], dict[str, Any]]] = {
         "epochs": lambda: epochs_study(reps),
         "topk": lambda: topk_study(reps, draws, draw_size, progress, run_path),
-        "bias": lambda: bias_study(reps[0]),
-        "operators": lambda: operator_study(reps[0]),
+        "bias": lambda: bias_study(reps, null_sims),
+        "operators": lambda: operator_study(reps, null_sims),
     }
     members = [str(inp.run.path) for inp in reps]
     return {name: write_study(run_path, {**makers[name](), "run_dir": str(run_path), "replicates": len(reps),
@@ -586,6 +467,8 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("--draws", type=int, default=200, help="topk: seeded draws (default 200)")
     p.add_argument("--draw-size", type=int, default=100,
                    help="topk: archs per draw (default 100; 80%% of the evaluated archs when they are fewer)")
+    p.add_argument("--null-sims", type=int, default=NULL_SIMS,
+                   help=f"bias, operators: draws of the unbiased null scorer (default {NULL_SIMS})")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=_cmd_studies)
     return p
@@ -594,7 +477,7 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
 def _cmd_studies(args: argparse.Namespace) -> None:
     names = [n.strip() for n in args.only.split(",") if n.strip()] if args.only else list(STUDIES)
     paths = run_studies(args.run, names, metric=args.truth, mirror=args.data_mirror, draws=args.draws,
-                        draw_size=args.draw_size, progress=False if args.quiet else None)
+                        draw_size=args.draw_size, null_sims=args.null_sims, progress=False if args.quiet else None)
     for name, path in paths.items():
         doc = json.loads(path.read_text())
         print(f"[studies] {name}: {path}")
