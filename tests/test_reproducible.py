@@ -3,6 +3,7 @@ scoring depends neither on the order nor on the sharding of the subnets, and a r
 uninterrupted one."""
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -60,3 +61,37 @@ def test_scores_depend_neither_on_order_nor_on_sharding(trained, tmp_path):
         _evaluate(sharded, "--shard", shard)
     assert (whole / "scores.csv").read_bytes() == (sharded / "scores.csv").read_bytes()
     assert len(pd.read_csv(whole / "scores.csv")) == int(ARCHS)
+
+
+def test_other_evaluation_settings_go_to_a_new_score_set_and_never_rewrite_the_old_one(tmp_path, mirror, capsys):
+    run = tmp_path / "run"
+    _train(run, "nb201", mirror)
+    _evaluate(run)
+    first = json.loads((run / "score_sets.json").read_text())
+    [(set_id, entry)] = first.items()
+    assert entry["settings"]["calibration"] == {"batches": 1, "batch_size": 64, "seed": 0}
+    _evaluate(run, "--set", "eval.calib_batches=2")
+    sets = json.loads((run / "score_sets.json").read_text())
+    assert len(sets) == 2 and sets[set_id] == entry  # the description of the first scores is untouched
+    scores = pd.read_csv(run / "scores.csv")
+    assert scores.groupby("score_set").size().to_dict() == {k: int(ARCHS) for k in sets}
+    out = capsys.readouterr().out
+    assert "kept apart from the run's other score sets" in out and "calibration.batches: 1 -> 2" in out
+    _evaluate(run)
+    assert "already scored in score set " + set_id in capsys.readouterr().out
+    assert main(["analyze", str(run), "--quiet"]) == 0
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert sorted(r["score_set"] for r in metrics["results"]) == sorted(sets)
+
+
+def test_a_run_trained_on_an_arch_pool_is_evaluated_on_that_pool(tmp_path, mirror):
+    from wsnas.benchmarks.registry import get_space
+
+    space = get_space("nb201")
+    pool = [space.format(a) for a in space.sample(9, seed=5)]
+    (tmp_path / "pool.txt").write_text("\n".join(pool) + "\n")
+    run = tmp_path / "run"
+    assert main(["train", "--preset", "smoke", "--data-mirror", str(mirror), "--run-dir", str(run), "--quiet",
+                 "--set", f"train.arch_pool={tmp_path / 'pool.txt'}"]) == 0
+    _evaluate(run)
+    assert set(pd.read_csv(run / "scores.csv").key) <= set(pool)
