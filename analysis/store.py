@@ -100,17 +100,55 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "CREATE INDEX metrics_by_name ON metrics(metric, epoch, bn_policy, finetune_batches)",
         *_RUN_VIEWS,
     ),
+    (  # 4: the score column a result ranks (a run's supernet_acc; an audit's or a benchmark correlation's named
+       # column) in the keys of metrics and topk, filled in for audits indexed before; an audit's files and
+       # columns (direction, unit, sparse tolerance, per-seed runs) as rows of their own
+        "DROP VIEW run_metrics",
+        "DROP VIEW run_topk",
+        *_rebuild("metrics", """CREATE TABLE metrics_new (
+            run_id TEXT NOT NULL REFERENCES runs(run_id) ON DELETE CASCADE, epoch INTEGER NOT NULL,
+            bn_policy TEXT NOT NULL, finetune_batches INTEGER NOT NULL DEFAULT 0,
+            score TEXT NOT NULL DEFAULT 'supernet_acc', truth TEXT NOT NULL, n_archs INTEGER, metric TEXT NOT NULL,
+            value REAL, ci_low REAL, ci_high REAL,
+            PRIMARY KEY (run_id, epoch, bn_policy, finetune_batches, score, truth, metric))""",
+                  "run_id, epoch, bn_policy, finetune_batches, truth, n_archs, metric, value, ci_low, ci_high"),
+        *_rebuild("topk", """CREATE TABLE topk_new (
+            run_id TEXT NOT NULL REFERENCES runs(run_id) ON DELETE CASCADE, epoch INTEGER NOT NULL,
+            bn_policy TEXT NOT NULL, finetune_batches INTEGER NOT NULL DEFAULT 0,
+            score TEXT NOT NULL DEFAULT 'supernet_acc', truth TEXT NOT NULL, label TEXT NOT NULL, k INTEGER,
+            supernet_best REAL, random_expected_best REAL, oracle_best REAL, supernet_best_true_rank REAL,
+            worst_true_rank REAL, precision_at_k REAL, precision_at_bottom_k REAL, kendall_in_topk REAL,
+            PRIMARY KEY (run_id, epoch, bn_policy, finetune_batches, score, truth, label))""",
+                  "run_id, epoch, bn_policy, finetune_batches, truth, label, k, supernet_best, random_expected_best, "
+                  "oracle_best, supernet_best_true_rank, worst_true_rank, precision_at_k, precision_at_bottom_k, "
+                  "kendall_in_topk"),
+        *(f"""UPDATE {table} SET score = COALESCE((SELECT json_extract(r.config_json,
+            '$.audit.scores.score_col') FROM runs r WHERE r.run_id = {table}.run_id AND r.kind = 'audit'), score)"""
+          for table in ("metrics", "topk")),
+        "CREATE INDEX metrics_by_name ON metrics(metric, epoch, bn_policy, finetune_batches)",
+        *_RUN_VIEWS,
+        """CREATE TABLE audit_files (
+            run_id TEXT NOT NULL REFERENCES runs(run_id) ON DELETE CASCADE, role TEXT NOT NULL, path TEXT,
+            sha256 TEXT, source TEXT, key_col TEXT, sep TEXT, PRIMARY KEY (run_id, role))""",
+        """CREATE TABLE audit_columns (
+            run_id TEXT NOT NULL REFERENCES runs(run_id) ON DELETE CASCADE, role TEXT NOT NULL, name TEXT NOT NULL,
+            position INTEGER, direction TEXT, unit TEXT, sparse_tol REAL, seed_of TEXT,
+            PRIMARY KEY (run_id, role, name))""",
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
 SCORE_COLUMNS = ("key", "arch_index", "function_key", "epoch", "bn_policy", FINETUNE, "calib_batches", "n_eval",
                  "supernet_acc", "supernet_loss")
-RESULT_KEY = ("epoch", "bn_policy", FINETUNE, "truth")  # after run_id: what identifies a result in metrics, topk
+RESULT_KEY = ("epoch", "bn_policy", FINETUNE, "score", "truth")  # after run_id: what identifies a result
+RUN_SCORE = "supernet_acc"  # the score column of a run's results (an audit names its own in each result)
 TOPK_COLUMNS = ("label", "k", "supernet_best", "random_expected_best", "oracle_best", "supernet_best_true_rank",
                 "worst_true_rank", "precision_at_k", "precision_at_bottom_k", "kendall_in_topk")
-_RESULT_IDENTITY = ("epoch", "bn_policy", FINETUNE, "n_archs", "topk")  # result entries that are not metrics
-FILTER_COLUMNS = ("space", "bn_policy", "epoch", FINETUNE, "truth")
-GROUP_COLUMNS = ("space", "dataset", "preset", "kind", "epoch", "bn_policy", FINETUNE, "truth", "n_archs")
+_RESULT_IDENTITY = ("epoch", "bn_policy", FINETUNE, "n_archs", "topk", "score", "truth")  # not metrics
+FILTER_COLUMNS = ("space", "kind", "bn_policy", "epoch", FINETUNE, "score", "truth")
+GROUP_COLUMNS = ("space", "dataset", "preset", "kind", "epoch", "bn_policy", FINETUNE, "score", "truth", "n_archs")
+AUDIT_FILE_COLUMNS = ("role", "path", "sha256", "source", "key_col", "sep")
+AUDIT_COLUMN_COLUMNS = ("role", "name", "position", "direction", "unit", "sparse_tol", "seed_of")
 
 
 class StoreError(WsnasError):
@@ -295,10 +333,11 @@ def _metric_values(name: str, entry: Any) -> Iterator[tuple[str, float | None, f
 
 def _result_rows(run_id: str, metrics: dict[str, Any]) -> tuple[list[tuple], list[tuple]]:
     """(metrics rows, topk rows) of a metrics.json: every scalar or interval of every result."""
-    truth = str(metrics.get("truth"))
     metric_rows, topk_rows = [], []
     for result in metrics.get("results", []):
-        where = (run_id, int(result["epoch"]), str(result["bn_policy"]), int(result.get(FINETUNE, 0)), truth)
+        score = str(result.get("score", metrics.get("score", RUN_SCORE)))
+        truth = str(result.get("truth", metrics.get("truth")))
+        where = (run_id, int(result["epoch"]), str(result["bn_policy"]), int(result.get(FINETUNE, 0)), score, truth)
         n_archs = result.get("n_archs")
         for name, entry in result.items():
             if name not in _RESULT_IDENTITY:
@@ -306,6 +345,23 @@ def _result_rows(run_id: str, metrics: dict[str, Any]) -> tuple[list[tuple], lis
         for t in result.get("topk", []):
             topk_rows.append((*where, *(_number(t.get(c)) if c != "label" else t[c] for c in TOPK_COLUMNS)))
     return metric_rows, topk_rows
+
+
+def _audit_rows(run_id: str, tree: dict[str, Any]) -> tuple[list[tuple], list[tuple]]:
+    """(audit_files rows, audit_columns rows) of an audit's config.json; none for anything else."""
+    audit = tree.get("audit") or {}
+    files, columns = [], []
+    for role, side in (("scores", "score"), ("truth", "truth")):
+        record = audit.get(role)
+        if not isinstance(record, dict):
+            continue
+        files.append((run_id, role, *(record.get(c) for c in AUDIT_FILE_COLUMNS[1:])))
+        for position, c in enumerate(record.get("columns") or []):
+            columns.append((run_id, side, c["name"], position, c.get("direction"), c.get("unit"),
+                            _number(c.get("sparse_tol")), None))
+        for truth, seeds in (record.get("seeds") or {}).items():
+            columns += [(run_id, "truth_seed", seed, k, None, None, None, truth) for k, seed in enumerate(seeds)]
+    return files, columns
 
 
 def _read_metrics(run: RunDir) -> dict[str, Any]:
@@ -332,6 +388,7 @@ def index_run(db_path: str | os.PathLike, run_dir: str | os.PathLike) -> IndexRe
     tree = run.saved_tree()
     scores = _score_rows(run_id, run.read_scores()) if run.scores_path.is_file() else []
     metric_rows, topk_rows = _result_rows(run_id, _read_metrics(run))
+    audit_files, audit_columns = _audit_rows(run_id, tree)
     row = _run_row(run_id, tree)
     conn = connect(db_path)
     try:
@@ -342,6 +399,8 @@ def index_run(db_path: str | os.PathLike, run_dir: str | os.PathLike) -> IndexRe
             _insert(conn, "metrics", ("run_id", *RESULT_KEY, "n_archs", "metric", "value", "ci_low", "ci_high"),
                     metric_rows)
             _insert(conn, "topk", ("run_id", *RESULT_KEY, *TOPK_COLUMNS), topk_rows)
+            _insert(conn, "audit_files", ("run_id", *AUDIT_FILE_COLUMNS), audit_files)
+            _insert(conn, "audit_columns", ("run_id", *AUDIT_COLUMN_COLUMNS), audit_columns)
     except sqlite3.DatabaseError as exc:
         raise StoreError(f"could not index {run_id} into {db_path} ({exc}); check the file and rerun "
                          f"`wsnas index {run_id} --db {db_path}`") from None
@@ -412,9 +471,9 @@ def metric_table(db_path: str | os.PathLike, metric: str, filters: dict[str, Any
                f"AVG(value) AS {_quote('mean_' + metric)}, MIN(value) AS {_quote('min_' + metric)}, "
                f"MAX(value) AS {_quote('max_' + metric)} FROM run_metrics{where} GROUP BY {cols} ORDER BY {cols}")
     else:
-        sql = (f"SELECT run_id, space, dataset, epoch, bn_policy, finetune_batches, truth, n_archs, "
+        sql = (f"SELECT run_id, kind, space, dataset, epoch, bn_policy, finetune_batches, score, truth, n_archs, "
                f"value AS {_quote(metric)}, ci_low, ci_high FROM run_metrics{where} "
-               f"ORDER BY space, run_id, epoch, bn_policy, finetune_batches, truth")
+               f"ORDER BY space, run_id, epoch, bn_policy, finetune_batches, score, truth")
     return _select(db_path, sql, params)
 
 
@@ -429,15 +488,15 @@ def topk_rows(db_path: str | os.PathLike, filters: dict[str, Any] | None = None,
         sql = (f"SELECT {cols}, label, COUNT(DISTINCT run_id) AS runs, COUNT(*) AS results, {means} "
                f"FROM run_topk{where} GROUP BY {cols}, label ORDER BY {cols}, MIN(k), label")
     else:
-        sql = (f"SELECT run_id, space, dataset, epoch, bn_policy, finetune_batches, truth, label, k, "
+        sql = (f"SELECT run_id, kind, space, dataset, epoch, bn_policy, finetune_batches, score, truth, label, k, "
                f"{', '.join(figures)} FROM run_topk{where} "
-               f"ORDER BY space, run_id, epoch, bn_policy, finetune_batches, truth, k, label")
+               f"ORDER BY space, run_id, epoch, bn_policy, finetune_batches, score, truth, k, label")
     return _select(db_path, sql, params)
 
 
-def runs_table(db_path: str | os.PathLike, space: str | None = None) -> pd.DataFrame:
-    """The indexed runs with what they hold."""
-    where, params = _where({"space": space}, "r.")
+def runs_table(db_path: str | os.PathLike, space: str | None = None, kind: str | None = None) -> pd.DataFrame:
+    """The indexed runs (audits, benchmark correlations) with what they hold."""
+    where, params = _where({"space": space, "kind": kind}, "r.")
     sql = ("SELECT r.run_id, r.kind, r.space, r.dataset, r.preset, r.created, substr(r.git_commit, 1, 10) AS git, "
            "(SELECT COUNT(*) FROM scores s WHERE s.run_id = r.run_id) AS scores, "
            "(SELECT COUNT(*) FROM metrics m WHERE m.run_id = r.run_id) AS metrics, r.indexed_at "
