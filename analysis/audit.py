@@ -20,10 +20,7 @@ database.
 from __future__ import annotations
 
 import argparse
-import hashlib
-import json
 import math
-import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,11 +28,12 @@ from typing import Any, Sequence
 
 import pandas as pd
 
-from wsnas.analysis.audit_tables import (BN_POLICY, SCORE, SEED, TRUTH, AuditError, Joined, JoinSpec, Table,
-                                         builtin_table, examples, join_tables, read_table, separator)
+from wsnas.analysis.audit_tables import (BN_POLICY, JOINED, SCORE, SEED, TRUTH, AuditError, Joined, JoinSpec,
+                                         Table, builtin_table, comma_list, join_tables, read_table, separator)
 from wsnas.analysis.compare import FINETUNE, format_summary, summarise
 from wsnas.analysis.direction import (Column, SummaryLabels, builtin_unit, decimals_for, default_tol,
                                       restore_result, significant_decimals, unit_from_name)
+from wsnas.analysis.outdirs import claim, digest, output_directory, stem
 from wsnas.analysis.pairs import format_matrix, grid_from_results
 from wsnas.analysis.store import index_and_report
 from wsnas.atomic import write_json
@@ -47,9 +45,7 @@ from wsnas.plugins import normalise
 from wsnas.runs import RunDir, provenance
 
 UNREGISTERED_SPACE = "custom"
-JOINED = "joined.csv"
 KIND = "audit"
-NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 DEFAULT_SCORE, DEFAULT_TRUTH = "supernet_acc", "accuracy"
 
 
@@ -98,11 +94,6 @@ class AuditResult:
 
 # ----------------------------------------------------------------------------------------- column options
 
-def _split(entries: Sequence[str]) -> list[str]:
-    """Repeatable, comma-separated option values as one list."""
-    return [part.strip() for entry in entries for part in entry.split(",") if part.strip()]
-
-
 def _assignments(entries: Sequence[str], option: str, bare: str | None) -> dict[str, str]:
     """COLUMN=VALUE entries as {column: value}; a bare VALUE is filed under `bare` (None: not allowed)."""
     out = {}
@@ -149,7 +140,7 @@ def resolve_columns(inputs: AuditInputs, truth_cols: Sequence[str],
     scores = list(dict.fromkeys(inputs.score_cols))
     truths = list(dict.fromkeys(truth_cols))
     lower: set[tuple[str, str]] = set()
-    for name in _split(inputs.lower_is_better):
+    for name in comma_list(inputs.lower_is_better):
         lower.update(_side(name, scores, truths, "--lower-is-better"))
     units: dict[tuple[str, str], str] = {}
     for name, unit in _assignments(inputs.units, "--unit", None).items():
@@ -181,7 +172,7 @@ def resolve_seeds(inputs: AuditInputs, truths: Sequence[str], present: Sequence[
     seeds = {}
     for truth in truths:
         if truth in given:
-            seeds[truth] = tuple(_split([given[truth]]))
+            seeds[truth] = tuple(comma_list([given[truth]]))
         else:
             prefix = truth + SEED_MARK
             found = [c for c in present if c.startswith(prefix) and c[len(prefix):].isdigit()]
@@ -192,7 +183,7 @@ def resolve_seeds(inputs: AuditInputs, truths: Sequence[str], present: Sequence[
 def parse_topk(text: str) -> tuple[int | float, ...]:
     """'1,10,1%,10%' -> (1, 10, 0.01, 0.1): whole counts, and fractions as 'x%' or a number in (0, 1)."""
     specs: list[int | float] = []
-    for part in _split([text]):
+    for part in comma_list([text]):
         try:
             value = float(part[:-1]) / 100 if part.endswith("%") else float(part)
         except ValueError:
@@ -261,62 +252,10 @@ def audit_identity(plan: Plan, topk: Sequence[int | float], n_boot: int, seed: i
             "topk": list(topk), "n_boot": n_boot, "seed": seed}
 
 
-def _stem(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]+", "-", text).strip("-.") or "table"
-
-
 def default_name(plan: Plan, identity: dict[str, Any]) -> str:
     """'<scores stem>-vs-<truth stem or space>-<8 hex of the identity>'."""
-    digest = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:8]
     truth = plan.spec.truth.path.stem if plan.spec.truth.path is not None else plan.space
-    return f"{_stem(plan.spec.scores.path.stem)}-vs-{_stem(truth)}-{digest}"
-
-
-def audit_directory(out: str | Path | None, name: str | None, plan: Plan, identity: dict[str, Any]) -> Path:
-    """--out, runs/audit-<--name>, or runs/audit-<default_name>; refused when it holds anything but an audit of
-    the same inputs."""
-    if out is not None and name is not None:
-        raise AuditError("--out and --name both name the output directory; give one of them")
-    if name is not None and not NAME_PATTERN.match(name):
-        raise AuditError(f"--name {name!r} must be a plain folder name (letters, digits, '.', '_', '-', not starting "
-                         f"with '.' or '-'), e.g. --name proxies-vs-loss")
-    path = Path(out) if out is not None else Path("runs") / f"audit-{name or default_name(plan, identity)}"
-    check_reuse(path, identity)
-    return path
-
-
-def _flat(tree: Any, prefix: str = "") -> dict[str, Any]:
-    if isinstance(tree, dict):
-        return {k: v for key, value in tree.items() for k, v in _flat(value, f"{prefix}{key}.").items()}
-    return {prefix.rstrip("."): tree}
-
-
-def check_reuse(path: Path, identity: dict[str, Any]) -> None:
-    """Refuse a directory that holds anything but an audit with this identity (whose files may be rewritten)."""
-    if not path.exists():
-        return
-    if not path.is_dir():
-        raise AuditError(f"audit output {path} is a file; choose another --out or --name")
-    config = path / "config.json"
-    if not config.is_file():
-        if any(path.iterdir()):
-            raise AuditError(f"audit output {path} is not empty and holds no audit; choose another --out or --name "
-                             f"(nothing is overwritten)")
-        return
-    try:
-        saved = json.loads(config.read_text())
-    except (OSError, ValueError) as exc:
-        raise AuditError(f"{config} cannot be read ({exc}); choose another --out or --name") from None
-    if saved.get("kind") != KIND:
-        raise AuditError(f"{path} holds a wsnas {saved.get('kind', 'run')}, not an audit; choose another --out or "
-                         f"--name (nothing is overwritten)")
-    before = _flat(json.loads(json.dumps((saved.get("audit") or {}).get("identity") or {})))
-    now = _flat(json.loads(json.dumps(identity)))
-    differ = [f"{k}: {before.get(k)!r} -> {now.get(k)!r}" for k in sorted(set(before) | set(now))
-              if before.get(k) != now.get(k)]
-    if differ:
-        raise AuditError(f"{path} holds an audit of other inputs ({examples(differ, 4)}); choose another --name or "
-                         f"--out, or delete {path} to replace it (nothing is overwritten)")
+    return f"{stem(plan.spec.scores.path.stem)}-vs-{stem(truth)}-{digest(identity)}"
 
 
 # ----------------------------------------------------------------------------------------------- running
@@ -373,7 +312,8 @@ def run_audit(inputs: AuditInputs, *, out: str | Path | None = None, name: str |
     joined = join_tables(plan.spec)
     _check_topk(topk, joined)
     identity = audit_identity(plan, topk, n_boot, seed)
-    out_dir = audit_directory(out, name, plan, identity)
+    out_dir = output_directory(out, name, KIND, default_name(plan, identity))
+    claim(out_dir, KIND, identity)
     results = pair_results(joined, plan, topk, n_boot, seed)
     notes = [f"{t}: one per-seed column ({cols[0]}); the seed-noise ceiling needs two"
              for t, cols in plan.spec.seed_cols.items() if len(cols) == 1]
@@ -500,8 +440,8 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
 def cmd_audit(args: argparse.Namespace) -> None:
     inputs = AuditInputs(
         scores=Path(args.scores), truth=Path(args.truth) if args.truth else None, key_col=args.key_col,
-        truth_key_col=args.truth_key_col, score_cols=tuple(_split(args.score_col or [DEFAULT_SCORE])),
-        truth_cols=tuple(_split(args.truth_col or [])), lower_is_better=tuple(args.lower_is_better),
+        truth_key_col=args.truth_key_col, score_cols=tuple(comma_list(args.score_col or [DEFAULT_SCORE])),
+        truth_cols=tuple(comma_list(args.truth_col or [])), lower_is_better=tuple(args.lower_is_better),
         units=tuple(args.unit), sparse_tol=tuple(args.sparse_tol), truth_seeds=tuple(args.truth_seeds),
         sep=args.sep, truth_sep=args.truth_sep, space=args.space, plugins=tuple(getattr(args, "plugin", []) or []),
         mirror=args.data_mirror)

@@ -36,6 +36,7 @@ SEP_NAMES = {"comma": ",", "tab": "\t", "\\t": "\t", "semicolon": ";", "pipe": "
 BN_POLICY = "bn_policy"  # optional scores column; without it every score counts as bn_policy "n/a"
 NO_POLICY = "n/a"
 SCORE, TRUTH, SEED = "score:", "truth:", "seed:"  # prefixes of the joined table's value columns
+JOINED = "joined.csv"  # the joined table in an audit directory
 MIN_ARCHS = 10  # fewer matched archs: error, the figures would mean nothing
 FEW_ARCHS = 30  # fewer: a warning, the intervals will be wide
 _SNIFF_LINES = 50
@@ -44,6 +45,11 @@ _EXAMPLES = 3
 
 class AuditError(WsnasError):
     """A scores or truth table that cannot be audited as given."""
+
+
+def comma_list(entries: Sequence[str]) -> list[str]:
+    """Repeatable, comma-separated option values as one list."""
+    return [part.strip() for entry in entries for part in entry.split(",") if part.strip()]
 
 
 def examples(items: Sequence[Any], n: int = _EXAMPLES) -> str:
@@ -71,7 +77,13 @@ class Table:
 
     def where(self, position: int) -> str:
         """'line 12' of the file, or 'row 12' of a built-in table."""
-        return f"line {self.lines[position]}" if self.lines is not None else f"row {position + 1}"
+        return self.places([position])
+
+    def places(self, positions: Sequence[int]) -> str:
+        """'lines 5, 42' of the file ('line 5' for one), or 'rows ...' of a built-in table."""
+        numbers = [self.lines[p] for p in positions] if self.lines is not None else [p + 1 for p in positions]
+        word = "line" if self.lines is not None else "row"
+        return f"{word}{'s' if len(numbers) > 1 else ''} {', '.join(map(str, numbers))}"
 
 
 def separator(option: str | None) -> str | None:
@@ -204,10 +216,10 @@ def numbers(table: Table, column: str, positions: Sequence[int], keys: Sequence[
 def keys_of(table: Table, column: str, space: str | None) -> list[str]:
     """The key column, stripped and canonicalised through `space` when it is registered."""
     raw = [k.strip() for k in table.frame[column]]
-    empty = [table.where(p) for p, k in enumerate(raw) if not k]
+    empty = [p for p, k in enumerate(raw) if not k]
     if empty:
-        raise AuditError(f"{table.label}: {len(empty)} row(s) have no {column!r}, e.g. {examples(empty)}; every row "
-                         f"needs its arch key")
+        raise AuditError(f"{table.label}: {len(empty)} row(s) have no {column!r}, e.g. on {table.places(empty[:3])}; "
+                         f"every row needs its arch key")
     if space is None:
         return raw
     keys, failures = canonical_keys(get_space(space), raw)
@@ -227,7 +239,7 @@ def check_unique(table: Table, ident: list[Sequence[str]], canonicalised: bool, 
     repeated = {k: v for k, v in rows.items() if len(v) > 1}
     if not repeated:
         return
-    lines = [f"{k!r} on {', '.join(table.where(p) for p in v)}" for k, v in repeated.items()]
+    lines = [f"{k!r} on {table.places(v)}" for k, v in repeated.items()]
     spelled = " (compared after canonicalisation, so two spellings of one arch count as one)" if canonicalised else ""
     raise AuditError(f"{table.label}: {len(repeated)} key(s){spelled} appear more than once "
                      f"({sum(map(len, repeated.values()))} rows), e.g. {examples(lines)}; keep one row per arch{per}")
@@ -338,10 +350,10 @@ def join_tables(spec: JoinSpec) -> Joined:
     t_keys = keys_of(truth, spec.truth_key_col, space)
     with_policy = BN_POLICY in scores.frame.columns
     policy = [p.strip() for p in scores.frame[BN_POLICY]] if with_policy else [NO_POLICY] * len(s_keys)
-    empty = [scores.where(p) for p, v in enumerate(policy) if not v]
+    empty = [p for p, v in enumerate(policy) if not v]
     if empty:
-        raise AuditError(f"{scores.label}: {len(empty)} row(s) have an empty {BN_POLICY!r}, e.g. {examples(empty)}; "
-                         f"fill it in or drop the column")
+        raise AuditError(f"{scores.label}: {len(empty)} row(s) have an empty {BN_POLICY!r}, e.g. on "
+                         f"{scores.places(empty[:3])}; fill it in or drop the column")
     check_unique(scores, [s_keys, policy] if with_policy else [s_keys], space is not None,
                  " and bn_policy" if with_policy else "")
     check_unique(truth, [t_keys], space is not None)

@@ -74,6 +74,10 @@ class ScatterPanel:
     truth: np.ndarray
     supernet: np.ndarray
     stats: dict[str, Any] = field(default_factory=dict)  # a metrics.json result (kendall, spearman, ceiling)
+    xlabel: str | None = None  # default: true accuracy (%, <truth>)
+    ylabel: str | None = None  # default: supernet accuracy (%)
+    invert_x: bool = False  # lower is better: the axis runs from worse to better all the same
+    invert_y: bool = False
 
 
 def as_number(value: Any) -> float | None:
@@ -100,8 +104,10 @@ def ceiling_kendall(ceiling: Any) -> dict[str, float]:
 
 
 @styled
-def scatter_figure(panels: Sequence[ScatterPanel], truth_name: str, title: str) -> Figure:
-    """Supernet accuracy against true accuracy, one panel per (epoch, BN policy), tau/rho with CIs inside."""
+def scatter_figure(panels: Sequence[ScatterPanel], truth_name: str, title: str,
+                   what: str = "supernet vs true accuracy") -> Figure:
+    """Supernet accuracy against true accuracy, one panel per (epoch, BN policy), tau/rho with CIs inside (a panel
+    may name its axes and reverse those where lower is better)."""
     cols = min(3, len(panels))
     rows = math.ceil(len(panels) / cols)
     fig = Figure(figsize=(5 * cols, 4.6 * rows + 0.4), layout="constrained")
@@ -118,11 +124,15 @@ def scatter_figure(panels: Sequence[ScatterPanel], truth_name: str, title: str) 
             name, tau = next(iter(ceiling.items()))
             lines.append(f"seed-noise ceiling τ = {tau:+.3f}" + (f" ({name})" if name else ""))
         ax.set_title("\n".join(lines), fontsize=11)
-        ax.set_xlabel(f"true accuracy (%, {truth_name})")
-        ax.set_ylabel("supernet accuracy (%)")
+        ax.set_xlabel(panel.xlabel or f"true accuracy (%, {truth_name})")
+        ax.set_ylabel(panel.ylabel or "supernet accuracy (%)")
+        if panel.invert_x:
+            ax.invert_xaxis()
+        if panel.invert_y:
+            ax.invert_yaxis()
     for ax in axes[len(panels):]:
         ax.set_visible(False)
-    fig.suptitle(f"{title}: supernet vs true accuracy")
+    fig.suptitle(f"{title}: {what}")
     return fig
 
 
@@ -325,8 +335,12 @@ def operator_figure(doc: dict[str, Any], title: str) -> Figure:
     lines.set_xlabel("edges of the cell carrying the op")
     lines.set_ylabel("mean supernet − true rank percentile\n(points, ± s.e.m.)")
     lines.set_title(f"over-rated (> 0) or under-rated (< 0) by op count\n(hollow: fewer than {MIN_GROUP} archs)")
-    lines.set_xticks(range(len(edges) + 1))
+    lines.set_xticks(range(cfg.get("max_count", len(edges)) + 1))
     lines.legend(loc="best")
+    if not edges:  # a space without per-slot ops: no per-edge panel
+        heat.set_visible(False)
+        fig.suptitle(f"{title}: operator bias ({cfg['n_archs']} archs, {doc['truth']})")
+        return fig
     diff = np.zeros((len(edges), len(ops)))
     for r in doc["edges"]:
         diff[edges.index(r["edge"]), ops.index(r["op"])] = 100 * (r["supernet_top_freq"] - r["truth_top_freq"])

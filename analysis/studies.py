@@ -319,23 +319,30 @@ def _top_share(values: np.ndarray, k: int) -> np.ndarray:
 
 
 def bias_study(inp: StudyInput) -> dict[str, Any]:
-    """Does the supernet prefer large models more than the ground truth does?"""
+    """Does the supernet prefer large models more than the ground truth does? (FLOPs too where the space has them;
+    a feature the space lacks is skipped with a note.)"""
     final = inp.final()
     features = feature_table(inp.cfg.space, final["key"].tolist())
     if PARAMS not in features.columns:
         return inp.unavailable("bias", f"space {inp.cfg.space!r} provides no parameter counts "
                                        f"(implement SearchSpace.features)")
     a = inp.cfg.analysis
-    series = {"supernet": final["supernet_acc"].to_numpy(), "truth": final["truth"].to_numpy(),
-              "params": features[PARAMS].to_numpy(dtype=float), "flops": features[FLOPS].to_numpy(dtype=float)}
-    rows = [{"a": x, "b": y, **_kendall_with_ci(series[x], series[y], a.n_boot, a.seed)} for x, y in BIAS_PAIRS]
+    series = {"supernet": final["supernet_acc"].to_numpy(), "truth": final["truth"].to_numpy()}
+    series.update({name: features[column].to_numpy(dtype=float) for name, column in (("params", PARAMS),
+                                                                                      ("flops", FLOPS))
+                   if column in features.columns})
+    skipped = [f"FLOPs: space {inp.cfg.space!r} provides no {FLOPS!r} feature, so the FLOPs pairs are skipped"
+               for column in (FLOPS,) if column not in features.columns]
+    rows = [{"a": x, "b": y, **_kendall_with_ci(series[x], series[y], a.n_boot, a.seed)} for x, y in BIAS_PAIRS
+            if x in series and y in series]
     k = resolve_k(TOP_FRACTION, len(final))[0]
     params = series["params"]
     mean_params = {"all": float(params.mean()), "supernet_top10pct": float(_top_share(series["supernet"], k) @ params),
                    "truth_top10pct": float(_top_share(series["truth"], k) @ params)}
     config = {"epoch": inp.final_epoch, "n_archs": len(final), "n_boot": a.n_boot, "bootstrap_seed": a.seed,
               "cost_model": f"{inp.cfg.space} SearchSpace.features: the benchmark's training skeleton"}
-    return inp.document("bias", config, rows, _bias_findings(rows, mean_params), mean_params_M=mean_params)
+    return inp.document("bias", config, rows, _bias_findings(rows, mean_params) + skipped, mean_params_M=mean_params,
+                        skipped=skipped)
 
 
 def _pair_text(row: dict[str, Any]) -> str:
@@ -368,19 +375,33 @@ def rank_percentile(values: np.ndarray) -> np.ndarray:
 
 
 def operator_study(inp: StudyInput) -> dict[str, Any]:
-    """Which ops the supernet over- or under-rates, by op count in the cell and per edge (OPERATOR_RULE)."""
+    """Which ops the supernet over- or under-rates, by op count in the cell and per edge (OPERATOR_RULE).
+
+    A space with per-slot ops (edge:*) but no op counts gets the counts from them; one with op counts only skips
+    the per-edge comparison; both are noted in the findings."""
     final = inp.final()
     features = feature_table(inp.cfg.space, final["key"].tolist())
     ops, edges = columns_with(features, OP_COUNT), columns_with(features, EDGE)
-    if not ops or not edges:
-        return inp.unavailable("operators", f"space {inp.cfg.space!r} provides no per-slot ops "
+    if not ops and not edges:
+        return inp.unavailable("operators", f"space {inp.cfg.space!r} provides no op counts or per-slot ops "
                                             f"(implement SearchSpace.features)")
+    notes = []
+    if not ops:
+        slots = features[list(edges.values())]
+        features = features.assign(**{f"{OP_COUNT}{op}": (slots == op).sum(axis=1)
+                                      for op in sorted(set(slots.to_numpy().ravel()), key=str)})
+        ops = columns_with(features, OP_COUNT)
+        notes.append(f"space {inp.cfg.space!r} gives no op counts ({OP_COUNT}*): they are counted from its per-slot "
+                     f"ops ({EDGE}*)")
+    if not edges:
+        notes.append(f"space {inp.cfg.space!r} gives no per-slot ops ({EDGE}*): the per-edge comparison is skipped")
+    most = len(edges) if edges else int(features[list(ops.values())].to_numpy().max())
     score, truth = final["supernet_acc"].to_numpy(), final["truth"].to_numpy()
     delta = rank_percentile(score) - rank_percentile(truth)
     rows, slopes = [], []
     for op, column in ops.items():
         counts = features[column].to_numpy(dtype=int)
-        for count in range(len(edges) + 1):
+        for count in range(most + 1):
             group = delta[counts == count]
             if group.size:
                 rows.append({"op": op, "count": count, "n_archs": int(group.size), "mean_delta_pct": group.mean(),
@@ -396,8 +417,8 @@ def operator_study(inp: StudyInput) -> dict[str, Any]:
             edge_rows.append({"edge": edge, "op": op, "supernet_top_freq": in_super @ has,
                               "truth_top_freq": in_truth @ has, "all_freq": has.mean()})
     config = {"epoch": inp.final_epoch, "n_archs": len(final), "top_fraction": TOP_FRACTION, "top_k": k,
-              "ops": list(ops), "edges": list(edges)}
-    return inp.document("operators", config, rows, _operator_findings(slopes, edge_rows),
+              "ops": list(ops), "edges": list(edges), "max_count": most}
+    return inp.document("operators", config, rows, _operator_findings(slopes, edge_rows) + notes,
                         rule=OPERATOR_RULE, ops=slopes, edges=edge_rows)
 
 
@@ -410,6 +431,8 @@ def _operator_findings(slopes: list[dict[str, Any]], edge_rows: list[dict[str, A
         findings.append(f"each extra {high['op']} edge moves the supernet's rank percentile "
                         f"{high['slope_pct_per_edge']:+.1f} points relative to the ground truth's (the most), "
                         f"each extra {low['op']} edge {low['slope_pct_per_edge']:+.1f} (the least)")
+    if not edge_rows:
+        return findings
     gap = max(edge_rows, key=lambda r: abs(r["supernet_top_freq"] - r["truth_top_freq"]))
     findings.append(f"largest per-edge disagreement: on edge {gap['edge']} {gap['op']} makes up "
                     f"{100 * gap['supernet_top_freq']:.0f}% of the supernet's top-10% and "
@@ -420,13 +443,21 @@ def _operator_findings(slopes: list[dict[str, Any]], edge_rows: list[dict[str, A
 
 # -------------------------------------------------------------------------------------------------- run
 
-def run_studies(run_path: str | Path, names: Sequence[str] = STUDIES, *, metric: str | None = None,
+def run_studies(run_path: str | Path, names: Sequence[str] | None = None, *, metric: str | None = None,
                 mirror: str | None = None, draws: int = 200, draw_size: int = 100,
-                progress: bool | None = None) -> dict[str, Path]:
-    """Run the named studies on a run and write RUN/studies/<name>.json; returns {name: path}.
+                progress: bool | None = None, score: str | None = None) -> dict[str, Path]:
+    """Run the named studies (default: all) on a run and write RUN/studies/<name>.json; returns {name: path}.
 
-    `progress` shows tqdm bars; None follows the run's runtime.progress.
+    `progress` shows tqdm bars; None follows the run's runtime.progress. An audit directory gets the studies that
+    apply to it (wsnas.analysis.audit_studies) on its `score` and `metric` columns.
     """
+    if RunDir(run_path).kind == "audit":
+        from wsnas.analysis.audit_studies import run_audit_studies  # which builds on this module
+
+        return run_audit_studies(run_path, names, score=score, truth=metric)
+    if score is not None:
+        raise StudyError(f"--score picks a score column of an audit; {run_path} is a run (its score: the supernet)")
+    names = STUDIES if names is None else names
     unknown = [n for n in names if n not in STUDIES]
     if unknown or not names:
         raise StudyError(f"unknown studies {unknown} in --only; choose from {', '.join(STUDIES)} "
@@ -447,7 +478,8 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p = sub.add_parser("studies", help="rank-disorder studies of a run: epochs, top-k, size bias, operator bias")
     p.add_argument("run", help="run directory (evaluated; several epochs for the epochs study)")
     p.add_argument("--only", help=f"comma-separated subset of {','.join(STUDIES)} (default: all)")
-    p.add_argument("--truth", help="ground-truth column (default: the run's analysis.truth)")
+    p.add_argument("--truth", help="ground-truth column (default: the run's analysis.truth; an audit's first)")
+    p.add_argument("--score", help="an audit's score column (default: its first)")
     p.add_argument("--data-mirror", help="local mirror of the ground truth (default: the run's, or $WSNAS_DATA_MIRROR)")
     p.add_argument("--draws", type=int, default=200, help="topk: seeded draws (default 200)")
     p.add_argument("--draw-size", type=int, default=100,
@@ -458,9 +490,9 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 
 def _cmd_studies(args: argparse.Namespace) -> None:
-    names = [n.strip() for n in args.only.split(",") if n.strip()] if args.only else list(STUDIES)
+    names = [n.strip() for n in args.only.split(",") if n.strip()] if args.only else None
     paths = run_studies(args.run, names, metric=args.truth, mirror=args.data_mirror, draws=args.draws,
-                        draw_size=args.draw_size, progress=False if args.quiet else None)
+                        draw_size=args.draw_size, progress=False if args.quiet else None, score=args.score)
     for name, path in paths.items():
         doc = json.loads(path.read_text())
         print(f"[studies] {name}: {path}")

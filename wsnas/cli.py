@@ -76,7 +76,7 @@ def _new_run(args: argparse.Namespace) -> tuple[Config, RunDir]:
 
 def existing_run(args: argparse.Namespace) -> tuple[Config, RunDir]:
     run = RunDir(args.run)
-    kind = run.saved_tree().get("kind", "run")
+    kind = run.kind or "run"  # no config.json: saved_tree below names the problem
     if kind != "run":
         raise WsnasError(f"{run.path} holds a wsnas {kind}, not a trained run: `wsnas {args.command}` works on run "
                          f"directories made by `wsnas train` or `wsnas study`; draw its figures with "

@@ -1,0 +1,89 @@
+"""The bias and operator studies of an audit directory (no torch).
+
+An audit holds one score per arch (and BN policy), so of `wsnas studies` only the studies that need the space's
+features apply: `bias` (size against truth and score) and `operators` (op counts and per-slot ops). They run on
+one (score, truth) pair, both oriented so that higher is better (wsnas.analysis.direction), with the features of
+the audit's registered space (built in, or a plugin's: the audit saved its --plugin list). Their documents are
+those of a run's studies, written to AUDIT/studies/<name>.json.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Sequence
+
+import pandas as pd
+
+from wsnas.analysis.audit_tables import BN_POLICY, JOINED, SCORE, TRUTH
+from wsnas.analysis.compare import FINETUNE
+from wsnas.analysis.direction import Column
+from wsnas.analysis.studies import StudyError, StudyInput, bias_study, operator_study, write_study
+from wsnas.benchmarks.groundtruth import GroundTruth
+from wsnas.benchmarks.registry import space_names
+from wsnas.runs import TEXT_COLUMNS, RunDir
+
+AUDIT_STUDIES = ("bias", "operators")
+
+
+def audit_columns(tree: dict, side: str) -> list[Column]:
+    """The score or truth Columns an audit's config.json records."""
+    record = (tree.get("audit") or {}).get("scores" if side == "score" else "truth") or {}
+    return [Column(c["name"], c.get("direction") == "lower", c.get("unit"), c.get("sparse_tol"))
+            for c in record.get("columns") or []]
+
+
+def _pick(columns: list[Column], name: str | None, side: str, directory: Path) -> Column:
+    if not columns:
+        raise StudyError(f"{directory} is an audit made by an older wsnas (its config.json lists no columns); "
+                         f"rerun `wsnas audit` into a new --out to study it")
+    if name is None:
+        return columns[0]
+    for column in columns:
+        if column.name == name:
+            return column
+    raise StudyError(f"the audit {directory} has no {side} column {name!r}; its {side}s: "
+                     f"{', '.join(c.name for c in columns)} (--{side})")
+
+
+def read_joined(directory: Path) -> pd.DataFrame:
+    path = directory / JOINED
+    if not path.is_file():
+        raise StudyError(f"{directory} is an audit without {JOINED} (made by an older wsnas); rerun `wsnas audit` "
+                         f"into a new --out")
+    return pd.read_csv(path, dtype={**TEXT_COLUMNS, BN_POLICY: str})
+
+
+def audit_study_input(directory: str | Path, score: str | None = None, truth: str | None = None) -> StudyInput:
+    """One (score, truth) pair of an audit as a StudyInput: supernet_acc and truth oriented (higher = better);
+    the first BN policy when the scores had several."""
+    run = RunDir(directory)
+    tree = run.saved_tree()
+    cfg = run.config()  # imports the audit's plugins
+    if cfg.space not in space_names():
+        raise StudyError(f"the audit {run.path} was made with space {cfg.space!r}, which is not registered, so its "
+                         f"archs have no features; audit with --space NAME (built in: {', '.join(space_names())}; "
+                         f"your own: --plugin FILE --space NAME)")
+    s = _pick(audit_columns(tree, "score"), score, "score", run.path)
+    t = _pick(audit_columns(tree, "truth"), truth, "truth", run.path)
+    joined = read_joined(run.path)
+    frame = pd.DataFrame({"key": joined["key"], "epoch": 0, BN_POLICY: joined[BN_POLICY], FINETUNE: 0,
+                          "supernet_acc": s.orient(joined[SCORE + s.name]), "truth": t.orient(joined[TRUTH + t.name])})
+    policy = sorted(frame[BN_POLICY].unique())[0]
+    unique = frame.drop_duplicates("key")
+    table = GroundTruth(pd.DataFrame({"key": unique["key"], "index": range(len(unique)),
+                                      t.describe(): unique["truth"]}),
+                        cfg.space, f"the audit's truth table ({t.describe()})")
+    return StudyInput(run, cfg, table, t.describe(), frame, policy, 0)
+
+
+def run_audit_studies(directory: str | Path, names: Sequence[str] | None, *, score: str | None = None,
+                      truth: str | None = None) -> dict[str, Path]:
+    """Write AUDIT/studies/<name>.json for `names` (default: bias and operators); {name: path}."""
+    chosen = list(names) if names else list(AUDIT_STUDIES)
+    other = [n for n in chosen if n not in AUDIT_STUDIES]
+    if other:
+        raise StudyError(f"{directory} is an audit (one score per arch): {', '.join(other)} do(es) not apply; its "
+                         f"top-k figures are in metrics.json and `wsnas report {directory}` draws them; studies of an "
+                         f"audit: {', '.join(AUDIT_STUDIES)}")
+    inp = audit_study_input(directory, score, truth)
+    makers = {"bias": bias_study, "operators": operator_study}
+    return {name: write_study(inp.run.path, makers[name](inp)) for name in chosen}
