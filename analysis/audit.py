@@ -29,7 +29,8 @@ from typing import Any, Sequence
 import pandas as pd
 
 from wsnas.analysis.audit_tables import (BN_POLICY, JOINED, SCORE, SEED, TRUTH, AuditError, Joined, JoinSpec,
-                                         Table, builtin_table, comma_list, join_tables, read_table, separator)
+                                         Table, builtin_table, comma_list, examples, join_tables, read_table,
+                                         separator)
 from wsnas.analysis.compare import FINETUNE, format_summary, summarise
 from wsnas.analysis.direction import (Column, SummaryLabels, builtin_unit, decimals_for, default_tol,
                                       restore_result, significant_decimals, unit_from_name)

@@ -52,7 +52,8 @@ def audit_plan(directory: Path, label: str) -> tuple[list[_Figure], list[Missing
     results = metrics["results"]
     figures = [_scatter(results, joined, columns, label), _topk(results, joined, columns, label)]
     if len(scores) * len(truths) > 1:
-        figures += [_heatmap(results, [c.name for c in scores], [c.name for c in truths], policy, label)
+        names = {c.name: f"{c.name}\n(lower is better)" for c in (*scores, *truths) if c.lower_is_better}
+        figures += [_heatmap(results, [c.name for c in scores], [c.name for c in truths], policy, label, names)
                     for policy in dict.fromkeys(r[BN_POLICY] for r in results)]
     missing = []
     for name in AUDIT_STUDY_MAKERS:
@@ -132,7 +133,8 @@ def _topk(results, joined, columns, label: str) -> _Figure:
                    findings, lambda: topk_curve_figure(panels, label))
 
 
-def _heatmap(results, scores: list[str], truths: list[str], policy: str, label: str) -> _Figure:
+def _heatmap(results, scores: list[str], truths: list[str], policy: str, label: str,
+             names: dict[str, str]) -> _Figure:
     grid = grid_from_results([r for r in results if r[BN_POLICY] == policy], scores, truths)
     where = f" (BN {policy})" if policy != NO_POLICY else ""
     suffix = f"-{policy}" if policy != NO_POLICY else ""
@@ -140,7 +142,7 @@ def _heatmap(results, scores: list[str], truths: list[str], policy: str, label: 
                    "Kendall tau-b of each score column (rows) against each truth column (columns), both oriented so "
                    "that +1 means the score orders the archs as the truth does; 95% bootstrap CIs under the values.",
                    _grid_findings(grid),
-                   lambda: heatmap_figure(grid, f"{label}{where}", row_label="score", col_label="truth"))
+                   lambda: heatmap_figure(grid, f"{label}{where}", row_label="score", col_label="truth", names=names))
 
 
 def _grid_findings(grid: PairGrid) -> list[str]:

@@ -24,9 +24,9 @@ def _value(grid: PairGrid, a: str, b: str, stat: str, key: str = "value") -> flo
 
 @styled
 def heatmap_figure(grid: PairGrid, title: str, stat: str = "kendall", row_label: str = "",
-                   col_label: str = "") -> Figure:
+                   col_label: str = "", names: dict[str, str] | None = None) -> Figure:
     """`stat` of every pair as colour (-1 red .. +1 blue) with the value, and up to 8x8 cells its 95% CI, written
-    in each cell; a symmetric grid shows its lower triangle."""
+    in each cell; a symmetric grid shows its lower triangle. `names` relabels rows and columns for display."""
     rows, cols = grid.rows, grid.cols
     values = np.array([[_value(grid, a, b, stat) for b in cols] for a in rows])
     if grid.symmetric:
@@ -49,8 +49,10 @@ def heatmap_figure(grid: PairGrid, title: str, stat: str = "kendall", row_label:
         if full and not math.isnan(low):
             text += f"\n[{low:+.2f}, {high:+.2f}]"
         ax.text(j, i, text, ha="center", va="center", fontsize=size, color="white" if abs(value) > 0.6 else "black")
-    ax.set_xticks(range(len(cols)), cols, rotation=30 if full else 60, ha="right", rotation_mode="anchor")
-    ax.set_yticks(range(len(rows)), rows)
+    shown = names or {}
+    ax.set_xticks(range(len(cols)), [shown.get(c, c) for c in cols], rotation=30 if full else 60, ha="right",
+                  rotation_mode="anchor")
+    ax.set_yticks(range(len(rows)), [shown.get(r, r) for r in rows])
     ax.set_xlabel(col_label)
     ax.set_ylabel(row_label)
     ax.grid(False)
