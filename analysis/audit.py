@@ -454,8 +454,8 @@ def cmd_audit(args: argparse.Namespace) -> None:
     for warning in (*result.joined.warnings, *result.notes):
         print(f"[audit] note: {warning}", file=sys.stderr)
     spec = result.plan.spec
-    print(f"[audit] scores: {spec.scores.source} (separator {spec.scores.sep!r}); truth: {result.plan.truth_source}"
-          + (f" (separator {spec.truth.sep!r})" if spec.truth.sep else ""))
+    truth = f"{spec.truth.source} (separator {spec.truth.sep!r})" if spec.truth.path else result.plan.truth_source
+    print(f"[audit] scores: {spec.scores.source} (separator {spec.scores.sep!r}); truth: {truth}")
     print(f"[audit] {result.joined.table['key'].nunique()} matched archs; {result.joined.truth_without_score} "
           f"truth rows have no score (not used)")
     print(format_audit(result.metrics))

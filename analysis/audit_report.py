@@ -50,7 +50,8 @@ def audit_plan(directory: Path, label: str) -> tuple[list[_Figure], list[Missing
                             rerun_command(tree, directory))]
     columns = {**{("score", c.name): c for c in scores}, **{("truth", c.name): c for c in truths}}
     results = metrics["results"]
-    figures = [_scatter(results, joined, columns, label), _topk(results, joined, columns, label)]
+    cols = len(truths) if len(truths) <= 4 else 3  # scores down, truths across
+    figures = [_scatter(results, joined, columns, label, cols), _topk(results, joined, columns, label, cols)]
     if len(scores) * len(truths) > 1:
         names = {c.name: f"{c.name}\n(lower is better)" for c in (*scores, *truths) if c.lower_is_better}
         figures += [_heatmap(results, [c.name for c in scores], [c.name for c in truths], policy, label, names)
@@ -92,7 +93,7 @@ def _finding(result: dict[str, Any], truth: Column, decimals: int) -> str:
     return "; ".join(parts)
 
 
-def _scatter(results, joined, columns, label: str) -> _Figure:
+def _scatter(results, joined, columns, label: str, cols: int) -> _Figure:
     panels = []
     for r in results:
         score, truth = columns[("score", r["score"])], columns[("truth", r["truth"])]
@@ -105,14 +106,14 @@ def _scatter(results, joined, columns, label: str) -> _Figure:
                    "Each point is one arch of the audit; one panel per (score, truth) pair, with Kendall tau and "
                    "Spearman rho (95% bootstrap CIs) and the seed-noise ceiling where per-seed truth columns were "
                    "given. Axes of lower-is-better columns are reversed, so a perfect ranking is a rising line.",
-                   findings, lambda: plots.scatter_figure(panels, "", label, "scores vs ground truth"))
+                   findings, lambda: plots.scatter_figure(panels, "", label, "scores vs ground truth", cols))
 
 
 def _k_grid(n: int) -> np.ndarray:
     return np.unique(np.round(np.geomspace(1, n, num=min(n, 16))).astype(int))
 
 
-def _topk(results, joined, columns, label: str) -> _Figure:
+def _topk(results, joined, columns, label: str, cols: int) -> _Figure:
     panels, findings = [], []
     for r in results:
         score, truth = columns[("score", r["score"])], columns[("truth", r["truth"])]
@@ -130,7 +131,7 @@ def _topk(results, joined, columns, label: str) -> _Figure:
                    "For every k of a geometric grid: the best truth among the score's top k (exact expectation over "
                    "score ties), the exact expected best of k archs picked at random, and the best of all archs "
                    "(oracle), all in the truth's units; reversed axes where lower is better.",
-                   findings, lambda: topk_curve_figure(panels, label))
+                   findings, lambda: topk_curve_figure(panels, label, cols))
 
 
 def _heatmap(results, scores: list[str], truths: list[str], policy: str, label: str,

@@ -49,7 +49,8 @@ def read_joined(directory: Path) -> pd.DataFrame:
     if not path.is_file():
         raise StudyError(f"{directory} is an audit without {JOINED} (made by an older wsnas); rerun `wsnas audit` "
                          f"into a new --out")
-    return pd.read_csv(path, dtype={**TEXT_COLUMNS, BN_POLICY: str})
+    # keys and BN policies as written ('n/a' is a policy, not a missing value); empty cells (missing seeds) NaN
+    return pd.read_csv(path, dtype={**TEXT_COLUMNS, BN_POLICY: str}, keep_default_na=False, na_values=[""])
 
 
 def audit_study_input(directory: str | Path, score: str | None = None, truth: str | None = None) -> StudyInput:

@@ -169,19 +169,21 @@ def format_summary(results: list[dict[str, Any]], metric: str, labels: SummaryLa
         lines.append(f"epoch {r['epoch']}  bn_policy={r['bn_policy']}  {tuned}n={r['n_archs']} archs  "
                      f"truth={metric}  mean {labels.score} {labels.score_text(r['mean_supernet_acc'])}")
         heads = ("ceiling: run vs run", "run vs mean of others")[:len(runs)]
-        lines.append(f"  {'':<20} {labels.column:>8}  {'95% CI':<16}" + "".join(f"  {head:<24}" for head in heads))
+        names = dict(_LABELS)
+        tol = r["sparse_kendall"].get("tol")
+        names["sparse_kendall"] += f" {labels.difference_text(tol)}" if tol is not None else " (no tol)"
+        regret = f"regret ({labels.difference})" if labels.difference else "regret"
+        w = max(20, *map(len, names.values()), len(regret))
+        lines.append(f"  {'':<{w}} {labels.column:>8}  {'95% CI':<16}" + "".join(f"  {head:<24}" for head in heads))
         if "undefined_because" in r:
             lines.append(f"  correlations undefined: {r['undefined_because']}")
-        for name, label in _LABELS.items():
+        for name, label in names.items():
             c = r[name]
-            if name == "sparse_kendall":
-                label = f"{label} {labels.difference_text(c['tol'])}" if c.get("tol") is not None else f"{label} (no tol)"
             interval = "" if math.isnan(c["ci_low"]) else f"[{c['ci_low']:+.3f}, {c['ci_high']:+.3f}]"
-            lines.append(f"  {label:<20} {_cell(c['value'], '+.3f'):>8}  {interval:<16}"
+            lines.append(f"  {label:<{w}} {_cell(c['value'], '+.3f'):>8}  {interval:<16}"
                          + "".join(f"  {_spread_text(part[name], '+.3f'):<24}" for part in runs.values()))
-        regret = f"regret ({labels.difference})" if labels.difference else "regret"
         d = labels.truth_decimals
-        lines.append(f"  {regret:<20} {r['regret']:>8.{d}f}  {'':<16}"
+        lines.append(f"  {regret:<{w}} {r['regret']:>8.{d}f}  {'':<16}"
                      + "".join(f"  {_spread_text(part['regret'], f'.{d}f'):<24}" for part in runs.values()))
         if ceiling:
             lines.extend(_ceiling_note(ceiling, r["n_archs"]))

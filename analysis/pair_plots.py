@@ -77,9 +77,10 @@ class TopkPanel:
 
 
 @styled
-def topk_curve_figure(panels: Sequence[TopkPanel], title: str) -> Figure:
-    """One panel per pair: best truth in the score's top k against a random pick of k and the oracle."""
-    cols = min(3, len(panels))
+def topk_curve_figure(panels: Sequence[TopkPanel], title: str, cols: int = 3) -> Figure:
+    """One panel per pair, `cols` a row: best truth in the score's top k against a random pick of k and the
+    oracle."""
+    cols = min(cols, len(panels))
     rows = math.ceil(len(panels) / cols)
     fig = Figure(figsize=(5.4 * cols, 4.4 * rows + 0.5), layout="constrained")
     axes = fig.subplots(rows, cols, squeeze=False).ravel()

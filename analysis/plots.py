@@ -105,10 +105,10 @@ def ceiling_kendall(ceiling: Any) -> dict[str, float]:
 
 @styled
 def scatter_figure(panels: Sequence[ScatterPanel], truth_name: str, title: str,
-                   what: str = "supernet vs true accuracy") -> Figure:
-    """Supernet accuracy against true accuracy, one panel per (epoch, BN policy), tau/rho with CIs inside (a panel
-    may name its axes and reverse those where lower is better)."""
-    cols = min(3, len(panels))
+                   what: str = "supernet vs true accuracy", cols: int = 3) -> Figure:
+    """Supernet accuracy against true accuracy, one panel per (epoch, BN policy), tau/rho with CIs inside, `cols`
+    panels a row (a panel may name its axes and reverse those where lower is better)."""
+    cols = min(cols, len(panels))
     rows = math.ceil(len(panels) / cols)
     fig = Figure(figsize=(5 * cols, 4.6 * rows + 0.4), layout="constrained")
     axes = fig.subplots(rows, cols, squeeze=False).ravel()
