@@ -95,7 +95,7 @@ def topk_curve_figure(panels: Sequence[TopkPanel], title: str, cols: int = 3) ->
         if p.lower_is_better:
             ax.invert_yaxis()
         ax.set_xlabel("k (archs picked, log scale)")
-        better = " (axis reversed: lower is better, up)" if p.lower_is_better else ""
+        better = "\n(axis reversed: lower is better)" if p.lower_is_better else ""
         ax.set_ylabel(f"best {p.truth_label} among the k{better}")
         ax.set_title(p.label, fontsize=11)
         ax.legend(loc="lower right", fontsize=9)
