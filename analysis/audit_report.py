@@ -50,7 +50,7 @@ def audit_plan(directory: Path, label: str) -> tuple[list[_Figure], list[Missing
                             rerun_command(tree, directory))]
     columns = {**{("score", c.name): c for c in scores}, **{("truth", c.name): c for c in truths}}
     results = metrics["results"]
-    cols = len(truths) if len(truths) <= 4 else 3  # scores down, truths across
+    cols = len(truths) if 2 <= len(truths) <= 4 else 3  # scores down, truths across
     figures = [_scatter(results, joined, columns, label, cols), _topk(results, joined, columns, label, cols)]
     if len(scores) * len(truths) > 1:
         names = {c.name: f"{c.name}\n(lower is better)" for c in (*scores, *truths) if c.lower_is_better}

@@ -219,3 +219,22 @@ def test_a_rerun_command_keeps_every_option(nb201_audit):
     before = json.loads((d / "audit" / "metrics.json").read_text())["results"]
     after = json.loads((d / "audit-rerun" / "metrics.json").read_text())["results"]
     assert after == before
+
+
+def test_every_command_takes_plugin():
+    import argparse
+
+    from wsnas.cli import build_parser
+
+    def leaves(parser, path=()):
+        subs = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+        if not subs:
+            yield path, parser
+        for action in subs:
+            for name, child in action.choices.items():
+                yield from leaves(child, (*path, name))
+
+    found = dict(leaves(build_parser()))
+    assert {("audit",), ("report",), ("studies",), ("query",), ("index",), ("benchmarks", "list"),
+            ("benchmarks", "correlate"), ("train",), ("evaluate",), ("analyze",)} <= set(found)
+    assert [" ".join(p) for p, parser in found.items() if "--plugin" not in parser._option_string_actions] == []
