@@ -344,7 +344,8 @@ def _write(out_dir: Path, inputs: AuditInputs, plan: Plan, joined: Joined, ident
     truth_record["seeds"] = {k: list(v) for k, v in spec.seed_cols.items()}
     audit = {"identity": identity, "scores": _file_record(spec.scores, spec.key_col, plan.scores),
              "truth": truth_record, "canonicalised_by_space": joined.canonicalised,
-             "matched_archs": int(joined.table["key"].nunique()), "truth_rows_without_score": joined.truth_without_score}
+             "matched_archs": int(joined.table["key"].nunique()),
+             "truth_rows_without_score": joined.truth_without_score}
     metrics = {"kind": KIND, "space": plan.space, "truth": first, "score": plan.scores[0].name,
                "truth_source": plan.truth_source, "n_boot": n_boot, "bootstrap_seed": seed,
                "columns": {"scores": [c.to_dict() for c in plan.scores], "truths": [c.to_dict() for c in plan.truths]},
@@ -364,7 +365,7 @@ def format_audit(metrics: dict[str, Any]) -> str:
     columns.update({("truth", c["name"]): c for c in metrics["columns"]["truths"]})
     blocks = []
     for r in metrics["results"]:
-        score, truth = (_column(columns[("score", r["score"])]), _column(columns[("truth", r["truth"])]))
+        score, truth = Column.from_dict(columns[("score", r["score"])]), Column.from_dict(columns[("truth", r["truth"])])
         labels = SummaryLabels(score.name, "score", score.unit, truth.unit, _decimals(r, "score"),
                                _decimals(r, "truth"))
         blocks.append(f"== score {score.describe()} vs truth {truth.describe()}\n"
@@ -378,10 +379,6 @@ def format_audit(metrics: dict[str, Any]) -> str:
             blocks.append(f"== Kendall tau [95% CI] of every score (rows) against every truth (columns){where}\n"
                           + format_matrix(grid, corner="score \\ truth"))
     return "\n".join(blocks)
-
-
-def _column(doc: dict[str, Any]) -> Column:
-    return Column(doc["name"], doc["direction"] == "lower", doc.get("unit"), doc.get("sparse_tol"))
 
 
 def _decimals(result: dict[str, Any], side: str) -> int:

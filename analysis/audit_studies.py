@@ -27,8 +27,7 @@ AUDIT_STUDIES = ("bias", "operators")
 def audit_columns(tree: dict, side: str) -> list[Column]:
     """The score or truth Columns an audit's config.json records."""
     record = (tree.get("audit") or {}).get("scores" if side == "score" else "truth") or {}
-    return [Column(c["name"], c.get("direction") == "lower", c.get("unit"), c.get("sparse_tol"))
-            for c in record.get("columns") or []]
+    return [Column.from_dict(c) for c in record.get("columns") or []]
 
 
 def _pick(columns: list[Column], name: str | None, side: str, directory: Path) -> Column:

@@ -65,6 +65,11 @@ class Column:
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, "direction": self.direction, "unit": self.unit, "sparse_tol": self.sparse_tol}
 
+    @classmethod
+    def from_dict(cls, doc: dict[str, Any]) -> "Column":
+        """The Column to_dict wrote (an audit's config.json and metrics.json keep them)."""
+        return cls(doc["name"], doc.get("direction") == LOWER, doc.get("unit"), doc.get("sparse_tol"))
+
 
 def unit_from_name(name: str) -> str | None:
     """The unit written at the end of a column name in brackets or parentheses, else None."""

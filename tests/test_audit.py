@@ -267,7 +267,8 @@ def test_nothing_is_overwritten(tables, capsys, monkeypatch):
     assert main([*base, "--name", "mine"]) == 0
     assert main([*base, "--name", "mine"]) == 0  # the same inputs again: the same numbers, rewritten
     err = _error(capsys, [*base, "--name", "mine", "--truth-col", "other"])
-    assert "runs/audit-mine holds an audit of other inputs" in err and "truth_columns.0.name: 'accuracy' -> 'other'" in err
+    assert "runs/audit-mine holds an audit of other inputs" in err
+    assert "truth_columns.0.name: 'accuracy' -> 'other'" in err
     err = _error(capsys, [*base, "--name", "mine", "--n-boot", "60"])
     assert "n_boot: 50 -> 60" in err
     (tmp_path / "taken").mkdir()
