@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 import pandas as pd
+from tqdm.auto import tqdm
 
 from wsnas.analysis.audit_tables import (BN_POLICY, JOINED, SCORE, SEED, TRUTH, AuditError, Joined, JoinSpec,
                                          Table, builtin_table, comma_list, examples, join_tables, read_table,
@@ -281,18 +282,19 @@ def seed_truth(joined: Joined, truth: Column, n_seeds: int, space: str) -> Groun
     return GroundTruth(pd.DataFrame(frame), space, "the audit's truth table")
 
 
-def pair_results(joined: Joined, plan: Plan, topk: Sequence[int | float], n_boot: int, seed: int) -> list[dict]:
+def pair_results(joined: Joined, plan: Plan, topk: Sequence[int | float], n_boot: int, seed: int,
+                 progress: bool = False) -> list[dict]:
     """One summary per (score, truth, BN policy), computed on oriented columns and restored to their units."""
     results = []
-    for score in plan.scores:
-        for truth in plan.truths:
-            seeds = seed_truth(joined, truth, len(plan.spec.seed_cols.get(truth.name, ())), plan.space)
-            entries = summarise(_pair_frame(joined, score, truth), topk=topk, n_boot=n_boot, seed=seed, truth=seeds,
-                                metric=truth.name if seeds else None, tol=truth.sparse_tol)
-            for entry in entries:
-                results.append({"score": score.name, "truth": truth.name, "score_direction": score.direction,
-                                "truth_direction": truth.direction, "score_unit": score.unit,
-                                "truth_unit": truth.unit, **restore_result(entry, score, truth)})
+    pairs = [(score, truth) for score in plan.scores for truth in plan.truths]
+    quiet = True if not progress or len(pairs) < 2 else None  # None: a bar on a terminal only
+    for score, truth in tqdm(pairs, desc="pairs", unit="pair", disable=quiet):
+        seeds = seed_truth(joined, truth, len(plan.spec.seed_cols.get(truth.name, ())), plan.space)
+        entries = summarise(_pair_frame(joined, score, truth), topk=topk, n_boot=n_boot, seed=seed, truth=seeds,
+                            metric=truth.name if seeds else None, tol=truth.sparse_tol)
+        results += [{"score": score.name, "truth": truth.name, "score_direction": score.direction,
+                     "truth_direction": truth.direction, "score_unit": score.unit, "truth_unit": truth.unit,
+                     **restore_result(entry, score, truth)} for entry in entries]
     return results
 
 
@@ -305,7 +307,7 @@ def _check_topk(topk: Sequence[int | float], joined: Joined) -> None:
 
 
 def run_audit(inputs: AuditInputs, *, out: str | Path | None = None, name: str | None = None, n_boot: int = 1000,
-              seed: int = 0, topk: Sequence[int | float] = (1, 10, 0.01, 0.1)) -> AuditResult:
+              seed: int = 0, topk: Sequence[int | float] = (1, 10, 0.01, 0.1), progress: bool = False) -> AuditResult:
     """Join, summarise every pair, and write the audit directory (see the module docstring)."""
     if n_boot < 1:
         raise AuditError(f"--n-boot {n_boot} must be at least 1 (bootstrap resamples), e.g. 1000")
@@ -315,7 +317,7 @@ def run_audit(inputs: AuditInputs, *, out: str | Path | None = None, name: str |
     identity = audit_identity(plan, topk, n_boot, seed)
     out_dir = output_directory(out, name, KIND, default_name(plan, identity))
     claim(out_dir, KIND, identity)
-    results = pair_results(joined, plan, topk, n_boot, seed)
+    results = pair_results(joined, plan, topk, n_boot, seed, progress)
     notes = [f"{t}: one per-seed column ({cols[0]}); the seed-noise ceiling needs two"
              for t, cols in plan.spec.seed_cols.items() if len(cols) == 1]
     notes += [f"{t.name}: no sparse-Kendall tolerance for its units ({t.unit or 'none given'}); give one with "
@@ -365,7 +367,8 @@ def format_audit(metrics: dict[str, Any]) -> str:
     columns.update({("truth", c["name"]): c for c in metrics["columns"]["truths"]})
     blocks = []
     for r in metrics["results"]:
-        score, truth = Column.from_dict(columns[("score", r["score"])]), Column.from_dict(columns[("truth", r["truth"])])
+        score = Column.from_dict(columns[("score", r["score"])])
+        truth = Column.from_dict(columns[("truth", r["truth"])])
         labels = SummaryLabels(score.name, "score", score.unit, truth.unit, _decimals(r, "score"),
                                _decimals(r, "truth"))
         blocks.append(f"== score {score.describe()} vs truth {truth.describe()}\n"
@@ -431,6 +434,7 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("--n-boot", type=int, default=defaults.n_boot, help=f"bootstrap resamples ({defaults.n_boot})")
     p.add_argument("--seed", type=int, default=defaults.seed, help=f"bootstrap seed ({defaults.seed})")
     p.add_argument("--db", help="results database to index into (default: $WSNAS_DB, else runs/wsnas.sqlite)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar (shown with several pairs)")
     p.set_defaults(func=cmd_audit)
     return p
 
@@ -447,7 +451,7 @@ def cmd_audit(args: argparse.Namespace) -> None:
         print(f"[audit] space {args.space!r} is not registered ({', '.join(space_names())}): keys are matched as "
               f"written and the name is a label (a plugin's space needs --plugin FILE)", file=sys.stderr)
     result = run_audit(inputs, out=args.out, name=args.name, n_boot=args.n_boot, seed=args.seed,
-                       topk=parse_topk(args.topk))
+                       topk=parse_topk(args.topk), progress=not args.quiet)
     for warning in (*result.joined.warnings, *result.notes):
         print(f"[audit] note: {warning}", file=sys.stderr)
     spec = result.plan.spec

@@ -60,7 +60,7 @@ def audit_study_input(directory: str | Path, score: str | None = None, truth: st
     cfg = run.config()  # imports the audit's plugins
     if cfg.space not in space_names():
         raise StudyError(f"the audit {run.path} was made with space {cfg.space!r}, which is not registered, so its "
-                         f"archs have no features; audit with --space NAME (built in: {', '.join(space_names())}; "
+                         f"archs have no features; audit with --space NAME (a space of `wsnas benchmarks list`, or "
                          f"your own: --plugin FILE --space NAME)")
     s = _pick(audit_columns(tree, "score"), score, "score", run.path)
     t = _pick(audit_columns(tree, "truth"), truth, "truth", run.path)

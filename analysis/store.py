@@ -331,13 +331,14 @@ def _metric_values(name: str, entry: Any) -> Iterator[tuple[str, float | None, f
                 yield from _metric_values(f"{name}.{key}", value)
 
 
-def _result_rows(run_id: str, metrics: dict[str, Any]) -> tuple[list[tuple], list[tuple]]:
-    """(metrics rows, topk rows) of a metrics.json: every scalar or interval of every result."""
+def _result_rows(run_id: str, metrics: dict[str, Any], score: str = RUN_SCORE) -> tuple[list[tuple], list[tuple]]:
+    """(metrics rows, topk rows) of a metrics.json: every scalar or interval of every result; `score` names the
+    score column of results that do not (a run's, or an audit written before audits named theirs)."""
     metric_rows, topk_rows = [], []
     for result in metrics.get("results", []):
-        score = str(result.get("score", metrics.get("score", RUN_SCORE)))
+        score_col = str(result.get("score", metrics.get("score", score)))
         truth = str(result.get("truth", metrics.get("truth")))
-        where = (run_id, int(result["epoch"]), str(result["bn_policy"]), int(result.get(FINETUNE, 0)), score, truth)
+        where = (run_id, int(result["epoch"]), str(result["bn_policy"]), int(result.get(FINETUNE, 0)), score_col, truth)
         n_archs = result.get("n_archs")
         for name, entry in result.items():
             if name not in _RESULT_IDENTITY:
@@ -387,7 +388,8 @@ def index_run(db_path: str | os.PathLike, run_dir: str | os.PathLike) -> IndexRe
     run_id = str(run.path)
     tree = run.saved_tree()
     scores = _score_rows(run_id, run.read_scores()) if run.scores_path.is_file() else []
-    metric_rows, topk_rows = _result_rows(run_id, _read_metrics(run))
+    old_audit_score = ((tree.get("audit") or {}).get("scores") or {}).get("score_col", RUN_SCORE)
+    metric_rows, topk_rows = _result_rows(run_id, _read_metrics(run), old_audit_score)
     audit_files, audit_columns = _audit_rows(run_id, tree)
     row = _run_row(run_id, tree)
     conn = connect(db_path)

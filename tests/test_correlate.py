@@ -90,8 +90,8 @@ def test_a_plugin_space_with_its_own_table(tmp_path, capsys):
                   "cifar10/standalone#seed1": 40 + 3 * quality + rng.normal(size=60)}).to_csv(tmp_path / "t.csv",
                                                                                                index=False)
     assert main(["benchmarks", "correlate", "tinyconv", "--plugin", str(plugin), "--truth-file",
-                 str(tmp_path / "t.csv"), "--archs", "all", "--n-boot", "50", "--out", str(tmp_path / "c"), "--db", str(tmp_path / "db"),
-                 "--quiet"]) == 0
+                 str(tmp_path / "t.csv"), "--archs", "all", "--n-boot", "50", "--out", str(tmp_path / "c"),
+                 "--db", str(tmp_path / "db"), "--quiet"]) == 0
     doc = json.loads((tmp_path / "c" / "pairs.json").read_text())
     assert doc["rows"] == ["cifar10/standalone", "cifar10/standalone#seed0", "cifar10/standalone#seed1", "params_M",
                            "flops_M"]
