@@ -327,12 +327,13 @@ def bias_study(inp: StudyInput) -> dict[str, Any]:
         return inp.unavailable("bias", f"space {inp.cfg.space!r} provides no parameter counts "
                                        f"(implement SearchSpace.features)")
     a = inp.cfg.analysis
-    series = {"supernet": final["supernet_acc"].to_numpy(), "truth": final["truth"].to_numpy()}
-    series.update({name: features[column].to_numpy(dtype=float) for name, column in (("params", PARAMS),
-                                                                                      ("flops", FLOPS))
-                   if column in features.columns})
-    skipped = [f"FLOPs: space {inp.cfg.space!r} provides no {FLOPS!r} feature, so the FLOPs pairs are skipped"
-               for column in (FLOPS,) if column not in features.columns]
+    series = {"supernet": final["supernet_acc"].to_numpy(), "truth": final["truth"].to_numpy(),
+              "params": features[PARAMS].to_numpy(dtype=float)}
+    skipped = []
+    if FLOPS in features.columns:
+        series["flops"] = features[FLOPS].to_numpy(dtype=float)
+    else:
+        skipped.append(f"FLOPs: space {inp.cfg.space!r} provides no {FLOPS!r} feature, so the FLOPs pairs are skipped")
     rows = [{"a": x, "b": y, **_kendall_with_ci(series[x], series[y], a.n_boot, a.seed)} for x, y in BIAS_PAIRS
             if x in series and y in series]
     k = resolve_k(TOP_FRACTION, len(final))[0]
