@@ -13,12 +13,12 @@ from __future__ import annotations
 import json
 import shlex
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
 from wsnas.analysis import plots
-from wsnas.analysis.audit_studies import audit_columns, audit_study_input, read_joined
+from wsnas.analysis.audit_studies import AUDIT_STUDY_MAKERS, audit_columns, audit_study_docs, read_joined
 from wsnas.analysis.audit_tables import BN_POLICY, NO_POLICY, SCORE, TRUTH
 from wsnas.analysis.correlate import heatmap
 from wsnas.analysis.direction import Column, decimals_for, value_text
@@ -26,12 +26,9 @@ from wsnas.analysis.metrics import random_expected_best, topk_best_truth
 from wsnas.analysis.pair_plots import TopkPanel, heatmap_figure, topk_curve_figure
 from wsnas.analysis.pairs import PairGrid, grid_from_results
 from wsnas.analysis.report import STUDY_FIGURES, DRAWERS, Missing, _Figure, read_study
-from wsnas.analysis.studies import StudyError, bias_study, operator_study
+from wsnas.analysis.studies import StudyError
 from wsnas.errors import WsnasError
 from wsnas.runs import RunDir
-
-AUDIT_STUDY_MAKERS: dict[str, Callable] = {"bias": bias_study, "operators": operator_study}
-
 
 def audit_plan(directory: Path, label: str) -> tuple[list[_Figure], list[Missing]]:
     """The figures of an audit or correlation directory, and what is missing."""
@@ -58,7 +55,7 @@ def audit_plan(directory: Path, label: str) -> tuple[list[_Figure], list[Missing
                     for policy in dict.fromkeys(r[BN_POLICY] for r in results)]
     missing = []
     for name in AUDIT_STUDY_MAKERS:
-        item = _audit_study(directory, name, label, scores[0], truths[0])
+        item = _audit_study(directory, name, label)
         (figures if isinstance(item, _Figure) else missing).append(item)
     return figures, missing
 
@@ -156,19 +153,19 @@ def _grid_findings(grid: PairGrid) -> list[str]:
     return [f"highest: {text[0]}", f"lowest: {text[1]}"] if len(rows) > 1 else text[:1]
 
 
-def _audit_study(directory: Path, name: str, label: str, score: Column,
-                 truth: Column) -> _Figure | Missing:
-    """The bias or operator figure of the audit's first pair: its studies/<name>.json, else computed here."""
+def _audit_study(directory: Path, name: str, label: str) -> _Figure | Missing:
+    """The bias or operator figure of an audit: its studies/<name>.json (`wsnas studies` on any pair), else
+    computed here on its first pair."""
     title, caption = STUDY_FIGURES[name]
     doc = read_study(directory, name)
     if doc is None:
         try:
-            doc = AUDIT_STUDY_MAKERS[name](audit_study_input(directory))
+            doc = audit_study_docs(directory, [name])[name]
         except WsnasError as exc:
             return Missing(title, str(exc), None)
     if doc.get("available") is False:
         return Missing(title, doc.get("unavailable_because", "the study is unavailable for this audit"), None)
-    pair = f" Pair: score {doc.get('score', score.name)} vs truth {doc['truth']}, both oriented so higher is better."
+    pair = f" Pair: score {doc.get('score', '?')} vs truth {doc['truth']}; both oriented so that higher is better."
     return _Figure(name, title, caption + pair, list(doc.get("findings", [])), lambda: DRAWERS[name](doc, label))
 
 

@@ -21,7 +21,7 @@ from wsnas.benchmarks.groundtruth import GroundTruth
 from wsnas.benchmarks.registry import space_names
 from wsnas.runs import TEXT_COLUMNS, RunDir
 
-AUDIT_STUDIES = ("bias", "operators")
+AUDIT_STUDY_MAKERS = {"bias": bias_study, "operators": operator_study}
 
 
 def audit_columns(tree: dict, side: str) -> list[Column]:
@@ -52,9 +52,10 @@ def read_joined(directory: Path) -> pd.DataFrame:
     return pd.read_csv(path, dtype={**TEXT_COLUMNS, BN_POLICY: str}, keep_default_na=False, na_values=[""])
 
 
-def audit_study_input(directory: str | Path, score: str | None = None, truth: str | None = None) -> StudyInput:
-    """One (score, truth) pair of an audit as a StudyInput: supernet_acc and truth oriented (higher = better);
-    the first BN policy when the scores had several."""
+def audit_study_input(directory: str | Path, score: str | None = None,
+                      truth: str | None = None) -> tuple[StudyInput, Column]:
+    """One (score, truth) pair of an audit as a StudyInput (supernet_acc and truth oriented: higher = better; the
+    first BN policy when the scores had several), and its score Column."""
     run = RunDir(directory)
     tree = run.saved_tree()
     cfg = run.config()  # imports the audit's plugins
@@ -72,18 +73,24 @@ def audit_study_input(directory: str | Path, score: str | None = None, truth: st
     table = GroundTruth(pd.DataFrame({"key": unique["key"], "index": range(len(unique)),
                                       t.describe(): unique["truth"]}),
                         cfg.space, f"the audit's truth table ({t.describe()})")
-    return StudyInput(run, cfg, table, t.describe(), frame, policy, 0)
+    return StudyInput(run, cfg, table, t.describe(), frame, policy, 0), s
+
+
+def audit_study_docs(directory: str | Path, names: Sequence[str], score: str | None = None,
+                     truth: str | None = None) -> dict[str, dict]:
+    """{name: document} of the studies `names` (bias, operators) on an audit's pair, each naming its score."""
+    inp, column = audit_study_input(directory, score, truth)
+    return {name: {**AUDIT_STUDY_MAKERS[name](inp), "score": column.describe()} for name in names}
 
 
 def run_audit_studies(directory: str | Path, names: Sequence[str] | None, *, score: str | None = None,
                       truth: str | None = None) -> dict[str, Path]:
     """Write AUDIT/studies/<name>.json for `names` (default: bias and operators); {name: path}."""
-    chosen = list(names) if names else list(AUDIT_STUDIES)
-    other = [n for n in chosen if n not in AUDIT_STUDIES]
+    chosen = list(names) if names else list(AUDIT_STUDY_MAKERS)
+    other = [n for n in chosen if n not in AUDIT_STUDY_MAKERS]
     if other:
         raise StudyError(f"{directory} is an audit (one score per arch): {', '.join(other)} do(es) not apply; its "
                          f"top-k figures are in metrics.json and `wsnas report {directory}` draws them; studies of an "
-                         f"audit: {', '.join(AUDIT_STUDIES)}")
-    inp = audit_study_input(directory, score, truth)
-    makers = {"bias": bias_study, "operators": operator_study}
-    return {name: write_study(inp.run.path, makers[name](inp)) for name in chosen}
+                         f"audit: {', '.join(AUDIT_STUDY_MAKERS)}")
+    docs = audit_study_docs(directory, chosen, score, truth)
+    return {name: write_study(directory, doc) for name, doc in docs.items()}

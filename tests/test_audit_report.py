@@ -166,6 +166,10 @@ def test_a_report_of_an_audit_draws_its_figures(nb201_audit, capsys):
     assert "supernet_acc vs val_loss, BN recalibrate (50 archs); tau = " in summary
     assert "axes of lower-is-better columns are reversed" in summary.lower()
     assert "highest: " in summary and "lowest: " in summary  # of the heat map
+    assert "Pair: score supernet_acc (higher is better) vs truth val_loss (lower is better)" in summary
+    assert main(["studies", str(d / "audit"), "--score", "n_params", "--truth", "acc"]) == 0  # another pair
+    report = render_report([d / "audit"], name="audit", out_root=d / "reports", progress=False)
+    assert "Pair: score n_params (higher is better) vs truth acc (higher is better)" in report.summary.read_text()
 
     assert main(_audit(d, out="unknown")) == 0  # no registered space: no features
     report = render_report([d / "unknown"], name="unknown", out_root=d / "reports", progress=False)
