@@ -38,12 +38,13 @@ closely the seed runs match the metric's values.
 from __future__ import annotations
 
 import itertools
-from typing import Any, Sequence
+from functools import partial
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from wsnas.analysis.metrics import (CORRELATIONS, MIN_ARCHS, bootstrap_values, inclusion_probability, kendall_tau,
-                                    regret, resolve_k, stat_or_nan, topk_table)
+from wsnas.analysis.metrics import (CORRELATIONS, MIN_ARCHS, SPARSE_TOL, bootstrap_values, inclusion_probability,
+                                    kendall_tau, regret, resolve_k, sparse_kendall, stat_or_nan, topk_table)
 from wsnas.analysis.null import kendall_rows, pearson_rows, rank_rows
 from wsnas.benchmarks.groundtruth import GroundTruth
 
@@ -62,14 +63,20 @@ def no_ceiling_reason(truth: GroundTruth, metric: str) -> str | None:
             f"{', '.join(m for m in truth.metrics() if len(truth.seed_columns(m)) >= 2) or 'no metric'}")
 
 
-def _compare(ranker: np.ndarray, target: np.ndarray, topk: Sequence[int | float]) -> dict[str, Any]:
+def _statistics(tol: float | None) -> dict[str, Callable | None]:
+    """metrics.CORRELATIONS with sparse Kendall at `tol` (None where no tolerance is known: left undefined)."""
+    return {**CORRELATIONS, "sparse_kendall": None if tol is None else partial(sparse_kendall, tol=tol)}
+
+
+def _compare(ranker: np.ndarray, target: np.ndarray, topk: Sequence[int | float],
+             tol: float | None = SPARSE_TOL) -> dict[str, Any]:
     """Statistics of ranking `target` by `ranker` over the archs where both are known (NaN where undefined)."""
     known = ~np.isnan(ranker) & ~np.isnan(target)
     x, y = ranker[known], target[known]
     out: dict[str, Any] = {"n": int(known.sum())}
     if out["n"] < MIN_ARCHS:
         return {**out, **{name: np.nan for name in CORRELATIONS}, "regret": np.nan, "topk": []}
-    out.update({name: stat_or_nan(fn, x, y) for name, fn in CORRELATIONS.items()})
+    out.update({name: np.nan if fn is None else stat_or_nan(fn, x, y) for name, fn in _statistics(tol).items()})
     out["regret"] = regret(x, y)
     fits = [spec for spec in topk if isinstance(spec, (float, np.floating)) or spec <= out["n"]]
     out["topk"] = [{"label": r["label"], "k": r["k"], "best_gap": r["oracle_best"] - r["supernet_best"],
@@ -109,7 +116,7 @@ def _aggregate(comparisons: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def seed_ceiling(truth: GroundTruth, metric: str, keys: Sequence[str],
-                 topk: Sequence[int | float] = (1, 10)) -> dict[str, Any] | None:
+                 topk: Sequence[int | float] = (1, 10), tol: float | None = SPARSE_TOL) -> dict[str, Any] | None:
     """The seed-noise ceiling of `metric` over the archs `keys` (see the module docstring).
 
     None when `metric` has fewer than two per-seed columns (no_ceiling_reason says why). Otherwise
@@ -119,7 +126,8 @@ def seed_ceiling(truth: GroundTruth, metric: str, keys: Sequence[str],
     with best_gap (oracle minus best of the ranker's top k, in points of the target) and precision_at_k),
     and for each statistic its {"mean", "min", "max"} over comparisons, "n": {"min", "max"} and "topk" rows.
     topk takes topk_table's specs, resolved per comparison (a fraction of its archs); an int k larger than
-    the archs of a comparison is left out of it.
+    the archs of a comparison is left out of it. `tol` is sparse Kendall's tolerance in the metric's units
+    (None: sparse Kendall is left undefined).
     """
     if no_ceiling_reason(truth, metric) is not None:
         return None
@@ -128,8 +136,8 @@ def seed_ceiling(truth: GroundTruth, metric: str, keys: Sequence[str],
     seeds = np.column_stack([truth.values(c, keys) for c in columns])
     pairs = []
     for i, j in itertools.combinations(range(len(columns)), 2):
-        pairs.append({"seeds": [i, j], **_compare(seeds[:, i], seeds[:, j], topk)})
-    rest = [{"seeds": [i], **_compare(seeds[:, i], _row_mean(np.delete(seeds, i, axis=1)), topk)}
+        pairs.append({"seeds": [i, j], **_compare(seeds[:, i], seeds[:, j], topk, tol)})
+    rest = [{"seeds": [i], **_compare(seeds[:, i], _row_mean(np.delete(seeds, i, axis=1)), topk, tol)}
             for i in range(len(columns))]
     seed_mean, values = _row_mean(seeds), truth.values(metric, keys)
     known = ~np.isnan(seed_mean) & ~np.isnan(values)

@@ -342,7 +342,7 @@ def undefined_interval(reason: str) -> dict:
     return {"value": math.nan, "ci_low": math.nan, "ci_high": math.nan, "undefined_because": reason}
 
 
-def _with_ci(stat_fn: StatFn, x: np.ndarray, y: np.ndarray, n_boot: int, alpha: float, seed: int) -> dict:
+def with_ci(stat_fn: StatFn, x: np.ndarray, y: np.ndarray, n_boot: int, alpha: float, seed: int) -> dict:
     """{"value", "ci_low", "ci_high"}, or undefined_interval when stat_fn cannot use the data."""
     try:
         low, high = bootstrap_ci(stat_fn, x, y, n_boot=n_boot, alpha=alpha, seed=seed)
@@ -371,14 +371,14 @@ def correlation_summary(
     summary: dict = {"n": int(x.size)}
     for name, fn in CORRELATIONS.items():
         if fn is not sparse_kendall:
-            summary[name] = _with_ci(fn, x, y, n_boot, alpha, seed)
+            summary[name] = with_ci(fn, x, y, n_boot, alpha, seed)
     buckets = tie_buckets(y, tol)  # a bad tol raises here instead of reading as "undefined"
     try:
         sparse_kendall(x, y, tol)  # raises with the reason when undefined
     except MetricInputError as exc:
         sparse = undefined_interval(str(exc))
     else:
-        sparse = _with_ci(kendall_tau, x, buckets, n_boot, alpha, seed)
+        sparse = with_ci(kendall_tau, x, buckets, n_boot, alpha, seed)
     summary["sparse_kendall"] = {**sparse, "tol": tol}
     return summary
 

@@ -76,6 +76,10 @@ class ScatterPanel:
     truth: np.ndarray
     supernet: np.ndarray
     stats: dict[str, Any] = field(default_factory=dict)  # a metrics.json result (kendall, spearman, ceiling)
+    xlabel: str | None = None  # default: true accuracy (%, <truth>)
+    ylabel: str | None = None  # default: supernet accuracy (%)
+    invert_x: bool = False  # lower is better: the axis runs from worse to better all the same
+    invert_y: bool = False
 
 
 def as_number(value: Any) -> float | None:
@@ -104,9 +108,11 @@ def ceiling_kendall(ceiling: Any) -> dict[str, float]:
 
 
 @styled
-def scatter_figure(panels: Sequence[ScatterPanel], truth_name: str, title: str) -> Figure:
-    """Supernet accuracy against true accuracy, one panel per (epoch, BN policy), tau/rho with CIs inside."""
-    cols = min(3, len(panels))
+def scatter_figure(panels: Sequence[ScatterPanel], truth_name: str, title: str,
+                   what: str = "supernet vs true accuracy", cols: int = 3) -> Figure:
+    """Supernet accuracy against true accuracy, one panel per (epoch, BN policy), tau/rho with CIs inside, `cols`
+    panels a row (a panel may name its axes and reverse those where lower is better)."""
+    cols = min(cols, len(panels))
     rows = math.ceil(len(panels) / cols)
     fig = Figure(figsize=(5 * cols, 4.6 * rows + 0.4), layout="constrained")
     axes = fig.subplots(rows, cols, squeeze=False).ravel()
@@ -122,11 +128,15 @@ def scatter_figure(panels: Sequence[ScatterPanel], truth_name: str, title: str) 
             name, tau = next(iter(ceiling.items()))
             lines.append(f"ceiling τ = {tau:+.3f}" + (f" ({name})" if name else ""))
         ax.set_title("\n".join(lines), fontsize=11)
-        ax.set_xlabel(f"true accuracy (%, {truth_name})")
-        ax.set_ylabel("supernet accuracy (%)")
+        ax.set_xlabel(panel.xlabel or f"true accuracy (%, {truth_name})")
+        ax.set_ylabel(panel.ylabel or "supernet accuracy (%)")
+        if panel.invert_x:
+            ax.invert_xaxis()
+        if panel.invert_y:
+            ax.invert_yaxis()
     for ax in axes[len(panels):]:
         ax.set_visible(False)
-    fig.suptitle(f"{title}: supernet vs true accuracy")
+    fig.suptitle(f"{title}: {what}")
     return fig
 
 

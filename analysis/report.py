@@ -4,8 +4,9 @@
     reports/<name>/summary.md   the same text, linking the PNG files beside it
     reports/<name>/*.png
 
-A DIR is a run directory (config.json, scores.csv, metrics.json, studies/*.json) or a study directory
-(studies/*.json only, e.g. the pruning study's). Only figures whose data exist are drawn; the report lists
+A DIR is a run directory (config.json, scores.csv, metrics.json, studies/*.json), a study directory
+(studies/*.json only, e.g. the pruning study's), an audit or a benchmark-correlation directory
+(wsnas.analysis.audit_report). Only figures whose data exist are drawn; the report lists
 what is missing and the command that would produce it. No torch.
 """
 from __future__ import annotations
@@ -272,6 +273,10 @@ def _across_spaces(dirs: list[Path]) -> _Figure | None:
 
 def _plan(directory: Path, mirror: str | None) -> tuple[list[_Figure], list[Missing]]:
     label = directory.resolve().name
+    if RunDir(directory).kind in ("audit", "correlate"):  # no supernet run: figures of their own
+        from wsnas.analysis.audit_report import audit_plan  # which builds on this module
+
+        return audit_plan(directory, label)
     candidates = [_scatter(directory, label, mirror)] if _is_run(directory) else []
     candidates += [_study(directory, name, label) for name in DRAWERS]
     figures = [c for c in candidates if isinstance(c, _Figure)]

@@ -52,6 +52,15 @@ _RUN_VIEWS = (  # metrics and topk with the run's columns (migration 2, made aga
             SELECT t.*, r.kind, r.space, r.dataset, r.preset FROM topk t JOIN runs r USING (run_id)""",
 )
 
+_GROUP_VIEWS = (  # metrics and topk with the run's columns, replicate groups' too (migrations 4 and 5)
+    """CREATE VIEW run_metrics AS
+            SELECT m.*, r.kind, r.space, r.dataset, r.preset, r.group_id, r.replicates
+            FROM metrics m JOIN runs r USING (run_id)""",
+    """CREATE VIEW run_topk AS
+            SELECT t.*, r.kind, r.space, r.dataset, r.preset, r.group_id, r.replicates
+            FROM topk t JOIN runs r USING (run_id)""",
+)
+
 # Each entry takes the schema from version i to i + 1; append new ones, never edit an applied one.
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
     (  # 1: runs, their scores, their metrics and top-k figures
@@ -140,26 +149,60 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
                   "oracle_best, supernet_best_true_rank, worst_true_rank, precision_at_k, precision_at_bottom_k, "
                   "kendall_in_topk", _LEGACY_SET),
         "CREATE INDEX metrics_by_name ON metrics(metric, epoch, bn_policy, finetune_batches, score_set)",
-        """CREATE VIEW run_metrics AS
-            SELECT m.*, r.kind, r.space, r.dataset, r.preset, r.group_id, r.replicates
-            FROM metrics m JOIN runs r USING (run_id)""",
-        """CREATE VIEW run_topk AS
-            SELECT t.*, r.kind, r.space, r.dataset, r.preset, r.group_id, r.replicates
-            FROM topk t JOIN runs r USING (run_id)""",
+        *_GROUP_VIEWS,
+    ),
+    (  # 5: the score column a result ranks (a run's supernet_acc; an audit's or a benchmark correlation's named
+       # column) in the keys of metrics and topk, filled in for audits indexed before; an audit's files and
+       # columns (direction, unit, sparse tolerance, per-seed runs) as rows of their own
+        "DROP VIEW run_metrics",
+        "DROP VIEW run_topk",
+        *_rebuild("metrics", """CREATE TABLE metrics_new (
+            run_id TEXT NOT NULL REFERENCES runs(run_id) ON DELETE CASCADE, epoch INTEGER NOT NULL,
+            bn_policy TEXT NOT NULL, finetune_batches INTEGER NOT NULL DEFAULT 0, score_set TEXT NOT NULL,
+            score TEXT NOT NULL DEFAULT 'supernet_acc', truth TEXT NOT NULL, n_archs INTEGER, metric TEXT NOT NULL,
+            value REAL, ci_low REAL, ci_high REAL,
+            PRIMARY KEY (run_id, epoch, bn_policy, finetune_batches, score_set, score, truth, metric))""",
+                  "run_id, epoch, bn_policy, finetune_batches, score_set, truth, n_archs, metric, value, ci_low, "
+                  "ci_high"),
+        *_rebuild("topk", """CREATE TABLE topk_new (
+            run_id TEXT NOT NULL REFERENCES runs(run_id) ON DELETE CASCADE, epoch INTEGER NOT NULL,
+            bn_policy TEXT NOT NULL, finetune_batches INTEGER NOT NULL DEFAULT 0, score_set TEXT NOT NULL,
+            score TEXT NOT NULL DEFAULT 'supernet_acc', truth TEXT NOT NULL, label TEXT NOT NULL, k INTEGER,
+            supernet_best REAL, random_expected_best REAL, oracle_best REAL, supernet_best_true_rank REAL,
+            worst_true_rank REAL, precision_at_k REAL, precision_at_bottom_k REAL, kendall_in_topk REAL,
+            PRIMARY KEY (run_id, epoch, bn_policy, finetune_batches, score_set, score, truth, label))""",
+                  "run_id, epoch, bn_policy, finetune_batches, score_set, truth, label, k, supernet_best, "
+                  "random_expected_best, oracle_best, supernet_best_true_rank, worst_true_rank, precision_at_k, "
+                  "precision_at_bottom_k, kendall_in_topk"),
+        *(f"""UPDATE {table} SET score = COALESCE((SELECT json_extract(r.config_json,
+            '$.audit.scores.score_col') FROM runs r WHERE r.run_id = {table}.run_id AND r.kind = 'audit'), score)"""
+          for table in ("metrics", "topk")),
+        "CREATE INDEX metrics_by_name ON metrics(metric, epoch, bn_policy, finetune_batches, score_set)",
+        *_GROUP_VIEWS,
+        """CREATE TABLE audit_files (
+            run_id TEXT NOT NULL REFERENCES runs(run_id) ON DELETE CASCADE, role TEXT NOT NULL, path TEXT,
+            sha256 TEXT, source TEXT, key_col TEXT, sep TEXT, PRIMARY KEY (run_id, role))""",
+        """CREATE TABLE audit_columns (
+            run_id TEXT NOT NULL REFERENCES runs(run_id) ON DELETE CASCADE, role TEXT NOT NULL, name TEXT NOT NULL,
+            position INTEGER, direction TEXT, unit TEXT, sparse_tol REAL, seed_of TEXT,
+            PRIMARY KEY (run_id, role, name))""",
     ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
 SCORE_COLUMNS = ("key", "arch_index", "function_key", "epoch", SCORE_SET, "bn_policy", FINETUNE, "calib_batches",
                  "n_eval", "supernet_acc", "supernet_loss")
-RESULT_KEY = ("epoch", "bn_policy", FINETUNE, SCORE_SET, "truth")  # after run_id: a result in metrics, topk
+RESULT_KEY = ("epoch", "bn_policy", FINETUNE, SCORE_SET, "score", "truth")  # after run_id: a result in metrics, topk
+RUN_SCORE = "supernet_acc"  # the score column of a run's results (an audit names its own in each result)
 TOPK_COLUMNS = ("label", "k", "supernet_best", "random_expected_best", "oracle_best", "supernet_best_true_rank",
                 "worst_true_rank", "precision_at_k", "precision_at_bottom_k", "kendall_in_topk")
-_RESULT_IDENTITY = ("epoch", "bn_policy", FINETUNE, SCORE_SET, "n_archs", "topk", "members", "replicated",
-                    "baselines")  # result entries that are not metrics (members: indexed as their own runs)
-FILTER_COLUMNS = ("space", "bn_policy", "epoch", FINETUNE, SCORE_SET, "truth", "kind", "group_id")
-GROUP_COLUMNS = ("space", "dataset", "preset", "kind", "epoch", "bn_policy", FINETUNE, SCORE_SET, "truth", "n_archs",
-                 "group_id", "replicates")
+_RESULT_IDENTITY = ("epoch", "bn_policy", FINETUNE, SCORE_SET, "n_archs", "topk", "score", "truth", "members",
+                    "replicated", "baselines")  # result entries that are not metrics (members: their own runs)
+FILTER_COLUMNS = ("space", "kind", "bn_policy", "epoch", FINETUNE, SCORE_SET, "score", "truth", "group_id")
+GROUP_COLUMNS = ("space", "dataset", "preset", "kind", "epoch", "bn_policy", FINETUNE, SCORE_SET, "score", "truth",
+                 "n_archs", "group_id", "replicates")
+AUDIT_FILE_COLUMNS = ("role", "path", "sha256", "source", "key_col", "sep")
+AUDIT_COLUMN_COLUMNS = ("role", "name", "position", "direction", "unit", "sparse_tol", "seed_of")
 
 
 class StoreError(WsnasError):
@@ -344,13 +387,15 @@ def _metric_values(name: str, entry: Any) -> Iterator[tuple[str, float | None, f
                 yield from _metric_values(f"{name}.{key}", value)
 
 
-def _result_rows(run_id: str, metrics: dict[str, Any]) -> tuple[list[tuple], list[tuple]]:
-    """(metrics rows, topk rows) of a metrics.json: every scalar or interval of every result."""
-    truth = str(metrics.get("truth"))
+def _result_rows(run_id: str, metrics: dict[str, Any], score: str = RUN_SCORE) -> tuple[list[tuple], list[tuple]]:
+    """(metrics rows, topk rows) of a metrics.json: every scalar or interval of every result; `score` names the
+    score column of results that do not (a run's, or an audit written before audits named theirs)."""
     metric_rows, topk_rows = [], []
     for result in metrics.get("results", []):
+        score_col = str(result.get("score", metrics.get("score", score)))
+        truth = str(result.get("truth", metrics.get("truth")))
         where = (run_id, int(result["epoch"]), str(result["bn_policy"]), int(result.get(FINETUNE, 0)),
-                 str(result.get(SCORE_SET, LEGACY)), truth)
+                 str(result.get(SCORE_SET, LEGACY)), score_col, truth)
         n_archs = result.get("n_archs")
         for name, entry in [*result.items(), *_baseline_entries(result)]:
             if name not in _RESULT_IDENTITY:
@@ -368,6 +413,23 @@ def _baseline_entries(result: dict[str, Any]) -> Iterator[tuple[str, dict[str, A
         diff = {stat: {"value": d["difference"], "ci_low": d["ci_low"], "ci_high": d["ci_high"],
                        "p_value": d["p_value"]} for stat, d in b.get("supernet_minus_baseline", {}).items()}
         yield f"baseline:{b['name']}", {**own, "diff": diff}
+
+
+def _audit_rows(run_id: str, tree: dict[str, Any]) -> tuple[list[tuple], list[tuple]]:
+    """(audit_files rows, audit_columns rows) of an audit's config.json; none for anything else."""
+    audit = tree.get("audit") or {}
+    files, columns = [], []
+    for role, side in (("scores", "score"), ("truth", "truth")):
+        record = audit.get(role)
+        if not isinstance(record, dict):
+            continue
+        files.append((run_id, role, *(record.get(c) for c in AUDIT_FILE_COLUMNS[1:])))
+        for position, c in enumerate(record.get("columns") or []):
+            columns.append((run_id, side, c["name"], position, c.get("direction"), c.get("unit"),
+                            _number(c.get("sparse_tol")), None))
+        for truth, seeds in (record.get("seeds") or {}).items():
+            columns += [(run_id, "truth_seed", seed, k, None, None, None, truth) for k, seed in enumerate(seeds)]
+    return files, columns
 
 
 def _read_metrics(run: RunDir) -> dict[str, Any]:
@@ -392,13 +454,16 @@ class _Entry:
     scores: list[tuple]
     metrics: list[tuple]
     topk: list[tuple]
+    audit_files: list[tuple]
+    audit_columns: list[tuple]
 
 
 def _entry(run: RunDir, tree: dict[str, Any], **row: Any) -> _Entry:
     run_id = str(run.path)
     scores = _score_rows(run_id, run.read_scores()) if run.scores_path.is_file() else []
-    metric_rows, topk_rows = _result_rows(run_id, _read_metrics(run))
-    return _Entry(_run_row(run_id, tree, **row), scores, metric_rows, topk_rows)
+    old_audit_score = ((tree.get("audit") or {}).get("scores") or {}).get("score_col", RUN_SCORE)
+    metric_rows, topk_rows = _result_rows(run_id, _read_metrics(run), old_audit_score)
+    return _Entry(_run_row(run_id, tree, **row), scores, metric_rows, topk_rows, *_audit_rows(run_id, tree))
 
 
 def _entries(directory: Path) -> list[_Entry]:
@@ -431,6 +496,8 @@ def index_run(db_path: str | os.PathLike, run_dir: str | os.PathLike) -> IndexRe
                 _insert(conn, "metrics", ("run_id", *RESULT_KEY, "n_archs", "metric", "value", "ci_low", "ci_high"),
                         e.metrics)
                 _insert(conn, "topk", ("run_id", *RESULT_KEY, *TOPK_COLUMNS), e.topk)
+                _insert(conn, "audit_files", ("run_id", *AUDIT_FILE_COLUMNS), e.audit_files)
+                _insert(conn, "audit_columns", ("run_id", *AUDIT_COLUMN_COLUMNS), e.audit_columns)
     except sqlite3.DatabaseError as exc:
         raise StoreError(f"could not index {run_dir} into {db_path} ({exc}); check the file and rerun "
                          f"`wsnas index {run_dir} --db {db_path}`") from None
@@ -503,9 +570,9 @@ def metric_table(db_path: str | os.PathLike, metric: str, filters: dict[str, Any
                f"AVG(value) AS {_quote('mean_' + metric)}, MIN(value) AS {_quote('min_' + metric)}, "
                f"MAX(value) AS {_quote('max_' + metric)} FROM run_metrics{where} GROUP BY {cols} ORDER BY {cols}")
     else:
-        sql = (f"SELECT run_id, kind, space, dataset, epoch, bn_policy, finetune_batches, score_set, truth, n_archs, "
-               f"replicates, value AS {_quote(metric)}, ci_low, ci_high FROM run_metrics{where} "
-               f"ORDER BY space, run_id, epoch, bn_policy, finetune_batches, score_set, truth")
+        sql = (f"SELECT run_id, kind, space, dataset, epoch, bn_policy, finetune_batches, score_set, score, truth, "
+               f"n_archs, replicates, value AS {_quote(metric)}, ci_low, ci_high FROM run_metrics{where} "
+               f"ORDER BY space, run_id, epoch, bn_policy, finetune_batches, score_set, score, truth")
     return _select(db_path, sql, params)
 
 
@@ -520,15 +587,15 @@ def topk_rows(db_path: str | os.PathLike, filters: dict[str, Any] | None = None,
         sql = (f"SELECT {cols}, label, COUNT(DISTINCT run_id) AS runs, COUNT(*) AS results, {means} "
                f"FROM run_topk{where} GROUP BY {cols}, label ORDER BY {cols}, MIN(k), label")
     else:
-        sql = (f"SELECT run_id, kind, space, dataset, epoch, bn_policy, finetune_batches, score_set, truth, label, k, "
-               f"{', '.join(figures)} FROM run_topk{where} "
-               f"ORDER BY space, run_id, epoch, bn_policy, finetune_batches, score_set, truth, k, label")
+        sql = (f"SELECT run_id, kind, space, dataset, epoch, bn_policy, finetune_batches, score_set, score, truth, "
+               f"label, k, {', '.join(figures)} FROM run_topk{where} "
+               f"ORDER BY space, run_id, epoch, bn_policy, finetune_batches, score_set, score, truth, k, label")
     return _select(db_path, sql, params)
 
 
-def runs_table(db_path: str | os.PathLike, space: str | None = None) -> pd.DataFrame:
-    """The indexed runs with what they hold."""
-    where, params = _where({"space": space}, "r.")
+def runs_table(db_path: str | os.PathLike, space: str | None = None, kind: str | None = None) -> pd.DataFrame:
+    """The indexed runs (groups, audits, benchmark correlations) with what they hold."""
+    where, params = _where({"space": space, "kind": kind}, "r.")
     sql = ("SELECT r.run_id, r.kind, r.group_id, r.replicates, r.space, r.dataset, r.preset, r.created, "
            "substr(r.git_commit, 1, 10) AS git, "
            "(SELECT COUNT(*) FROM scores s WHERE s.run_id = r.run_id) AS scores, "

@@ -430,14 +430,23 @@ def _topk_findings(rows: list[dict[str, Any]], hit_rows: list[dict[str, Any]], s
 
 # -------------------------------------------------------------------------------------------------- run
 
-def run_studies(run_path: str | Path, names: Sequence[str] = STUDIES, *, metric: str | None = None,
+def run_studies(run_path: str | Path, names: Sequence[str] | None = None, *, metric: str | None = None,
                 mirror: str | None = None, draws: int = 200, draw_size: int = 100,
-                null_sims: int = NULL_SIMS, progress: bool | None = None) -> dict[str, Path]:
-    """Run the named studies on a run and write RUN/studies/<name>.json; returns {name: path}.
+                null_sims: int = NULL_SIMS, progress: bool | None = None, score: str | None = None) -> dict[str, Path]:
+    """Run the named studies (default: all) on a run or a replicate group and write DIR/studies/<name>.json;
+    returns {name: path}.
 
-    `null_sims`: draws of the unbiased null of the bias and operator studies. `progress` shows tqdm bars;
-    None follows the run's runtime.progress.
+    `null_sims`: draws of the unbiased null of the bias and operator studies. `progress` shows tqdm bars; None
+    follows the run's runtime.progress. An audit directory gets the studies that apply to it
+    (wsnas.analysis.audit_studies) on its `score` and `metric` columns.
     """
+    if RunDir(run_path).kind == "audit":
+        from wsnas.analysis.audit_studies import run_audit_studies  # which builds on this module
+
+        return run_audit_studies(run_path, names, score=score, truth=metric)
+    if score is not None:
+        raise StudyError(f"--score picks a score column of an audit; {run_path} is a run (its score: the supernet)")
+    names = STUDIES if names is None else names
     unknown = [n for n in names if n not in STUDIES]
     if unknown or not names:
         raise StudyError(f"unknown studies {unknown} in --only; choose from {', '.join(STUDIES)} "
@@ -462,7 +471,8 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p = sub.add_parser("studies", help="rank-disorder studies of a run: epochs, top-k, size bias, operator bias")
     p.add_argument("run", help="run directory (evaluated; several epochs for the epochs study)")
     p.add_argument("--only", help=f"comma-separated subset of {','.join(STUDIES)} (default: all)")
-    p.add_argument("--truth", help="ground-truth column (default: the run's analysis.truth)")
+    p.add_argument("--truth", help="ground-truth column (default: the run's analysis.truth; an audit's first)")
+    p.add_argument("--score", help="an audit's score column (default: its first)")
     p.add_argument("--data-mirror", help="local mirror of the ground truth (default: the run's, or $WSNAS_DATA_MIRROR)")
     p.add_argument("--draws", type=int, default=200, help="topk: seeded draws (default 200)")
     p.add_argument("--draw-size", type=int, default=100,
@@ -475,9 +485,10 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 
 def _cmd_studies(args: argparse.Namespace) -> None:
-    names = [n.strip() for n in args.only.split(",") if n.strip()] if args.only else list(STUDIES)
+    names = [n.strip() for n in args.only.split(",") if n.strip()] if args.only else None
     paths = run_studies(args.run, names, metric=args.truth, mirror=args.data_mirror, draws=args.draws,
-                        draw_size=args.draw_size, null_sims=args.null_sims, progress=False if args.quiet else None)
+                        draw_size=args.draw_size, null_sims=args.null_sims, progress=False if args.quiet else None,
+                        score=args.score)
     for name, path in paths.items():
         doc = json.loads(path.read_text())
         print(f"[studies] {name}: {path}")

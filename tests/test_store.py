@@ -128,8 +128,9 @@ def test_migration_4_puts_score_sets_in_the_keys_with_the_legacy_set_of_each_row
     conn.execute("INSERT INTO metrics VALUES ('r', 5, 'inherit', 0, 'cifar10/test', 20, 'kendall', 0.25, 0.1, 0.4)")
     conn.close()
 
-    conn = store.connect(db)
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == store.SCHEMA_VERSION >= 4
+    conn = sqlite3.connect(db, isolation_level=None)
+    conn.execute("PRAGMA foreign_keys = ON")
+    assert store.migrate(conn, upto=4) == 4
     assert _primary_keys(conn) == {
         "scores": ["run_id", "key", "epoch", "score_set"],
         "metrics": ["run_id", "epoch", "bn_policy", "finetune_batches", "score_set", "truth", "metric"],
@@ -138,6 +139,37 @@ def test_migration_4_puts_score_sets_in_the_keys_with_the_legacy_set_of_each_row
         ("inherit", "legacy-inherit-ft0"), ("recalibrate", "legacy-recalibrate-ft0")]
     assert conn.execute("SELECT score_set, kind, replicates FROM run_metrics").fetchall() == [
         ("legacy-inherit-ft0", "run", 1)]
+    conn.close()
+
+
+def test_migration_5_puts_the_score_column_in_the_keys_and_adds_the_audit_inputs(tmp_path):
+    db = tmp_path / "v4.sqlite"
+    conn = sqlite3.connect(db, isolation_level=None)
+    assert store.migrate(conn, upto=4) == 4
+    audit = json.dumps({"kind": "audit", "audit": {"scores": {"score_col": "proxy"}}})
+    conn.execute("INSERT INTO runs (run_id, kind, space, config_json, indexed_at) VALUES "
+                 "('r', 'run', 'nb201', '{}', 'then'), ('a', 'audit', 'custom', ?, 'then')", (audit,))
+    for run in ("r", "a"):
+        conn.execute("INSERT INTO metrics VALUES (?, 0, 'n/a', 0, 'legacy', 'acc', 20, 'kendall', 0.25, 0.1, 0.4)",
+                     (run,))
+        conn.execute("INSERT INTO topk (run_id, epoch, bn_policy, score_set, truth, label, k) "
+                     "VALUES (?, 0, 'n/a', 'legacy', 'acc', '1', 1)", (run,))
+    conn.close()
+
+    conn = store.connect(db)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == store.SCHEMA_VERSION >= 5
+    assert _primary_keys(conn)["metrics"] == ["run_id", "epoch", "bn_policy", "finetune_batches", "score_set",
+                                              "score", "truth", "metric"]
+    assert sorted(conn.execute("SELECT run_id, score, truth, value FROM run_metrics")) == [
+        ("a", "proxy", "acc", 0.25), ("r", "supernet_acc", "acc", 0.25)]  # an old audit's score from its config
+    assert sorted(conn.execute("SELECT run_id, score FROM run_topk")) == [("a", "proxy"), ("r", "supernet_acc")]
+    conn.execute("INSERT INTO metrics VALUES ('a', 0, 'n/a', 0, 'legacy', 'other', 'acc', 20, 'kendall', 0.5, NULL, NULL)")
+    assert conn.execute("SELECT COUNT(*) FROM metrics WHERE run_id = 'a'").fetchone()[0] == 2  # two scores, one truth
+    assert {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")} >= {
+        "audit_files", "audit_columns"}
+    assert conn.execute("SELECT COUNT(*) FROM sqlite_master WHERE name = 'metrics_by_name'").fetchone()[0] == 1
+    conn.execute("DELETE FROM runs")
+    assert [conn.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0] for t in ("metrics", "topk")] == [0, 0]
     conn.close()
 
 
@@ -245,7 +277,7 @@ def test_queries_match_metrics_json(smoke_run, tmp_path, capsys):
     assert main(["query", "kendall", "--db", str(db)]) == 0  # the aligned table
     header, line = capsys.readouterr().out.splitlines()
     assert header.split() == ["run_id", "kind", "space", "dataset", "epoch", "bn_policy", "finetune_batches",
-                              "score_set", "truth", "n_archs", "replicates", "kendall", "ci_low", "ci_high"]
+                              "score_set", "score", "truth", "n_archs", "replicates", "kendall", "ci_low", "ci_high"]
     assert len(header) == len(line) and f"{result['kendall']['value']:.4f}" in line
 
 

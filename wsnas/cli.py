@@ -14,6 +14,7 @@ from typing import Any
 from wsnas.config import PRESETS, Config, apply_overrides, build_config
 from wsnas.errors import WsnasError
 from wsnas.groups import ReplicateGroup, is_group, member_config
+from wsnas.plugins import load_plugins
 from wsnas.runs import RunDir
 
 # Modules that add their own subcommands: each has add_parser(subparsers) that sets `func` on its parser.
@@ -35,8 +36,6 @@ def add_config_args(p: argparse.ArgumentParser, with_preset: bool) -> None:
                        help="named size: smoke (seconds, for tests), cpu (default, minutes on 2 cores), paper (GPU)")
         p.add_argument("--config", help="YAML or TOML file with sections data/model/train/eval/analysis/runtime")
         p.add_argument("--space", help="search space (see `wsnas benchmarks list`)")
-        p.add_argument("--plugin", action="append", default=[], metavar="MODULE_OR_FILE",
-                       help="import a plugin that registers your own space (a module or a .py file; repeatable)")
         p.add_argument("--dataset", help="dataset the supernet trains on (default: the space's, e.g. cifar10, cora)")
         p.add_argument("--sampler", help="training path sampler: uniform (over strings), unique (over functions) "
                                          "or sandwich (largest + smallest + uniform, for slimmable spaces)")
@@ -80,8 +79,13 @@ def _new_run(args: argparse.Namespace) -> tuple[Config, RunDir]:
 def existing_run(args: argparse.Namespace, path: str | Path | None = None) -> tuple[Config, RunDir]:
     """The run args.run (or `path`) with its saved config, the command's overrides applied."""
     run = RunDir(path or args.run)
+    kind = run.kind or "run"  # no config.json: saved_tree below names the problem
+    if kind != "run":
+        raise WsnasError(f"{run.path} holds a wsnas {kind}, not a trained run: `wsnas {args.command}` works on run "
+                         f"directories made by `wsnas train` or `wsnas study`; draw its figures with "
+                         f"`wsnas report {run.path}`")
     cfg = run.config()
-    overrides = overrides_from_args(args)
+    overrides = {k: v for k, v in overrides_from_args(args).items() if k != "plugins"}  # the run's own are saved
     if overrides:
         apply_overrides(cfg, overrides)
         run.init(cfg)
@@ -194,6 +198,20 @@ def cmd_study(args: argparse.Namespace) -> None:
     print(f"[study] {path} done in {time.perf_counter() - began:.0f}s")
 
 
+PLUGIN_HELP = "import a plugin that registers your own space (a module or a .py file; repeatable)"
+
+
+def add_plugin_option(parser: argparse.ArgumentParser) -> None:
+    """--plugin on every command below `parser` (the leaves: a parent's option would be reset by its
+    subcommand's default), so every command sees a plugin's space."""
+    children = [child for action in parser._actions if isinstance(action, argparse._SubParsersAction)
+                for child in action.choices.values()]
+    for child in children:
+        add_plugin_option(child)
+    if not children and "--plugin" not in parser._option_string_actions:
+        parser.add_argument("--plugin", action="append", default=[], metavar="MODULE_OR_FILE", help=PLUGIN_HELP)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="wsnas", description="Supernet ranking analysis for weight-sharing NAS.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -222,12 +240,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     for module_name in COMMAND_MODULES:
         importlib.import_module(module_name).add_parser(sub)
+    add_plugin_option(parser)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
+        load_plugins(getattr(args, "plugin", None) or [])
         args.func(args)
     except WsnasError as exc:
         print(f"wsnas: error: {exc}", file=sys.stderr)

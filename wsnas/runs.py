@@ -123,6 +123,13 @@ class RunDir:
         except json.JSONDecodeError as exc:
             raise RunError(f"{self.config_path} is corrupt ({exc}); restore it or start a new run") from None
 
+    @property
+    def kind(self) -> str | None:
+        """What made the directory: 'run' (wsnas train/study), 'audit', 'correlate'; None without a config.json."""
+        if not self.config_path.is_file():
+            return None
+        return self.saved_tree().get("kind", "run")
+
     def config(self) -> Config:
         return config_from_dict(self.saved_tree()["config"])
 
