@@ -17,7 +17,8 @@ from wsnas.runs import RunDir
 
 # Modules that add their own subcommands: each has add_parser(subparsers) that sets `func` on its parser.
 COMMAND_MODULES = ("wsnas.benchmarks.catalog", "wsnas.analysis.results_cli", "wsnas.analysis.audit", "wsnas.supernets.study_cli",
-                   "wsnas.analysis.studies", "wsnas.analysis.report", "wsnas.supernets.bench", "wsnas.supernets.standalone")
+                   "wsnas.analysis.studies", "wsnas.analysis.report", "wsnas.supernets.bench", "wsnas.supernets.standalone",
+                   "wsnas.supernets.proxies_cli")
 
 # Named flags and the config keys they set.
 FLAG_KEYS = {
