@@ -5,8 +5,8 @@ Every arch's network is `SupernetSpec.extract(supernet, arch)` from one supernet
 with `ProxySettings.seed` (no trained weight is read), on the benchmark's own skeleton (the space's `paper`
 preset model: NB201 C=16 N=5, macro/channel/graph at width 1.0) or the run's model (`skeleton="run"`). The data
 are one fixed batch of `batch_size` training images (no augmentation), drawn with the same seed; for the graph
-space, the benchmark's full graph with its train nodes as the batch. Each proxy gets a fresh copy of the
-network (a copy of the arch's extract), so no value depends on another proxy or on the archs computed before it.
+space, the benchmark's full graph with its train nodes as the batch. Each proxy runs on its own copy of the
+arch's network, so no value depends on another proxy or on the archs computed before it.
 
     synflow    Tanaka et al. 2020, as Abdelfattah et al. 2021 ("Zero-cost proxies") compute it: every parameter
                made absolute, BatchNorm removed (identity; dropout off), all-ones input of one sample, in double
@@ -26,7 +26,10 @@ network (a copy of the arch's extract), so no value depends on another proxy or 
     snip       Lee et al. 2019: sum over weight tensors of |w * dL/dw|, L the batch's cross-entropy.
     grad_norm  Abdelfattah et al. 2021: sum over weight tensors of ||dL/dw||_2.
 
-Values are float64; higher = predicted better for every proxy.
+Values are float64; higher = predicted better for every proxy. A net whose output does not depend on its input
+(e.g. an NB201 cell without a live path) gets each proxy's worst value: 0 for synflow, snip and grad_norm, -inf
+for naswot (every sample has the same codes: K is singular) and jacov (the zero-cost code's correlations are
+undefined there, NaN); rank -inf last, tied.
 """
 from __future__ import annotations
 
