@@ -281,7 +281,7 @@ def arch_seed(seed: int, key: str) -> int:
 
 class ProxyComputer:
     """One supernet initialised with the settings' seed and one fixed batch, built once; `values(arch)` extracts
-    a fresh network of the arch for each proxy."""
+    the arch's network once and runs each proxy on its own copy."""
 
     def __init__(self, cfg: Config, settings: ProxySettings) -> None:
         self.settings = settings
