@@ -290,7 +290,8 @@ class ProxyComputer:
         self.spec = supernet_spec(self.cfg)
         self.rt = dataclasses.replace(resolve_runtime(cfg.runtime), amp_dtype=None, channels_last=False)
         train_set, _ = prepare_data(cfg.data, self.rt.device)
-        self.batch = ProbeBatch(*materialize(train_set, settings.batch_size, 1, settings.seed, self.rt, shuffle=True)[0])
+        first = materialize(train_set, settings.batch_size, 1, settings.seed, self.rt, shuffle=True)[0]
+        self.batch = ProbeBatch(*first)
         torch.manual_seed(settings.seed)
         self.supernet = self.spec.build(self.cfg).to(self.rt.device)
         self._storages = {p.untyped_storage().data_ptr() for p in self.supernet.parameters()}
