@@ -2,7 +2,8 @@
 
 Cost proxies come from the space's own cost model (SearchSpace.features: parameters and FLOPs on the benchmark's
 training skeleton); zero-cost proxies are computed by `wsnas proxies` at initialisation (one batch per arch) into
-DIR/proxies.csv beside a run's or a group's scores. Each baseline ranks the archs by its value, higher = better.
+DIR/proxies.csv beside a run's or a group's scores. Each baseline ranks the archs by its value, higher = better;
+a proxy's -inf (a net whose output ignores its input) ranks last, tied with the others of its kind.
 """
 from __future__ import annotations
 
@@ -45,8 +46,12 @@ def proxy_baselines(directory: str | Path, keys: Sequence[str]) -> list[ScoreSet
     sets = []
     for column in table.columns:
         values = table.loc[list(keys), column].to_numpy(dtype=float)
-        if np.isfinite(values).all():
-            sets.append(ScoreSet(column, tuple(keys), values[None, :], (column,)))
+        if np.isnan(values).any() or np.isposinf(values).any():
+            continue
+        finite = values[np.isfinite(values)]
+        if finite.size < values.size:  # -inf: a net whose output ignores its input ranks last (tied)
+            values = np.where(np.isfinite(values), values, (finite.min() if finite.size else 0.0) - 1.0)
+        sets.append(ScoreSet(column, tuple(keys), values[None, :], (column,)))
     return sets
 
 

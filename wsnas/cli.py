@@ -19,8 +19,9 @@ from wsnas.runs import RunDir
 
 # Modules that add their own subcommands: each has add_parser(subparsers) that sets `func` on its parser.
 COMMAND_MODULES = ("wsnas.benchmarks.catalog", "wsnas.analysis.results_cli", "wsnas.analysis.audit",
-                   "wsnas.analysis.paired_cli", "wsnas.supernets.study_cli",
-                   "wsnas.analysis.studies", "wsnas.analysis.report", "wsnas.supernets.bench", "wsnas.supernets.standalone")
+                   "wsnas.analysis.paired_cli", "wsnas.supernets.study_cli", "wsnas.analysis.studies",
+                   "wsnas.analysis.report", "wsnas.supernets.bench", "wsnas.supernets.standalone",
+                   "wsnas.supernets.proxies_cli")
 
 # Named flags and the config keys they set.
 FLAG_KEYS = {
@@ -194,6 +195,12 @@ def cmd_study(args: argparse.Namespace) -> None:
         distributed.barrier()  # under torchrun: every rank's shard is scored and merged before rank 0 analyzes
     if not distributed.launched_world().is_main:
         return
+    if cfg.eval.proxies:
+        from wsnas.supernets.proxies import ProxySettings, run_proxies
+
+        first = group.member(0) if group else RunDir(path)
+        run_proxies(member_config(cfg, 0) if group else cfg, first, path,
+                    ProxySettings(tuple(cfg.eval.proxies), cfg.eval.proxy_skeleton))
     _analyze(cfg, path)
     print(f"[study] {path} done in {time.perf_counter() - began:.0f}s")
 

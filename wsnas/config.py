@@ -69,6 +69,8 @@ class EvalConfig:
     epochs: list[int] = field(default_factory=list)  # checkpoints to score; empty = the last one
     finetune_batches: int = 0        # SGD steps on each subnet's inherited weights before scoring (restored after)
     finetune_lr: float = 0.01        # learning rate of that fine-tuning
+    proxies: list[str] = field(default_factory=lambda: ["synflow", "naswot"])  # zero-cost proxies `study` computes
+    proxy_skeleton: str = "benchmark"  # the network they run on: benchmark (the space's own) or run (model.*)
 
 
 @dataclass
@@ -111,7 +113,7 @@ PRESETS: dict[str, dict[str, Any]] = {
     "smoke": {
         "replicates": 1, "data.n_train": 512, "data.n_valid": 256, "model.C": 4, "model.N": 1,
         "train.epochs": 2, "train.batch_size": 64, "eval.n_archs": 12, "eval.calib_batches": 1,
-        "eval.batch_size": 128, "analysis.n_boot": 100, "runtime.progress": False,
+        "eval.batch_size": 128, "eval.proxy_skeleton": "run", "analysis.n_boot": 100, "runtime.progress": False,
     },
     "cpu": {},
     "paper": {
