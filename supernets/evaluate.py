@@ -213,7 +213,9 @@ class SubnetScorer:
             "data_fingerprint": self.fingerprint,
             "finetune": {"batches": finetune.batches, "lr": finetune.lr, "seed": finetune.seed} if finetune else None,
             "runtime": {"device": self.rt.device.type, "precision": str(self.rt.describe()["amp"]),
-                        "channels_last": bool(self.rt.channels_last)},
+                        "channels_last": bool(self.rt.channels_last),
+                        # CPU kernels sum in another order with another thread count: scores differ in the last bits
+                        "threads": torch.get_num_threads() if self.rt.device.type == "cpu" else None},
         }
 
     def score_set(self, finetune: FineTuning | None = None) -> str:
