@@ -359,7 +359,7 @@ def render_report(directories: list[str | Path], name: str | None = None, out_ro
 
 
 def _markdown(sections: list[Section]) -> str:
-    lines = [f"# wsnas report", "", f"Generated {_now()} from: " + ", ".join(f"`{s.directory}`" for s in sections), ""]
+    lines = ["# wsnas report", "", f"Generated {_now()} from: " + ", ".join(f"`{s.directory}`" for s in sections), ""]
     for s in sections:
         lines += [f"## {s.directory}", ""]
         for item in s.items:

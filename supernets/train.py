@@ -78,7 +78,7 @@ def train_supernet(cfg: Config, run: RunDir, log=print) -> TrainResult:
         log = _quiet
     space = get_space(cfg.space)
     pool = run_arch_pool(cfg, space, run)  # None = the whole space
-    spec = supernet_spec(cfg)
+    supernet_spec(cfg)  # an unknown space or a dataset it does not train on fails here, before any data loads
     done = saved_epochs(run.checkpoint_dir)
     start = done[-1] if done else 0
     if start >= cfg.train.epochs:
