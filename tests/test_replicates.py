@@ -203,3 +203,22 @@ def test_noise_study_scores_calibration_draws_and_writes_the_budget(trained_grou
     scores = pd.read_csv(trained_group / "rep-1" / "scores.csv").set_index("key")
     assert np.allclose(100 * hits.mean(axis=1), scores.loc[keys, "supernet_acc"])
     assert "noise budget" not in capsys.readouterr().err
+
+
+def test_more_replicates_extend_a_group_and_fewer_are_refused(tmp_path, mirror):
+    from wsnas.groups import GroupError
+
+    cfg = build_config("smoke", overrides={"data.mirror": str(mirror), "replicates": 2})
+    group = ReplicateGroup(tmp_path / "g")
+    group.init(cfg)
+    for r in range(2):
+        group.member(r).init(member_config(cfg, r))
+    group.init(build_config("smoke", overrides={"data.mirror": str(mirror), "replicates": 3}))
+    saved = group.saved()
+    assert saved["members"] == ["rep-0", "rep-1", "rep-2"] and saved["seeds"] == [0, 1, 2]
+    assert group.config().replicates == 3
+    group.member(0).init(member_config(group.config(), 0))  # an existing member still matches
+    with pytest.raises(GroupError, match="has 3 replicates; --replicates 2 would leave some out"):
+        group.init(cfg)
+    with pytest.raises(GroupError, match="train.lr: saved 0.05, now 0.1"):
+        group.init(build_config("smoke", overrides={"replicates": 3, "train.lr": 0.1}))

@@ -18,7 +18,7 @@ from typing import Any
 from wsnas.atomic import write_json
 from wsnas.config import Config, config_from_dict, diff_configs
 from wsnas.errors import WsnasError
-from wsnas.runs import RunDir, RunError, provenance
+from wsnas.runs import RESUME_FREE_KEYS, RunDir, RunError, provenance
 
 GROUP_FILE = "group.json"
 MEMBER_PREFIX = "rep-"
@@ -59,22 +59,29 @@ class ReplicateGroup:
         """Create the group, or check that an existing one was made with the same config and replicates."""
         if self.file.exists():
             saved = self.saved()
-            diffs = diff_configs(saved["config"], cfg.to_dict())
-            diffs = {k: v for k, v in diffs.items() if not k.startswith(("runtime.", "eval.", "analysis.",
-                                                                          "data.root", "data.mirror"))}
+            diffs = {k: v for k, v in diff_configs(saved["config"], cfg.to_dict()).items()
+                     if not k.startswith(RESUME_FREE_KEYS)}
             if diffs:
                 lines = "; ".join(f"{k}: saved {a!r}, now {b!r}" for k, (a, b) in diffs.items())
                 raise GroupError(f"replicate group {self.path} was made with a different config ({lines}). Rerun "
                                  f"with the saved values, or choose a new --run-dir.")
+            if cfg.replicates < saved["replicates"]:
+                raise GroupError(f"replicate group {self.path} has {saved['replicates']} replicates; --replicates "
+                                 f"{cfg.replicates} would leave some out: rerun with {saved['replicates']} or more")
+            if cfg.replicates > saved["replicates"]:  # more replicates: the existing ones are kept as they are
+                write_json(self.file, {**saved, **self._members(cfg),
+                                       "config": {**saved["config"], "replicates": cfg.replicates}})
             return
         if (self.path / "config.json").exists():
             raise GroupError(f"{self.path} is a single run, not a replicate group; choose a new --run-dir for "
                              f"{cfg.replicates} replicates (or --replicates 1 to continue that run)")
         self.path.mkdir(parents=True, exist_ok=True)
-        write_json(self.file, {"kind": "replicate-group", "replicates": cfg.replicates,
-                               "members": [self.member(r).path.name for r in range(cfg.replicates)],
-                               "seeds": [cfg.train.seed + r for r in range(cfg.replicates)],
-                               "config": cfg.to_dict(), "provenance": provenance()})
+        write_json(self.file, {"kind": "replicate-group", **self._members(cfg), "config": cfg.to_dict(),
+                               "provenance": provenance()})
+
+    def _members(self, cfg: Config) -> dict[str, Any]:
+        return {"replicates": cfg.replicates, "members": [self.member(r).path.name for r in range(cfg.replicates)],
+                "seeds": [cfg.train.seed + r for r in range(cfg.replicates)]}
 
     def saved(self) -> dict[str, Any]:
         if not self.file.is_file():

@@ -29,7 +29,7 @@ from wsnas.errors import WsnasError
 from wsnas.score_sets import with_score_set
 
 # Keys a resumed run may change without invalidating what is already there.
-RESUME_FREE_KEYS = ("runtime.", "eval.", "analysis.", "data.root", "data.mirror")
+RESUME_FREE_KEYS = ("runtime.", "eval.", "analysis.", "data.root", "data.mirror", "replicates")
 
 
 class RunError(WsnasError):
