@@ -32,15 +32,11 @@ class Runtime:
         """The autocast precision as runtime.amp spells it: off or bf16."""
         return str(self.amp_dtype).replace("torch.", "").replace("bfloat16", "bf16") if self.amp_dtype else "off"
 
-    def numerics(self) -> dict[str, str | bool | int]:
-        """What of the runtime can change a computed number: device type, autocast precision, memory format
-        (another kernel: float rounding) and CPU threads (another summation order)."""
-        return {"device": self.device.type, "amp": self.amp, "channels_last": self.channels_last,
-                "threads": torch.get_num_threads()}
-
     def describe(self) -> dict[str, str | bool]:
-        return {"device": str(self.device), "amp": self.amp, "channels_last": self.channels_last,
-                "threads": str(torch.get_num_threads()), "chosen_by": self.source}
+        """For logs and records; "amp" is torch's dtype name (bfloat16, or off), as score sets hash it."""
+        return {"device": str(self.device),
+                "amp": str(self.amp_dtype).replace("torch.", "") if self.amp_dtype else "off",
+                "channels_last": self.channels_last, "threads": str(torch.get_num_threads()), "chosen_by": self.source}
 
 
 def resolve_runtime(cfg: RuntimeConfig) -> Runtime:

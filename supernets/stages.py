@@ -60,11 +60,12 @@ def steps_of(model: nn.Module, arch: Any, position: int) -> list[Step]:
 
 
 def score_staged(model: nn.Module, archs: Sequence[Any], calib: Batches, evaluation: Batches, rt: Runtime,
-                 bn_policy: str, memory_budget: int | None = None,
-                 log: Callable[[str], None] = print) -> Iterator[tuple[int, float, float]]:
+                 bn_policy: str, memory_budget: int | None = None, log: Callable[[str], None] = print,
+                 hits: Sequence[list[torch.Tensor] | None] | None = None) -> Iterator[tuple[int, float, float]]:
     """(position in `archs`, top-1 accuracy %, mean cross-entropy) of every arch under `bn_policy` (recalibrate,
     inherit or batch), archs that share steps one after another; archs with the same last step (the same
-    function of the same weights) share their score.
+    function of the same weights) share their score. With `hits` (one list or None per arch), each arch's
+    per-image correctness on the held-out batches is appended to its list.
 
     Outputs kept for later archs take at most about `memory_budget` bytes (default: a quarter of the memory free
     on the device, checked once the first arch is scored); where sharing would need more, the other archs are
@@ -79,6 +80,7 @@ def score_staged(model: nn.Module, archs: Sequence[Any], calib: Batches, evaluat
     cache: dict[Hashable, Outputs] = {IMAGES: ([x for x, _ in calib], [x for x, _ in evaluation])}
     labels = [y for _, y in evaluation]
     scores: dict[Hashable, tuple[float, float]] = {}
+    rights: dict[Hashable, list[torch.Tensor]] = {}  # per-image correctness of each last step, when asked for
     model.eval()  # dropout off; each step switches its own BN layers as the policy says
     for rank, i in enumerate(order):
         last = paths[i][-1].key
@@ -87,7 +89,9 @@ def score_staged(model: nn.Module, archs: Sequence[Any], calib: Batches, evaluat
                 for step in paths[i]:
                     if step.key not in cache:
                         cache[step.key] = run_step(step, [cache[key] for key in step.inputs], rt, bn_policy)
-                scores[last] = tally(zip(cache[last][1], labels), rt)
+                scores[last] = tally(zip(cache[last][1], labels), rt, rights.setdefault(last, []) if hits else None)
+        if hits and hits[i] is not None:
+            hits[i].extend(rights[last])
         yield i, *scores[last]
         if rank == 0 and len(order) > 1:
             kept = _most_kept(paths, order, last_use) * max(_bytes(out) for out in cache.values())
@@ -169,16 +173,21 @@ def run_step(step: Step, inputs: list[Outputs], rt: Runtime, bn_policy: str) -> 
     return calib, held_out
 
 
-def tally(logits_and_labels: Iterable[tuple[torch.Tensor, torch.Tensor]], rt: Runtime) -> tuple[float, float]:
+def tally(logits_and_labels: Iterable[tuple[torch.Tensor, torch.Tensor]], rt: Runtime,
+          hits: list[torch.Tensor] | None = None) -> tuple[float, float]:
     """Top-1 accuracy (%) and mean cross-entropy over (logits, labels) batches, taken (and, for a generator,
-    computed) under the runtime's autocast: the one sum of every held-out score."""
+    computed) under the runtime's autocast: the one sum of every held-out score. With `hits`, each batch's
+    per-image correctness (bool, on the CPU) is appended to it."""
     correct = torch.zeros((), dtype=torch.long, device=rt.device)
     loss = torch.zeros((), device=rt.device)
     count = 0
     with rt.autocast():
         for logits, y in logits_and_labels:
             logits = logits.float()
-            correct += (logits.argmax(1) == y).sum()
+            right = logits.argmax(1) == y
+            correct += right.sum()
+            if hits is not None:
+                hits.append(right.cpu())
             loss += nn.functional.cross_entropy(logits, y, reduction="sum")
             count += len(y)
     return 100.0 * correct.item() / count, loss.item() / count

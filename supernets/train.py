@@ -79,7 +79,7 @@ def train_supernet(cfg: Config, run: RunDir, log=print) -> TrainResult:
         log = _quiet
     space = get_space(cfg.space)
     pool = run_arch_pool(cfg, space, run)  # None = the whole space
-    spec = supernet_spec(cfg)
+    supernet_spec(cfg)  # an unknown space or a dataset it does not train on fails here, before any data loads
     done = saved_epochs(run.checkpoint_dir)
     start = done[-1] if done else 0
     if start >= cfg.train.epochs:
@@ -129,6 +129,7 @@ def train_epoch(cfg: Config, model: nn.Module, data: DeviceImages, space, epoch:
                  criterion: nn.Module, rt: Runtime, bar: tqdm, pool: list | None = None,
                  world: distributed.World = distributed.World()) -> dict[str, float]:
     seed = epoch_seed(cfg.train.seed, epoch)
+    torch.manual_seed(seed)  # the global stream (dropout) replays too, so a resumed epoch equals an uninterrupted one
     gen = torch.Generator().manual_seed(seed)
     sampler = PathSampler(space, cfg.train.sampler, seed, pool)
     model.train()

@@ -98,9 +98,10 @@ def test_summary_links_existing_pngs_and_lists_what_is_missing(report):
     links = _links(summary)
     assert sorted(links) == sorted(p.name for p in report.index.parent.glob("*.png"))
     assert all((report.index.parent / link).is_file() for link in links)
-    # the run lacks the pruning study; the pruning directory is no run, so it lacks nothing else
+    # the run lacks the pruning and noise studies; the pruning directory is no run, so it lacks nothing else
     missing = {(s.directory.name, m.what) for s in report.sections for m in s.missing}
-    assert missing == {("synthetic-run", "Search-space pruning by the supernet")}
+    assert missing == {("synthetic-run", "Search-space pruning by the supernet"),
+                       ("synthetic-run", "Noise budget of Kendall tau")}
     assert "wsnas prune-study --out PRUNING_DIR" in summary
     assert "tau(params, truth)" in summary and "epoch 2, recalibrate, 40 archs" in summary  # findings
 
@@ -156,3 +157,17 @@ def test_analysis_modules_do_not_import_torch():
     code = ("import sys; import wsnas.analysis.report, wsnas.analysis.studies, wsnas.analysis.plots, "
             "wsnas.analysis.features; assert 'torch' not in sys.modules, 'torch imported'")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_runs_of_several_spaces_get_one_figure_of_zhangs_findings(dirs, tmp_path):
+    run, _ = dirs
+    other = tmp_path / "macro-run"
+    for name in ("epochs", "topk"):
+        doc = json.loads((run / "studies" / f"{name}.json").read_text())
+        _write(other / "studies" / f"{name}.json", {**doc, "space": "macro"})
+    report = render_report([run, other], name="spaces", out_root=tmp_path / "reports", progress=False)
+    summary = report.summary.read_text()
+    assert "### Across search spaces" in summary and (report.index.parent / "spaces.png").is_file()
+    assert "macro: macro-run: Kendall" in summary and "nb201: synthetic-run: top-1" in summary
+    single = render_report([run], name="one", out_root=tmp_path / "reports", progress=False)
+    assert "Across search spaces" not in single.summary.read_text()

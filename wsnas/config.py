@@ -64,10 +64,13 @@ class EvalConfig:
     seed: int = 0
     bn_policy: str = "recalibrate"   # recalibrate | inherit | batch
     calib_batches: int = 4           # recalibration batches of training images per subnet
+    calib_seed: int | None = None    # which training images calibrate (None = eval.seed)
     batch_size: int = 500
     epochs: list[int] = field(default_factory=list)  # checkpoints to score; empty = the last one
     finetune_batches: int = 0        # SGD steps on each subnet's inherited weights before scoring (restored after)
     finetune_lr: float = 0.01        # learning rate of that fine-tuning
+    proxies: list[str] = field(default_factory=lambda: ["synflow", "naswot"])  # zero-cost proxies `study` computes
+    proxy_skeleton: str = "benchmark"  # the network they run on: benchmark (the space's own) or run (model.*)
 
 
 @dataclass
@@ -93,6 +96,7 @@ class RuntimeConfig:
 class Config:
     space: str = "nb201"
     preset: str = "cpu"
+    replicates: int = 3              # supernets `wsnas study` trains, differing only in train.seed (seed, seed+1, ...)
     plugins: list[str] = field(default_factory=list)  # modules or .py files that register spaces (wsnas.plugins)
     data: DataConfig = field(default_factory=DataConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
@@ -108,9 +112,9 @@ class Config:
 # Each preset lists what it changes from the dataclass defaults (which are the CPU default, "cpu").
 PRESETS: dict[str, dict[str, Any]] = {
     "smoke": {
-        "data.n_train": 512, "data.n_valid": 256, "model.C": 4, "model.N": 1,
+        "replicates": 1, "data.n_train": 512, "data.n_valid": 256, "model.C": 4, "model.N": 1,
         "train.epochs": 2, "train.batch_size": 64, "eval.n_archs": 12, "eval.calib_batches": 1,
-        "eval.batch_size": 128, "analysis.n_boot": 100, "runtime.progress": False,
+        "eval.batch_size": 128, "eval.proxy_skeleton": "run", "analysis.n_boot": 100, "runtime.progress": False,
         "runtime.autotune": False,  # seconds-long runs: not worth timing, and fp32 on every CPU
     },
     "cpu": {},
