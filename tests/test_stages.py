@@ -137,3 +137,16 @@ def test_autograd_is_on_between_scores():
     calib, evaluation = _data(4)
     for _ in score_staged(model, get_space("nb201").sample(3, seed=4), calib, evaluation, RT, "recalibrate"):
         assert torch.is_grad_enabled()
+
+
+def test_per_image_hits_equal_one_by_one():
+    torch.manual_seed(0)
+    model = _trained_like(NB201Supernet(C=4, N=1))
+    calib, evaluation = _data(5)
+    archs = get_space("nb201").sample(4, seed=5)
+    together = [[] for _ in archs]
+    list(score_staged(model, archs, calib, evaluation, RT, "recalibrate", hits=together))
+    for arch, got in zip(archs, together):
+        alone = []
+        score_subnet(model, arch, calib, evaluation, RT, "recalibrate", hits=alone)
+        assert torch.equal(torch.cat(got), torch.cat(alone))
