@@ -13,7 +13,6 @@ supernets draw their replicates independently. A difference's p-value is the two
 """
 from __future__ import annotations
 
-import hashlib
 import itertools
 import math
 from dataclasses import dataclass
@@ -77,10 +76,10 @@ def statistics(topk: Sequence[int | float], n: int) -> dict[str, StatFn]:
     return stats
 
 
-def _replicate_draws(members: Sequence[str], n_boot: int, seed: int) -> np.ndarray:
-    """(n_boot, R) replicate indices drawn with replacement; the same members give the same draws."""
-    stream = int.from_bytes(hashlib.sha256("\x00".join(members).encode()).digest()[:4], "little")
-    return np.random.default_rng([seed, stream]).integers(0, len(members), size=(n_boot, len(members)))
+def _replicate_draws(replicates: int, n_boot: int, seed: int) -> np.ndarray:
+    """(n_boot, R) replicate indices drawn with replacement, from the seed and R alone (not the members' paths: a
+    group moved elsewhere keeps its intervals); a set of other supernets draws with another seed."""
+    return np.random.default_rng([seed, 1_000_003]).integers(0, replicates, size=(n_boot, replicates))
 
 
 def _resampled(stat_fn: StatFn, scores: np.ndarray, truth: np.ndarray, idx: np.ndarray,
@@ -124,7 +123,7 @@ def replicate_summary(score_set: ScoreSet, truth: np.ndarray, *, topk: Sequence[
     """
     scores, n = score_set.scores, len(score_set.keys)
     idx = resample_indices(n, n_boot, seed)
-    draws = _replicate_draws(score_set.members, n_boot, seed)
+    draws = _replicate_draws(score_set.replicates, n_boot, seed)
     out: dict[str, Any] = {"replicates": score_set.replicates, "members": list(score_set.members)}
     for name, fn in statistics(topk, n).items():
         out[name] = replicated_stat(fn, scores, truth, idx, draws)
@@ -152,8 +151,8 @@ def paired_difference(a: ScoreSet, b: ScoreSet, truth: np.ndarray, *, topk: Sequ
         raise MetricInputError(f"score sets {a.label!r} and {b.label!r} are not on the same archs; align them first")
     n = len(a.keys)
     idx = resample_indices(n, n_boot, seed)
-    draws_a = _replicate_draws(a.members, n_boot, seed)
-    draws_b = draws_a if a.members == b.members else _replicate_draws(b.members, n_boot, seed + 1)
+    draws_a = _replicate_draws(a.replicates, n_boot, seed)
+    draws_b = draws_a if a.members == b.members else _replicate_draws(b.replicates, n_boot, seed + 1)
     out = {}
     for name, fn in statistics(topk, n).items():
         value_a = float(np.nanmean(_point(fn, a.scores, truth)))
