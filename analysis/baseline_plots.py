@@ -17,6 +17,7 @@ from wsnas.analysis.plots import as_number, styled
 
 SUPERNET_COLOR, BASELINE_COLOR = "tab:blue", "0.25"
 BETTER, WORSE, TIED = "tab:green", "tab:red", "0.55"  # the supernet better, the baseline better, neither
+_LABEL_BOX = {"facecolor": "white", "edgecolor": "none", "alpha": 0.8, "pad": 1}
 
 
 @dataclass(frozen=True)
@@ -50,13 +51,15 @@ def _color(difference: dict[str, Any]) -> str:
 
 
 @styled
-def baselines_figure(supernet: dict[str, Any], subject: str, rows: Sequence[BaselineRow], title: str) -> Figure:
-    """Kendall tau (95% CI) of `subject` and each baseline, and the paired difference subject minus baseline."""
+def baselines_figure(supernet: dict[str, Any], subject: str, rows: Sequence[BaselineRow], title: str,
+                     detail: str = "") -> Figure:
+    """Kendall tau (95% CI) of `subject` and each baseline, and the paired difference subject minus baseline;
+    `detail` goes under the subject's name (e.g. how many replicates its Kendall is the mean of)."""
     n = len(rows) + 1
     fig = Figure(figsize=(13, 1.9 + 0.62 * n), layout="constrained")
     tau_ax, diff_ax = fig.subplots(1, 2, sharey=True, width_ratios=[1, 1.15])
     y = np.arange(n)[::-1]  # the subject on top
-    entries = [(subject, supernet, SUPERNET_COLOR)]
+    entries = [(subject + (f"\n({detail})" if detail else ""), supernet, SUPERNET_COLOR)]
     entries += [(r.name, r.kendall, BASELINE_COLOR) for r in rows]
     for yi, (_, entry, color) in zip(y, entries):
         value, low, high = (as_number(entry.get(k)) for k in ("value", "ci_low", "ci_high"))
@@ -65,7 +68,7 @@ def baselines_figure(supernet: dict[str, Any], subject: str, rows: Sequence[Base
             continue
         tau_ax.errorbar(value, yi, xerr=_xerr(value, low, high), fmt="o", ms=8, capsize=5, color=color)
         tau_ax.annotate(_interval(value, low, high), (value, yi), xytext=(0, 10), textcoords="offset points",
-                        ha="center", fontsize=10, color=color)
+                        ha="center", fontsize=10, color=color, bbox=_LABEL_BOX)
     reference = as_number(supernet.get("value"))
     if reference is not None:
         tau_ax.axvline(reference, ls=":", lw=1.2, color=SUPERNET_COLOR)
@@ -86,7 +89,7 @@ def baselines_figure(supernet: dict[str, Any], subject: str, rows: Sequence[Base
         diff_ax.errorbar(value, yi, xerr=_xerr(value, low, high), fmt="s", ms=8, capsize=5, color=color)
         p = as_number(d.get("p_value"))
         diff_ax.annotate(_interval(value, low, high) + (f", p={p:.3f}" if p is not None else ""), (value, yi),
-                         xytext=(0, 10), textcoords="offset points", ha="center", fontsize=10, color=color)
+                         xytext=(0, 10), textcoords="offset points", ha="center", fontsize=10, color=color, bbox=_LABEL_BOX)
     diff_ax.axvline(0, color="black", lw=1)
     diff_ax.text(0.5, y[0], f"{subject} minus each baseline below", transform=diff_ax.get_yaxis_transform(),
                  ha="center", va="center", fontsize=10, color="0.35", style="italic")

@@ -50,15 +50,16 @@ def _figures(results: list[dict[str, Any]], label: str, subject: str, who: str, 
                     *baseline_verdicts(result, subject)]
         rows = [BaselineRow(f"{b['name']} ({_kind(b)})", b["kendall"], b["supernet_minus_baseline"]["kendall"])
                 for b in result["baselines"]]
-        name = subject + (f"\n(mean of {reps} replicates)" if reps > 1 else "")
+        detail = f"mean of {reps} replicates" if reps > 1 else ""
         stem = "baselines" if len(shown) == 1 else f"baselines-{i + 1}"
         figures.append(_Figure(stem, f"{TITLE}: {where}", CAPTION.format(who=who, which=which), findings,
-                               _drawer(result["kendall"], name, rows, f"{label}: against free baselines, {where}")))
+                               _drawer(result["kendall"], subject, rows, f"{label}: against free baselines, {where}",
+                                       detail)))
     return figures
 
 
-def _drawer(supernet: dict[str, Any], name: str, rows: list[BaselineRow], title: str):
-    return lambda: baselines_figure(supernet, name, rows, title)
+def _drawer(supernet: dict[str, Any], subject: str, rows: list[BaselineRow], title: str, detail: str):
+    return lambda: baselines_figure(supernet, subject, rows, title, detail)
 
 
 def run_baselines(directory: Path, metrics: dict[str, Any] | None, label: str) -> list[_Figure | Missing]:
@@ -86,7 +87,7 @@ def run_baselines(directory: Path, metrics: dict[str, Any] | None, label: str) -
                                                 f"initialisation)", PROXIES.format(dir=directory)))
     truth = metrics.get("truth", "the truth")
     groups = any(r.get("replicates", 1) > 1 for r in results)
-    who = "for a replicate group the mean over replicates, two-level CI" if groups else "one supernet"
+    who = "the mean over replicates, two-level bootstrap CI" if groups else "one training run"
 
     def describe(r: dict[str, Any]) -> str:
         tuned = f", fine-tuned {r[FINETUNE]} batches" if r.get(FINETUNE) else ""
