@@ -11,6 +11,7 @@ from typing import Any, Sequence
 
 import matplotlib.patches
 import numpy as np
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from wsnas.analysis.plots import as_number, styled
@@ -41,6 +42,17 @@ def _xerr(value: float, low: float | None, high: float | None) -> list[list[floa
     return None if low is None or high is None else [[value - low], [high - value]]
 
 
+def _point(ax: Axes, y: float, value: float | None, low: float | None, high: float | None, color: str,
+           marker: str, suffix: str = "") -> None:
+    """A value with its 95% CI as an error bar at height y, written above it ('undefined' without a value)."""
+    if value is None:
+        ax.text(0, y, "undefined", ha="center", va="center", fontsize=10, color=color)
+        return
+    ax.errorbar(value, y, xerr=_xerr(value, low, high), fmt=marker, ms=8, capsize=5, color=color)
+    ax.annotate(_interval(value, low, high) + suffix, (value, y), xytext=(0, 10), textcoords="offset points",
+                ha="center", fontsize=10, color=color, bbox=_LABEL_BOX)
+
+
 def _color(difference: dict[str, Any]) -> str:
     low, high = as_number(difference.get("ci_low")), as_number(difference.get("ci_high"))
     if low is not None and low > 0:
@@ -62,13 +74,7 @@ def baselines_figure(supernet: dict[str, Any], subject: str, rows: Sequence[Base
     entries = [(subject + (f"\n({detail})" if detail else ""), supernet, SUPERNET_COLOR)]
     entries += [(r.name, r.kendall, BASELINE_COLOR) for r in rows]
     for yi, (_, entry, color) in zip(y, entries):
-        value, low, high = (as_number(entry.get(k)) for k in ("value", "ci_low", "ci_high"))
-        if value is None:
-            tau_ax.text(0, yi, "undefined", ha="center", va="center", fontsize=10, color=color)
-            continue
-        tau_ax.errorbar(value, yi, xerr=_xerr(value, low, high), fmt="o", ms=8, capsize=5, color=color)
-        tau_ax.annotate(_interval(value, low, high), (value, yi), xytext=(0, 10), textcoords="offset points",
-                        ha="center", fontsize=10, color=color, bbox=_LABEL_BOX)
+        _point(tau_ax, yi, *(as_number(entry.get(k)) for k in ("value", "ci_low", "ci_high")), color, "o")
     reference = as_number(supernet.get("value"))
     if reference is not None:
         tau_ax.axvline(reference, ls=":", lw=1.2, color=SUPERNET_COLOR)
@@ -80,16 +86,9 @@ def baselines_figure(supernet: dict[str, Any], subject: str, rows: Sequence[Base
     tau_ax.margins(x=0.2)
 
     for yi, row in zip(y[1:], rows):
-        d = row.difference
-        value, low, high = (as_number(d.get(k)) for k in ("difference", "ci_low", "ci_high"))
-        if value is None:
-            diff_ax.text(0, yi, "undefined", ha="center", va="center", fontsize=10)
-            continue
-        color = _color(d)
-        diff_ax.errorbar(value, yi, xerr=_xerr(value, low, high), fmt="s", ms=8, capsize=5, color=color)
-        p = as_number(d.get("p_value"))
-        diff_ax.annotate(_interval(value, low, high) + (f", p={p:.3f}" if p is not None else ""), (value, yi),
-                         xytext=(0, 10), textcoords="offset points", ha="center", fontsize=10, color=color, bbox=_LABEL_BOX)
+        d, p = row.difference, as_number(row.difference.get("p_value"))
+        _point(diff_ax, yi, *(as_number(d.get(k)) for k in ("difference", "ci_low", "ci_high")), _color(d), "s",
+               f", p={p:.3f}" if p is not None else "")
     diff_ax.axvline(0, color="black", lw=1)
     diff_ax.text(0.5, y[0], f"{subject} minus each baseline below", transform=diff_ax.get_yaxis_transform(),
                  ha="center", va="center", fontsize=10, color="0.35", style="italic")
