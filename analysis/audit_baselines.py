@@ -19,7 +19,7 @@ from wsnas.analysis.audit_tables import BN_POLICY, NO_POLICY, SCORE, TRUTH, Join
 from wsnas.analysis.baselines import cost_baselines
 from wsnas.analysis.direction import Column
 from wsnas.analysis.replicated import ScoreSet, fitting
-from wsnas.analysis.verdicts import baseline_entry, baseline_verdicts, interval_text
+from wsnas.analysis.verdicts import baseline_entries, baseline_verdicts, interval_text
 from wsnas.benchmarks.registry import space_names
 
 PREFIX = "baseline:"  # score columns of the free baselines: baseline:params, baseline:flops
@@ -56,9 +56,11 @@ def add_cost_baselines(joined: Joined, space: str | None) -> tuple[Joined, tuple
 def compare_first(joined: Joined, scores: Sequence[Column], free: Sequence[Column], truths: Sequence[Column],
                   results: list[dict[str, Any]], topk: Sequence[int | float], n_boot: int, seed: int) -> None:
     """Add "baselines" to every result of the first score column: the paired comparison with every other score
-    column and every free baseline (`free`) on the same archs, each with its "kind"."""
+    column and every free baseline (`free`) on the same archs, each with its "kind". Each one's own Kendall and
+    Spearman are those of its own result (the same bootstrap)."""
     first, others = scores[0], [*scores[1:], *free]
     truth_of = {t.name: t for t in truths}
+    result_of = {(r["score"], r["truth"], r[BN_POLICY]): r for r in results}
     for result in results:
         if result["score"] != first.name:
             continue
@@ -70,9 +72,10 @@ def compare_first(joined: Joined, scores: Sequence[Column], free: Sequence[Colum
             values = column.orient(rows[SCORE + column.name])
             return ScoreSet(short_name(column.name), keys, values[None, :], (column.name,))
 
-        supernet, ks = score_set(first), fitting(topk, len(keys))
-        result["baselines"] = [{"kind": FREE if c in free else OTHER,
-                                **baseline_entry(score_set(c), supernet, true, ks, n_boot, seed)} for c in others]
+        own = [result_of[(c.name, result["truth"], result[BN_POLICY])] for c in others]
+        entries = baseline_entries([score_set(c) for c in others], score_set(first), true, fitting(topk, len(keys)),
+                                   n_boot, seed, own)
+        result["baselines"] = [{"kind": FREE if c in free else OTHER, **entry} for c, entry in zip(others, entries)]
 
 
 def audit_verdicts(metrics: dict[str, Any]) -> list[str]:

@@ -25,7 +25,7 @@ from wsnas.analysis.baselines import baselines
 from wsnas.analysis.ceiling import no_ceiling_reason, seed_ceiling
 from wsnas.analysis.compare import (FINETUNE, GROUP_KEYS, SCORE_SET, check_scores_meta, format_summary, join_truth,
                                     summarise)
-from wsnas.analysis.replicated import ScoreSet, fitting, paired_difference, replicate_summary, verdict
+from wsnas.analysis.replicated import ScoreSet, fitting, paired_differences, replicate_summary, verdict
 from wsnas.benchmarks.groundtruth import GroundTruth, load_ground_truth
 from wsnas.config import Config
 from wsnas.errors import WsnasError
@@ -107,8 +107,7 @@ def analyze_tables(tables: Sequence[pd.DataFrame], members: Sequence[str], *, sp
             result = member_results[0]
         else:
             result = _replicated_entry(group, supernet, member_results, true, truth, metric, ks, n_boot, seed)
-        result["baselines"] = [baseline_entry(b, supernet, true, ks, n_boot, seed)
-                               for b in baselines(space, directory, keys)]
+        result["baselines"] = baseline_entries(baselines(space, directory, keys), supernet, true, ks, n_boot, seed)
         results.append(result)
     return results
 
@@ -144,15 +143,17 @@ def _mean_defined(values: Sequence[float]) -> float:
     return float(v.mean()) if v.size else math.nan
 
 
-def baseline_entry(baseline: ScoreSet, supernet: ScoreSet, true: np.ndarray, topk: Sequence[int | float],
-                   n_boot: int, seed: int) -> dict[str, Any]:
-    """A baseline's own Kendall and Spearman (with intervals) against `true`, and the paired difference supernet
-    minus baseline of every statistic (CI, p-value) on the same archs."""
-    own = replicate_summary(baseline, true, topk=topk, n_boot=n_boot, seed=seed)
-    return {"name": baseline.label, **{name: {k: own[name][k] for k in ("value", "ci_low", "ci_high")}
-                                       for name in HEADLINE},
-            "supernet_minus_baseline": paired_difference(supernet, baseline, true, topk=topk, n_boot=n_boot,
-                                                         seed=seed)}
+def baseline_entries(sets: Sequence[ScoreSet], supernet: ScoreSet, true: np.ndarray, topk: Sequence[int | float],
+                     n_boot: int, seed: int, own: Sequence[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+    """Per baseline: its own Kendall and Spearman (with intervals) against `true`, and the paired difference
+    supernet minus baseline of every statistic (CI, p-value) on the same archs. `own` gives each baseline's own
+    figures when they are known already (a bootstrap with the same seed), else they are computed here."""
+    if own is None:
+        own = [replicate_summary(b, true, topk=(), n_boot=n_boot, seed=seed) for b in sets]
+    differences = paired_differences(supernet, sets, true, topk=topk, n_boot=n_boot, seed=seed)
+    return [{"name": b.label, **{name: {k: figures[name][k] for k in ("value", "ci_low", "ci_high")}
+                                 for name in HEADLINE}, "supernet_minus_baseline": difference}
+            for b, figures, difference in zip(sets, own, differences)]
 
 
 # ---------------------------------------------------------------------------------------------- printing
