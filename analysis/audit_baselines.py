@@ -32,6 +32,14 @@ def short_name(column: str) -> str:
     return column[len(PREFIX):] if column.startswith(PREFIX) else column
 
 
+def no_cost_reason(space: str | None) -> str:
+    """Why an audit of `space` has neither parameter count nor FLOPs, and what would give them."""
+    if space in space_names():
+        return f"the {space} space's features give neither params_M nor flops_M"
+    return (f"the space {space!r} is not registered, so its archs have no parameter count or FLOPs; audit with "
+            f"--space NAME (a space of `wsnas benchmarks list`, or a plugin's: --plugin FILE --space NAME)")
+
+
 def add_cost_baselines(joined: Joined, space: str | None) -> tuple[Joined, tuple[Column, ...], tuple[str, ...]]:
     """The joined table with a score column per cost baseline of the registered `space` (None: none), their
     Columns, and notes on what is left out."""
@@ -49,7 +57,7 @@ def add_cost_baselines(joined: Joined, space: str | None) -> tuple[Joined, tuple
         table[SCORE + name] = table["key"].map(dict(zip(keys, values)))
         columns.append(Column(name, False, UNITS.get(found.label)))
     if not columns and not notes:
-        notes.append(f"no free baseline: the {space} space's features give neither params_M nor flops_M")
+        notes.append(f"no free baseline: {no_cost_reason(space)}")
     return dataclasses.replace(joined, table=table), tuple(columns), tuple(notes)
 
 
@@ -95,10 +103,6 @@ def audit_verdicts(metrics: dict[str, Any]) -> list[str]:
                      + (f"; paired on the same archs against {against}:" if result["baselines"] else ""))
         lines += [f"  {line}" for line in baseline_verdicts(result, first)]
     if not any(b for r in metrics["results"] for b in r.get("baselines", [])):
-        space = metrics.get("space")
-        why = (f"the {space} space's features give neither params_M nor flops_M" if space in space_names() else
-               "give a registered --space whose features give params_M / flops_M (a built-in space, or a plugin's "
-               "with --plugin FILE)")
-        lines.append(f"[audit] no free baseline to compare {first} with: {why}; or add baseline score columns "
-                     f"(--score-col)")
+        lines.append(f"[audit] no free baseline to compare {first} with: {no_cost_reason(metrics.get('space'))}; "
+                     f"or add baseline score columns (--score-col)")
     return lines

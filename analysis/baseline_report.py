@@ -11,14 +11,13 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Callable
 
-from wsnas.analysis.audit_baselines import FREE, OTHER
+from wsnas.analysis.audit_baselines import FREE, OTHER, no_cost_reason
 from wsnas.analysis.audit_tables import BN_POLICY, NO_POLICY
 from wsnas.analysis.baseline_plots import BaselineRow, baselines_figure
 from wsnas.analysis.baselines import COST_BASELINES, PROXIES_FILE
 from wsnas.analysis.compare import FINETUNE
 from wsnas.analysis.report import PRODUCERS, Missing, _Figure
 from wsnas.analysis.verdicts import baseline_verdicts, interval_text
-from wsnas.benchmarks.registry import space_names
 
 TITLE = "The supernet against free baselines"
 PROXIES_TITLE = "Zero-cost proxies among the free baselines"
@@ -107,11 +106,7 @@ def audit_baselines(metrics: dict[str, Any], label: str, rerun: str | None) -> l
         return [Missing(TITLE, "the audit was made before audits compared their score with free baselines", rerun)]
     items: list[_Figure | Missing] = []
     if not any(b.get("kind") == FREE for r in results for b in r["baselines"]):
-        space = metrics.get("space")
-        why = (f"the {space} space's features give neither params_M nor flops_M" if space in space_names() else
-               f"the audit's space {space!r} is not registered, so its archs have no parameter count or FLOPs; "
-               f"audit again with --space NAME (a space of `wsnas benchmarks list`, or --plugin FILE --space NAME)")
-        items.append(Missing(COST_TITLE, why, None))
+        items.append(Missing(COST_TITLE, no_cost_reason(metrics.get("space")), None))
 
     def describe(r: dict[str, Any]) -> str:
         policy = f", BN {r[BN_POLICY]}" if r[BN_POLICY] != NO_POLICY else ""

@@ -104,7 +104,7 @@ def test_every_other_score_column_is_compared_too(tables, capsys):
 def test_without_a_registered_space_the_output_says_there_is_no_free_baseline(tables, capsys):
     out, metrics = _audit(capsys, tables, "unknown", "--score-col", "noisy")
     assert metrics["results"][0]["baselines"] == []
-    assert out[1].startswith("[audit] no free baseline to compare noisy with: give a registered --space")
+    assert out[1].startswith("[audit] no free baseline to compare noisy with: the space 'custom' is not registered")
 
 
 def test_the_database_and_query_hold_the_paired_comparisons(tables, capsys):

@@ -216,3 +216,29 @@ def test_free_baselines_of_a_replicate_group_with_zero_cost_proxies(tmp_path, mi
     assert len(item.findings) == 1 + 4  # the supernet, then one verdict per baseline
     with Image.open(item.png) as image:
         assert image.width >= 800 and image.height >= 400
+
+
+def test_missing_free_baselines_get_a_command_that_works_on_the_directory(tmp_path):
+    from wsnas.analysis.baseline_report import PROXIES_TITLE, TITLE, run_baselines
+    from wsnas.analysis.report import Missing
+
+    def missing(metrics):
+        items = run_baselines(tmp_path, metrics, "run")
+        return {(m.what, m.command) for m in items if isinstance(m, Missing)}
+
+    analyze, proxies = f"wsnas analyze {tmp_path}", f"wsnas proxies {tmp_path} && wsnas analyze {tmp_path}"
+    assert missing(None) == {(TITLE, analyze)}
+    result = {"epoch": 1, "bn_policy": "recalibrate", "n_archs": 20,
+              "kendall": {"value": 0.2, "ci_low": 0.0, "ci_high": 0.4}}
+    assert missing({"results": [result]}) == {(TITLE, analyze), (PROXIES_TITLE, proxies)}  # an older metrics.json
+    assert missing({"results": [{**result, "baselines": []}]}) == {(TITLE, proxies), (PROXIES_TITLE, proxies)}
+    params = {"name": "params", "kendall": {"value": 0.5, "ci_low": 0.3, "ci_high": 0.7},
+              "supernet_minus_baseline": {"kendall": {"difference": -0.3, "ci_low": -0.5, "ci_high": -0.1,
+                                                      "p_value": 0.01}}}
+    assert missing({"results": [{**result, "baselines": [params]}]}) == {(PROXIES_TITLE, proxies)}
+    (tmp_path / "proxies.csv").write_text("key,synflow\n")  # computed after the analysis
+    assert missing({"results": [{**result, "baselines": [params]}]}) == {(PROXIES_TITLE, analyze)}
+    synflow = {**params, "name": "synflow"}
+    items = run_baselines(tmp_path, {"results": [{**result, "baselines": [params, synflow]}]}, "run")
+    assert [item.stem for item in items] == ["baselines"]
+    assert items[0].findings[1].startswith("the supernet loses to params on Kendall tau by -0.300")
