@@ -6,7 +6,10 @@ audited in one go: every (score, truth) pair gets the figures of `wsnas analyze`
 weighted and sparse Kendall with bootstrap CIs, regret, top-k and bottom-k), and the grid of pairs its Kendall
 matrix and heat map. Each column says which way is better (`--lower-is-better`) and may carry a unit; every
 figure follows (wsnas.analysis.direction). Per-seed truth columns (`--truth-seeds`, or `<truth>#seed<k>` columns)
-give the seed-noise ceiling.
+give the seed-noise ceiling. With a registered `--space` whose features give them, parameter count and FLOPs join
+as free baselines (score columns baseline:params, baseline:flops), and the first score column is compared with
+every other score column and baseline by a paired bootstrap on the same archs; those verdicts print first
+(wsnas.analysis.audit_baselines).
 
 The tables are read and joined by wsnas.analysis.audit_tables (separator sniffing, line numbers, key
 diagnostics). With a registered `--space` (built in, or a plugin's via `--plugin`) keys are canonicalised through
@@ -20,6 +23,7 @@ database.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import math
 import sys
 from dataclasses import dataclass, field
@@ -29,6 +33,7 @@ from typing import Any, Sequence
 import pandas as pd
 from tqdm.auto import tqdm
 
+from wsnas.analysis.audit_baselines import add_cost_baselines, audit_verdicts, compare_first
 from wsnas.analysis.audit_tables import (BN_POLICY, JOINED, SCORE, SEED, TRUTH, AuditError, Joined, JoinSpec,
                                          Table, builtin_table, comma_list, examples, join_tables, read_table,
                                          separator)
@@ -83,6 +88,12 @@ class Plan:
     space: str  # the label stored with the audit
     registered: bool
     truth_source: str
+    baselines: tuple[Column, ...] = ()  # free baselines audited as extra score columns (audit_baselines)
+
+    @property
+    def all_scores(self) -> tuple[Column, ...]:
+        """The score columns of the scores table, then the free baselines."""
+        return self.scores + self.baselines
 
 
 @dataclass(frozen=True)
@@ -286,7 +297,7 @@ def pair_results(joined: Joined, plan: Plan, topk: Sequence[int | float], n_boot
                  progress: bool = False) -> list[dict]:
     """One summary per (score, truth, BN policy), computed on oriented columns and restored to their units."""
     results = []
-    pairs = [(score, truth) for score in plan.scores for truth in plan.truths]
+    pairs = [(score, truth) for score in plan.all_scores for truth in plan.truths]
     quiet = True if not progress or len(pairs) < 2 else None  # None: a bar on a terminal only
     for score, truth in tqdm(pairs, desc="pairs", unit="pair", disable=quiet):
         seeds = seed_truth(joined, truth, len(plan.spec.seed_cols.get(truth.name, ())), plan.space)
@@ -317,9 +328,13 @@ def run_audit(inputs: AuditInputs, *, out: str | Path | None = None, name: str |
     identity = audit_identity(plan, topk, n_boot, seed)
     out_dir = output_directory(out, name, KIND, default_name(plan, identity))
     claim(out_dir, KIND, identity)
+    joined, free, baseline_notes = add_cost_baselines(joined, plan.spec.space)
+    plan = dataclasses.replace(plan, baselines=free)
     results = pair_results(joined, plan, topk, n_boot, seed, progress)
-    notes = [f"{t}: one per-seed column ({cols[0]}); the seed-noise ceiling needs two"
-             for t, cols in plan.spec.seed_cols.items() if len(cols) == 1]
+    compare_first(joined, plan.scores, plan.baselines, plan.truths, results, topk, n_boot, seed)
+    notes = list(baseline_notes)
+    notes += [f"{t}: one per-seed column ({cols[0]}); the seed-noise ceiling needs two"
+              for t, cols in plan.spec.seed_cols.items() if len(cols) == 1]
     notes += [f"{t.name}: no sparse-Kendall tolerance for its units ({t.unit or 'none given'}); give one with "
               f"--sparse-tol {t.name}=TOL in those units" for t in plan.truths if t.sparse_tol is None]
     metrics = _write(out_dir, inputs, plan, joined, identity, results, topk, n_boot, seed)
@@ -350,7 +365,9 @@ def _write(out_dir: Path, inputs: AuditInputs, plan: Plan, joined: Joined, ident
              "truth_rows_without_score": joined.truth_without_score}
     metrics = {"kind": KIND, "space": plan.space, "truth": first, "score": plan.scores[0].name,
                "truth_source": plan.truth_source, "n_boot": n_boot, "bootstrap_seed": seed,
-               "columns": {"scores": [c.to_dict() for c in plan.scores], "truths": [c.to_dict() for c in plan.truths]},
+               "columns": {"scores": [{**c.to_dict(), **({"free_baseline": True} if c in plan.baselines else {})}
+                                      for c in plan.all_scores],
+                           "truths": [c.to_dict() for c in plan.truths]},
                "results": results, "config": config}
     out_dir.mkdir(parents=True, exist_ok=True)
     RunDir(out_dir).write_table(out_dir / JOINED, joined.table)
@@ -452,6 +469,7 @@ def cmd_audit(args: argparse.Namespace) -> None:
               f"written and the name is a label (a plugin's space needs --plugin FILE)", file=sys.stderr)
     result = run_audit(inputs, out=args.out, name=args.name, n_boot=args.n_boot, seed=args.seed,
                        topk=parse_topk(args.topk), progress=not args.quiet)
+    print("\n".join(audit_verdicts(result.metrics)))  # first: does the score beat counting parameters?
     for warning in (*result.joined.warnings, *result.notes):
         print(f"[audit] note: {warning}", file=sys.stderr)
     spec = result.plan.spec

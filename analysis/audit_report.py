@@ -2,7 +2,8 @@
 
 An audit (wsnas.analysis.audit) gets, from its joined.csv and metrics.json: the scatter of every (score, truth)
 pair with Kendall and Spearman (95% CIs), the exact top-k curves of every pair, the Kendall heat map of scores x
-truths (with several pairs), and, when its space is registered (built in, or a plugin's, re-imported from the
+truths (with several pairs), its first score column against the free baselines and its other score columns
+(wsnas.analysis.baseline_report), and, when its space is registered (built in, or a plugin's, re-imported from the
 audit's saved --plugin list) and gives features, the bias and operator figures of its first pair (from
 AUDIT/studies/*.json when `wsnas studies` wrote them, else computed here). Axes of lower-is-better columns are
 reversed, so better is always right and up. A correlation directory gets its heat map. Whatever cannot be drawn is
@@ -20,6 +21,7 @@ import numpy as np
 from wsnas.analysis import plots
 from wsnas.analysis.audit_studies import AUDIT_STUDY_MAKERS, audit_columns, audit_study_docs, read_joined
 from wsnas.analysis.audit_tables import BN_POLICY, NO_POLICY, SCORE, TRUTH
+from wsnas.analysis.baseline_report import audit_baselines
 from wsnas.analysis.correlate import heatmap
 from wsnas.analysis.direction import Column, decimals_for, value_text
 from wsnas.analysis.metrics import random_expected_best, topk_best_truth
@@ -45,6 +47,7 @@ def audit_plan(directory: Path, label: str) -> tuple[list[_Figure], list[Missing
     except (OSError, ValueError, WsnasError) as exc:
         return [], [Missing("figures of the audit", f"the audit was made by an older wsnas or is incomplete ({exc})",
                             rerun_command(tree, directory))]
+    scores = [Column.from_dict(c) for c in (metrics.get("columns") or {}).get("scores", [])] or scores  # + baselines
     columns = {**{("score", c.name): c for c in scores}, **{("truth", c.name): c for c in truths}}
     results = metrics["results"]
     cols = len(truths) if 2 <= len(truths) <= 4 else 3  # scores down, truths across
@@ -53,7 +56,9 @@ def audit_plan(directory: Path, label: str) -> tuple[list[_Figure], list[Missing
         names = {c.name: f"{c.name}\n(lower is better)" for c in (*scores, *truths) if c.lower_is_better}
         figures += [_heatmap(results, [c.name for c in scores], [c.name for c in truths], policy, label, names)
                     for policy in dict.fromkeys(r[BN_POLICY] for r in results)]
-    missing = []
+    baselines = audit_baselines(metrics, label, rerun_command(tree, directory))
+    figures = [b for b in baselines if isinstance(b, _Figure)] + figures  # the verdicts first
+    missing = [b for b in baselines if isinstance(b, Missing)]
     for name in AUDIT_STUDY_MAKERS:
         item = _audit_study(directory, name, label)
         (figures if isinstance(item, _Figure) else missing).append(item)

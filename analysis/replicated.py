@@ -147,20 +147,30 @@ def paired_difference(a: ScoreSet, b: ScoreSet, truth: np.ndarray, *, topk: Sequ
                       seed: int) -> dict[str, dict[str, Any]]:
     """a minus b for every statistic of `statistics()`, on the same archs (a.keys == b.keys, aligned with
     `truth`): {"a", "b", "difference", "ci_low", "ci_high", "p_value"} per statistic."""
-    if a.keys != b.keys:
-        raise MetricInputError(f"score sets {a.label!r} and {b.label!r} are not on the same archs; align them first")
+    return paired_differences(a, [b], truth, topk=topk, n_boot=n_boot, seed=seed)[0]
+
+
+def paired_differences(a: ScoreSet, others: Sequence[ScoreSet], truth: np.ndarray, *, topk: Sequence[int | float],
+                       n_boot: int, seed: int) -> list[dict[str, dict[str, Any]]]:
+    """paired_difference(a, b) for each b of `others`, a's side resampled once."""
+    for b in others:
+        if a.keys != b.keys:
+            raise MetricInputError(f"score sets {a.label!r} and {b.label!r} are not on the same archs; align them "
+                                   f"first")
     n = len(a.keys)
     idx = resample_indices(n, n_boot, seed)
     draws_a = _replicate_draws(a.replicates, n_boot, seed)
-    draws_b = draws_a if a.members == b.members else _replicate_draws(b.replicates, n_boot, seed + 1)
-    out = {}
+    out: list[dict[str, dict[str, Any]]] = [{} for _ in others]
     for name, fn in statistics(topk, n).items():
         value_a = float(np.nanmean(_point(fn, a.scores, truth)))
-        value_b = float(np.nanmean(_point(fn, b.scores, truth)))
-        diffs = _resampled(fn, a.scores, truth, idx, draws_a) - _resampled(fn, b.scores, truth, idx, draws_b)
-        low, high = _interval(diffs)
-        out[name] = {"a": value_a, "b": value_b, "difference": value_a - value_b, "ci_low": low, "ci_high": high,
-                     "p_value": _two_sided_p(diffs)}
+        resampled_a = _resampled(fn, a.scores, truth, idx, draws_a)
+        for entry, b in zip(out, others):
+            draws_b = draws_a if a.members == b.members else _replicate_draws(b.replicates, n_boot, seed + 1)
+            value_b = float(np.nanmean(_point(fn, b.scores, truth)))
+            diffs = resampled_a - _resampled(fn, b.scores, truth, idx, draws_b)
+            low, high = _interval(diffs)
+            entry[name] = {"a": value_a, "b": value_b, "difference": value_a - value_b, "ci_low": low,
+                           "ci_high": high, "p_value": _two_sided_p(diffs)}
     return out
 
 

@@ -277,7 +277,12 @@ def _plan(directory: Path, mirror: str | None) -> tuple[list[_Figure], list[Miss
         from wsnas.analysis.audit_report import audit_plan  # which builds on this module
 
         return audit_plan(directory, label)
-    candidates = [_scatter(directory, label, mirror)] if _is_run(directory) else []
+    candidates: list[_Figure | Missing | None] = []
+    if _is_run(directory):
+        from wsnas.analysis.baseline_report import run_baselines  # which builds on this module
+
+        candidates += run_baselines(directory, _read_metrics(RunDir(directory)), label)
+        candidates.append(_scatter(directory, label, mirror))
     candidates += [_study(directory, name, label) for name in DRAWERS]
     figures = [c for c in candidates if isinstance(c, _Figure)]
     return figures, [c for c in candidates if isinstance(c, Missing)]

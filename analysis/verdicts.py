@@ -25,7 +25,7 @@ from wsnas.analysis.baselines import baselines
 from wsnas.analysis.ceiling import no_ceiling_reason, seed_ceiling
 from wsnas.analysis.compare import (FINETUNE, GROUP_KEYS, SCORE_SET, check_scores_meta, format_summary, join_truth,
                                     summarise)
-from wsnas.analysis.replicated import ScoreSet, fitting, paired_difference, replicate_summary, verdict
+from wsnas.analysis.replicated import ScoreSet, fitting, paired_differences, replicate_summary, verdict
 from wsnas.benchmarks.groundtruth import GroundTruth, load_ground_truth
 from wsnas.config import Config
 from wsnas.errors import WsnasError
@@ -107,8 +107,7 @@ def analyze_tables(tables: Sequence[pd.DataFrame], members: Sequence[str], *, sp
             result = member_results[0]
         else:
             result = _replicated_entry(group, supernet, member_results, true, truth, metric, ks, n_boot, seed)
-        result["baselines"] = [_baseline_entry(b, supernet, true, ks, n_boot, seed)
-                               for b in baselines(space, directory, keys)]
+        result["baselines"] = baseline_entries(baselines(space, directory, keys), supernet, true, ks, n_boot, seed)
         results.append(result)
     return results
 
@@ -144,18 +143,23 @@ def _mean_defined(values: Sequence[float]) -> float:
     return float(v.mean()) if v.size else math.nan
 
 
-def _baseline_entry(baseline: ScoreSet, supernet: ScoreSet, true: np.ndarray, topk: Sequence[int | float],
-                    n_boot: int, seed: int) -> dict[str, Any]:
-    own = replicate_summary(baseline, true, topk=topk, n_boot=n_boot, seed=seed)
-    return {"name": baseline.label, **{name: {k: own[name][k] for k in ("value", "ci_low", "ci_high")}
-                                       for name in HEADLINE},
-            "supernet_minus_baseline": paired_difference(supernet, baseline, true, topk=topk, n_boot=n_boot,
-                                                         seed=seed)}
+def baseline_entries(sets: Sequence[ScoreSet], supernet: ScoreSet, true: np.ndarray, topk: Sequence[int | float],
+                     n_boot: int, seed: int, own: Sequence[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+    """Per baseline: its own Kendall and Spearman (with intervals) against `true`, and the paired difference
+    supernet minus baseline of every statistic (CI, p-value) on the same archs. `own` gives each baseline's own
+    figures when they are known already (a bootstrap with the same seed), else they are computed here."""
+    if own is None:
+        own = [replicate_summary(b, true, topk=(), n_boot=n_boot, seed=seed) for b in sets]
+    differences = paired_differences(supernet, sets, true, topk=topk, n_boot=n_boot, seed=seed)
+    return [{"name": b.label, **{name: {k: figures[name][k] for k in ("value", "ci_low", "ci_high")}
+                                 for name in HEADLINE}, "supernet_minus_baseline": difference}
+            for b, figures, difference in zip(sets, own, differences)]
 
 
 # ---------------------------------------------------------------------------------------------- printing
 
-def _interval(entry: dict[str, Any]) -> str:
+def interval_text(entry: dict[str, Any]) -> str:
+    """'+0.123 [+0.010, +0.230]', or 'undefined'."""
     if entry.get("value") is None or math.isnan(entry["value"]):
         return "undefined"
     return f"{entry['value']:+.3f} [{entry['ci_low']:+.3f}, {entry['ci_high']:+.3f}]"
@@ -165,23 +169,28 @@ def verdict_lines(result: dict[str, Any], metric: str) -> list[str]:
     """The first lines of an analysis: the (replicated) Kendall with its interval, then the supernet against each
     free baseline by a paired comparison on the same archs."""
     r = result.get("replicates", 1)
-    head = (f"{r} replicates: Kendall {_interval(result['kendall'])} (mean over replicates, two-level bootstrap "
+    head = (f"{r} replicates: Kendall {interval_text(result['kendall'])} (mean over replicates, two-level bootstrap "
             f"95% CI; sd {result['kendall']['sd']:.3f}; per replicate "
             + " ".join(f"{v:+.3f}" for v in result["replicated"]["kendall"]["per_replicate"]) + ")"
-            if r > 1 else f"1 supernet: Kendall {_interval(result['kendall'])} (bootstrap 95% CI over archs)")
+            if r > 1 else f"1 supernet: Kendall {interval_text(result['kendall'])} (bootstrap 95% CI over archs)")
     lines = [f"epoch {result['epoch']}  bn_policy={result['bn_policy']}  "
              + (f"finetune_batches={result[FINETUNE]}  " if result.get(FINETUNE) else "")
              + f"score set {result.get(SCORE_SET)}  {result['n_archs']} archs  truth={metric}", f"  {head}"]
     if r > 1:
         agree, mean_score = result["replicated"]["agreement"], result["replicated"]["mean_score"]["kendall"]
         lines.append(f"  replicates agree with each other at Kendall {agree['mean']:+.3f} ({agree['min']:+.3f}.."
-                     f"{agree['max']:+.3f}); their mean score ranks the truth at {_interval(mean_score)}")
-    for b in result.get("baselines", []):
-        lines.append("  " + verdict(b["supernet_minus_baseline"]["kendall"], "the supernet", b["name"])
-                     + f"  ({b['name']} alone: {_interval(b['kendall'])})")
+                     f"{agree['max']:+.3f}); their mean score ranks the truth at {interval_text(mean_score)}")
+    lines += [f"  {line}" for line in baseline_verdicts(result)]
     if not result.get("baselines"):
         lines.append("  no free baseline for these archs (the space has no cost features and no proxies.csv)")
     return lines
+
+
+def baseline_verdicts(result: dict[str, Any], subject: str = "the supernet") -> list[str]:
+    """One line per free baseline of a result: `subject` beats it, loses to it or is not distinguishable from it
+    on Kendall tau (paired over the same archs, CI and p-value), and the baseline's own Kendall."""
+    return [verdict(b["supernet_minus_baseline"]["kendall"], subject, b["name"])
+            + f"  ({b['name']} alone: {interval_text(b['kendall'])})" for b in result.get("baselines", [])]
 
 
 def format_results(results: list[dict[str, Any]], metric: str) -> str:

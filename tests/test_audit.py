@@ -60,7 +60,8 @@ def test_a_good_pair_gives_scipys_kendall_and_a_run_like_directory(tables, capsy
 
     metrics = json.loads((tmp_path / "out" / "metrics.json").read_text())
     merged = scores.merge(truth, on="key")
-    (result,) = metrics["results"]
+    result = metrics["results"][0]  # then the free baselines of the registered space
+    assert [r["score"] for r in metrics["results"]] == ["supernet_acc", "baseline:params", "baseline:flops"]
     assert (result["epoch"], result["bn_policy"], result["n_archs"]) == (0, "n/a", N_SCORED)
     assert (result["score"], result["truth"], result["truth_direction"]) == ("supernet_acc", "accuracy", "higher")
     assert result["kendall"]["value"] == pytest.approx(stats.kendalltau(merged.supernet_acc, merged.accuracy).statistic,
@@ -81,7 +82,7 @@ def test_a_good_pair_gives_scipys_kendall_and_a_run_like_directory(tables, capsy
     assert audit["truth_rows_without_score"] == N_TRUTH - N_SCORED
     joined = pd.read_csv(tmp_path / "out" / "joined.csv")  # the joined table is saved
     assert list(joined.columns) == ["key", "epoch", "bn_policy", "finetune_batches", "score:supernet_acc",
-                                    "truth:accuracy"]
+                                    "truth:accuracy", "score:baseline:params", "score:baseline:flops"]
     assert joined["truth:accuracy"].tolist() == pytest.approx(merged.accuracy.tolist())
 
 
@@ -93,11 +94,11 @@ def test_the_audit_directory_indexes_like_a_run_with_its_inputs_as_columns(table
     assert f"results database: {db}" in capsys.readouterr().out
     kendall = json.loads((tmp_path / "out" / "metrics.json").read_text())["results"][0]["kendall"]
     again = store.index_run(tmp_path / "other.sqlite", tmp_path / "out")
-    assert (again.kind, again.scores, again.topk) == ("audit", 0, 4)
+    assert (again.kind, again.scores, again.topk) == ("audit", 0, 3 * 4)  # supernet_acc, params, flops
     for path in (db, tmp_path / "other.sqlite"):
         with sqlite3.connect(path) as conn:
             rows = conn.execute("SELECT kind, space, epoch, bn_policy, score, truth, n_archs, value, ci_low, ci_high "
-                                "FROM run_metrics WHERE metric = 'kendall'").fetchall()
+                                "FROM run_metrics WHERE metric = 'kendall' AND score = 'supernet_acc'").fetchall()
             files = conn.execute("SELECT role, path, sha256, key_col, sep FROM audit_files ORDER BY role").fetchall()
             columns = conn.execute("SELECT role, name, direction FROM audit_columns ORDER BY role").fetchall()
         assert rows == [("audit", "nb201", 0, "n/a", "supernet_acc", "accuracy", N_SCORED,
@@ -133,7 +134,13 @@ def test_keys_are_canonicalised_through_a_registered_space(tables, capsys, monke
                  str(tmp_path / "canonical-out")]) == 0
     respelled_result = json.loads((made / "metrics.json").read_text())["results"]
     canonical_result = json.loads((tmp_path / "canonical-out" / "metrics.json").read_text())["results"]
-    assert respelled_result == canonical_result
+    assert [r["score"] for r in respelled_result] == ["supernet_acc", "baseline:params", "baseline:flops"]
+    assert canonical_result[0]["baselines"] == []  # no space: no free baseline, no other score column
+
+    def plain(result):
+        return {k: v for k, v in result.items() if k != "baselines"}
+
+    assert [plain(r) for r in respelled_result[:1]] == [plain(r) for r in canonical_result]
     assert (tmp_path / "runs" / "wsnas.sqlite").is_file()
 
     twice = pd.concat([scores.iloc[:12], respelled.iloc[:1]])  # one arch, two spellings

@@ -100,7 +100,10 @@ def test_a_plugin_space_through_audit_studies_and_report(plugin, tmp_path):
     assert made.returncode == 0, made.stderr
     assert "quad: a formula with seeded noise" in made.stdout  # the space's own ground truth
     metrics = json.loads((tmp_path / "audit" / "metrics.json").read_text())
-    assert [r["bn_policy"] for r in metrics["results"]] == ["inherit", "recalibrate"]
+    assert [(r["score"], r["bn_policy"]) for r in metrics["results"]] == [
+        ("supernet_acc", "inherit"), ("supernet_acc", "recalibrate"),  # then its params as a free baseline
+        ("baseline:params", "inherit"), ("baseline:params", "recalibrate")]
+    assert [b["name"] for b in metrics["results"][0]["baselines"]] == ["params"]  # the plugin gives no FLOPs
     assert metrics["results"][0]["truth"] == "cifar10/test" and metrics["results"][0]["truth_unit"] == "%"
     truth = get_space_truth(plugin)
     joined = pd.read_csv(tmp_path / "audit" / "joined.csv")
@@ -122,7 +125,9 @@ def test_a_plugin_space_through_audit_studies_and_report(plugin, tmp_path):
     reported = _fresh("report", tmp_path / "audit", "--name", "quad", "--quiet", cwd=tmp_path, db=db)
     assert reported.returncode == 0, reported.stderr
     out = tmp_path / "reports" / "quad"
-    assert sorted(p.name for p in out.glob("*.png")) == ["bias.png", "operators.png", "scatter.png", "topk.png"]
+    assert sorted(p.name for p in out.glob("*.png")) == ["baselines-1.png", "baselines-2.png", "bias.png",
+                                                         "heatmap-inherit.png", "heatmap-recalibrate.png",
+                                                         "operators.png", "scatter.png", "topk.png"]
     assert "not in the report" not in reported.stdout
     for png in out.glob("*.png"):
         with Image.open(png) as image:
@@ -160,7 +165,8 @@ def test_a_report_of_an_audit_draws_its_figures(nb201_audit, capsys):
     d = nb201_audit
     assert main(_audit(d, "--space", "nb201")) == 0
     report = render_report([d / "audit"], name="audit", out_root=d / "reports", progress=False)
-    assert _pngs(report) == ["bias.png", "heatmap-recalibrate.png", "operators.png", "scatter.png", "topk.png"]
+    assert _pngs(report) == ["baselines-1.png", "baselines-2.png", "bias.png", "heatmap-recalibrate.png",
+                             "operators.png", "scatter.png", "topk.png"]  # baselines: one per truth
     assert report.sections[0].missing == []
     summary = report.summary.read_text()
     assert "supernet_acc vs val_loss, BN recalibrate (50 archs); tau = " in summary
@@ -173,9 +179,11 @@ def test_a_report_of_an_audit_draws_its_figures(nb201_audit, capsys):
 
     assert main(_audit(d, out="unknown")) == 0  # no registered space: no features
     report = render_report([d / "unknown"], name="unknown", out_root=d / "reports", progress=False)
-    assert _pngs(report) == ["heatmap-recalibrate.png", "scatter.png", "topk.png"]
+    assert _pngs(report) == ["baselines-1.png", "baselines-2.png", "heatmap-recalibrate.png", "scatter.png",
+                             "topk.png"]  # supernet_acc against n_params, the other score column
     missing = {m.what: m for m in report.sections[0].missing}
-    assert set(missing) == {"Bias towards large models", "Operator bias"}
+    assert set(missing) == {"Bias towards large models", "Operator bias",
+                            "Parameter count and FLOPs among the free baselines"}
     assert all(m.command is None and "--space NAME" in m.reason for m in missing.values())  # nothing that fails
     capsys.readouterr()
     assert main(["studies", str(d / "unknown")]) == 2
