@@ -1,14 +1,16 @@
 """`wsnas compare A B`: is score set A's ranking better than B's, on the same archs? (no torch)
 
 A and B are score sets named as DIR[@key=value,...]: DIR is a run or a replicate group, and the optional selector
-picks one of its results by epoch, bn_policy, finetune_batches or score_set (default: the newest epoch and the
-score set `wsnas studies` would use). B may also be `baseline:NAME`, a free baseline on A's archs (params, flops,
+picks one of its results by epoch, bn_policy, finetune_batches or score_set, or by any setting of its score sets
+(a dotted key of RUN/score_sets.json's settings, e.g. runtime.precision=bfloat16 or calibration.batches=8); by
+default the newest epoch and the score set `wsnas studies` would use. B may also be `baseline:NAME`, a free baseline on A's archs (params, flops,
 or a zero-cost proxy of A's proxies.csv). Examples:
 
     wsnas compare runs/nb201-cpu@bn_policy=recalibrate runs/nb201-cpu@bn_policy=inherit
     wsnas compare runs/nb201-unique runs/nb201-cpu             # two samplers, two replicate groups
     wsnas compare runs/nb201-cpu@finetune_batches=5 runs/nb201-cpu@finetune_batches=0
     wsnas compare runs/nb201-cpu baseline:params
+    wsnas compare runs/nb201-cpu@runtime.precision=bfloat16 runs/nb201-cpu@runtime.precision=off
 
 The statistics are the difference A - B of Kendall, Spearman and the top-k figures (analysis/replicated.py:
 paired over archs, two-level over replicates, with a 95% CI and a two-sided bootstrap p-value), on the archs
@@ -32,6 +34,8 @@ from wsnas.analysis.studies import choose_score_set
 from wsnas.analysis.verdicts import Tables, load_tables, supernet_set
 from wsnas.atomic import write_json
 from wsnas.errors import WsnasError
+from wsnas.runs import RunDir
+from wsnas.score_sets import flatten_settings, read_score_sets
 
 SELECTORS = {"epoch": int, "bn_policy": str, FINETUNE: int, SCORE_SET: str}
 BASELINE_PREFIX = "baseline:"
@@ -52,19 +56,30 @@ class Side:
 
 
 def parse_spec(spec: str) -> tuple[Path, dict[str, Any]]:
-    """DIR[@key=value,...] -> (DIR, {key: value})."""
+    """DIR[@key=value,...] -> (DIR, {key: value}); a dotted key selects by a score set's settings."""
     path, _, selector = spec.partition("@")
     chosen: dict[str, Any] = {}
     for item in filter(None, (part.strip() for part in selector.split(","))):
         key, sep, value = item.partition("=")
-        if not sep or key not in SELECTORS:
+        if not sep or not (key in SELECTORS or "." in key):
             raise CompareError(f"score set {spec!r}: {item!r} is not KEY=VALUE with KEY one of "
-                               f"{', '.join(SELECTORS)}; e.g. {path}@bn_policy=inherit,epoch=20")
+                               f"{', '.join(SELECTORS)} or a setting of RUN/score_sets.json (e.g. runtime.precision, "
+                               f"calibration.batches); e.g. {path}@bn_policy=inherit,epoch=20")
         try:
-            chosen[key] = SELECTORS[key](value)
+            chosen[key] = SELECTORS[key](value) if key in SELECTORS else value
         except ValueError:
             raise CompareError(f"score set {spec!r}: {key} needs a whole number, got {value!r}") from None
     return Path(path), chosen
+
+
+def _sets_with(run: RunDir, settings: dict[str, str]) -> set[str]:
+    """The run's score sets whose settings (flattened, as text) hold every `settings` value."""
+    found = set()
+    for set_id, entry in read_score_sets(run.path).items():
+        flat = flatten_settings(entry.get("settings") or {})
+        if all(str(flat.get(k)) == v for k, v in settings.items()):
+            found.add(set_id)
+    return found
 
 
 def load_side(spec: str, metric: str | None, mirror: str | None) -> Side:
@@ -72,16 +87,20 @@ def load_side(spec: str, metric: str | None, mirror: str | None) -> Side:
     path, chosen = parse_spec(spec)
     data = load_tables(path, metric, mirror)
     tables = []
+    columns = {k: v for k, v in chosen.items() if k in SELECTORS}
+    settings = {k: v for k, v in chosen.items() if k not in SELECTORS}
     for run, table in zip(data.runs, data.tables):
-        for key, value in chosen.items():
+        for key, value in columns.items():
             table = table[table[key] == value]
+        if settings:
+            table = table[table[SCORE_SET].isin(_sets_with(run, settings))]
         if table.empty:
             raise CompareError(f"score set {spec!r}: {run.path} has no scores with "
                                f"{', '.join(f'{k}={v}' for k, v in chosen.items())}; it holds "
                                f"{_holdings(data.tables[0])}")
         if "epoch" not in chosen:
             table = table[table["epoch"] == table["epoch"].max()]
-        if SCORE_SET not in chosen:
+        if SCORE_SET not in chosen and not table.empty:
             table = table[table[SCORE_SET] == choose_score_set(run, data.cfg, table)]
         tables.append(table)
     first = tables[0].iloc[0]

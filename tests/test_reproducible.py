@@ -82,6 +82,11 @@ def test_other_evaluation_settings_go_to_a_new_score_set_and_never_rewrite_the_o
     assert main(["analyze", str(run), "--quiet"]) == 0
     metrics = json.loads((run / "metrics.json").read_text())
     assert sorted(r["score_set"] for r in metrics["results"]) == sorted(sets)
+    capsys.readouterr()
+    assert main(["compare", f"{run}@calibration.batches=2", f"{run}@calibration.batches=1"]) == 0  # by setting
+    out = capsys.readouterr().out
+    second = next(k for k in sets if k != set_id)
+    assert f"score set {second})" in out.splitlines()[0] and f"score set {set_id})" in out.splitlines()[1]
 
 
 def test_a_run_trained_on_an_arch_pool_is_evaluated_on_that_pool(tmp_path, mirror):

@@ -86,16 +86,17 @@ def register_score_set(run_path: str | Path, set_id: str, settings: dict[str, An
 
 def settings_difference(a: dict[str, Any], b: dict[str, Any]) -> str:
     """'key: a -> b; ...' for the settings that differ (nested keys dotted)."""
-    flat_a, flat_b = _flatten(a), _flatten(b)
+    flat_a, flat_b = flatten_settings(a), flatten_settings(b)
     keys = sorted(set(flat_a) | set(flat_b))
     return "; ".join(f"{k}: {flat_a.get(k)!r} -> {flat_b.get(k)!r}" for k in keys if flat_a.get(k) != flat_b.get(k))
 
 
-def _flatten(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+def flatten_settings(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Nested settings as {dotted key: value}."""
     out: dict[str, Any] = {}
     for key, value in tree.items():
         if isinstance(value, dict):
-            out.update(_flatten(value, f"{prefix}{key}."))
+            out.update(flatten_settings(value, f"{prefix}{key}."))
         else:
             out[f"{prefix}{key}"] = value
     return out
