@@ -222,3 +222,16 @@ def test_more_replicates_extend_a_group_and_fewer_are_refused(tmp_path, mirror):
         group.init(cfg)
     with pytest.raises(GroupError, match="train.lr: saved 0.05, now 0.1"):
         group.init(build_config("smoke", overrides={"replicates": 3, "train.lr": 0.1}))
+
+
+def test_group_misuse_gets_one_clear_error(trained_group, mirror, capsys):
+    base = ["study", "--preset", "smoke", "--run-dir", str(trained_group), "--data-mirror", str(mirror), "--quiet"]
+    for argv, expected in (([*base, "--replicates", "2", "--set", "train.lr=0.1"],
+                            "was made with a different config (train.lr: saved 0.05, now 0.1)"),
+                           ([*base, "--replicates", "1"], "has 2 replicates; --replicates 1 would leave some out"),
+                           ([*base, "--replicates", "0"], "--replicates 0: train at least 1 supernet"),
+                           (["noise-study", str(trained_group), "--calib-draws", "0"],
+                            "--calib-draws 0: score at least 1 calibration draw")):
+        assert main(argv) == 2
+        err = capsys.readouterr().err
+        assert err.startswith("wsnas: error: ") and expected in err and "Traceback" not in err, err

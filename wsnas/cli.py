@@ -180,7 +180,7 @@ def cmd_study(args: argparse.Namespace) -> None:
     path = Path(args.run_dir or Path("runs") / f"{cfg.space}-{cfg.preset}")
     if cfg.replicates < 1:
         raise WsnasError(f"--replicates {cfg.replicates}: train at least 1 supernet (3 or more for a verdict)")
-    group = ReplicateGroup(path) if cfg.replicates > 1 else None
+    group = ReplicateGroup(path) if cfg.replicates > 1 or is_group(path) else None  # a group stays one
     if group is not None:
         group.init(cfg)
     for replicate in range(cfg.replicates):
