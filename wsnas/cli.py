@@ -180,6 +180,10 @@ def cmd_study(args: argparse.Namespace) -> None:
     path = Path(args.run_dir or Path("runs") / f"{cfg.space}-{cfg.preset}")
     if cfg.replicates < 1:
         raise WsnasError(f"--replicates {cfg.replicates}: train at least 1 supernet (3 or more for a verdict)")
+    from wsnas.benchmarks.groundtruth import load_ground_truth
+
+    truth = load_ground_truth(cfg.space, cfg.data.mirror, cfg.analysis.truth_file)  # a bad table fails before training
+    truth.values(cfg.analysis.truth, [])  # and so does a column it lacks
     group = ReplicateGroup(path) if cfg.replicates > 1 or is_group(path) else None  # a group stays one
     if group is not None:
         group.init(cfg)
