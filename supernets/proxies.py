@@ -33,6 +33,7 @@ undefined there, NaN); rank -inf last, tied.
 """
 from __future__ import annotations
 
+import contextlib
 import copy
 import dataclasses
 import hashlib
@@ -41,7 +42,7 @@ import math
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 import pandas as pd
@@ -63,6 +64,9 @@ PROXIES_CSV = "proxies.csv"
 FLUSH_EVERY = 20  # archs computed between writes of the table
 SKELETONS = ("benchmark", "run")
 JACOV_K = 1e-5  # the zero-cost code's eigenvalue offset
+# One batch through one small network parallelises badly: one thread is as fast on a quiet machine and far faster
+# on a busy one, and it makes the values the same whatever the machine's core count.
+THREADS = 1
 
 
 class ProxyError(WsnasError):
@@ -297,7 +301,7 @@ class ProxyComputer:
 
     def describe(self) -> str:
         return (f"skeleton={self.settings.skeleton} model={dataclasses.asdict(self.cfg.model)}, batch of "
-                f"{len(self.batch)}, seed {self.settings.seed}, {self.rt.describe()}")
+                f"{len(self.batch)}, seed {self.settings.seed}, {dict(self.rt.describe(), threads=str(THREADS))}")
 
     def network(self, arch: Any) -> nn.Module:
         """A fresh standalone network of `arch` with the supernet's initial weights."""
@@ -326,7 +330,7 @@ def identity(cfg: Config, settings: ProxySettings) -> dict[str, Any]:
     """Everything a proxy value depends on: the settings, the space and its plugins, the network it runs on and
     the training split the batch is drawn from (not where the data are read from)."""
     d = cfg.data
-    return {"proxies": settings.to_dict(), "space": cfg.space, "plugins": list(cfg.plugins),
+    return {"proxies": settings.to_dict(), "space": cfg.space, "plugins": list(cfg.plugins), "threads": THREADS,
             "model": dataclasses.asdict(skeleton_config(cfg, settings.skeleton).model),
             "data": {"dataset": d.dataset, "n_train": d.n_train, "n_valid": d.n_valid, "split_seed": d.split_seed}}
 
@@ -389,7 +393,7 @@ def compute_proxies(cfg: Config, archs: Sequence[Any], out_path: str | Path,
         rows: list[dict[str, Any]] = []
         began = time.perf_counter()
         bar = tqdm(total=len(todo), desc="proxies", unit="arch", disable=not cfg.runtime.progress, dynamic_ncols=True)
-        with bar:
+        with bar, _threads(THREADS):
             for key, arch in todo:
                 rows.append({"key": key, **computer.values(arch)})
                 bar.update(1)
@@ -405,6 +409,17 @@ def compute_proxies(cfg: Config, archs: Sequence[Any], out_path: str | Path,
         log(f"[proxies] all {len(archs)} archs already in {out}")
     wanted = table[table.key.isin(set(keys))]
     return wanted.sort_values("key").reset_index(drop=True)
+
+
+@contextlib.contextmanager
+def _threads(n: int) -> Iterator[None]:
+    """torch's CPU threads set to n inside the block, restored after."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def _write(out: Path, table: pd.DataFrame, rows: list[dict[str, Any]]) -> pd.DataFrame:
