@@ -216,6 +216,15 @@ def format_replicated(result: dict[str, Any]) -> str:
         e = rep[name]
         lines.append(f"  {name:<22} {e['value']:>+8.3f}  [{e['ci_low']:+.3f}, {e['ci_high']:+.3f}]  {e['sd']:>6.3f}  "
                      + " ".join(f"{v:+.3f}" for v in e["per_replicate"]))
+    ceiling = result.get("ceiling") or {}
+    if "undefined_because" in ceiling:
+        lines.append(f"  no ceiling: {ceiling['undefined_because']}")
+    elif ceiling:
+        bound = ceiling.get("reliability") or {}
+        lines.append(f"  the truth's own noise: one benchmark run ranks another at Kendall "
+                     f"{ceiling['seed_vs_seed']['kendall']['mean']:+.3f}"
+                     + (f"; the best any predictor can expect against {ceiling['metric']}: {bound['kendall']:+.3f} "
+                        f"[{bound['kendall_ci_low']:+.3f}, {bound['kendall_ci_high']:+.3f}]" if "kendall" in bound else ""))
     lines.append(f"  {'top-k':<8} {'k':>4} {'best':>7} {'random':>7} {'oracle':>7} {'prec@k':>7} {'prec@bottom-k':>13}"
                  f"   (mean over replicates)")
     for t in result["topk"]:
