@@ -1,69 +1,99 @@
-"""`wsnas audit`: the ranking metrics of any space's supernet scores against its ground truth, both tables
-made outside wsnas (no torch).
+"""`wsnas audit`: the ranking metrics of any space's scores against its ground truth, both tables made outside
+wsnas (no torch).
 
-The two CSVs are validated strictly, and each problem is one AuditError naming the file, the rows and the
-fix. Scores join the truth by arch key (canonicalised first when --space names a registered space, so any
-spelling the space accepts matches). Every scored arch needs a truth row; truth rows without a score are
-fine and only counted. The result is written like a run's: OUT/metrics.json (the format of `wsnas analyze`)
-and OUT/config.json (the inputs, with sha256 of both files), so reports and the results database take an
-audit directory as a run.
+Several score columns (a supernet's scores, proxies) and several truth columns (tasks, datasets, fidelities) are
+audited in one go: every (score, truth) pair gets the figures of `wsnas analyze` (Kendall, Spearman, Pearson,
+weighted and sparse Kendall with bootstrap CIs, regret, top-k and bottom-k), and the grid of pairs its Kendall
+matrix and heat map. Each column says which way is better (`--lower-is-better`) and may carry a unit; every
+figure follows (wsnas.analysis.direction). Per-seed truth columns (`--truth-seeds`, or `<truth>#seed<k>` columns)
+give the seed-noise ceiling. With a registered `--space` whose features give them, parameter count and FLOPs join
+as free baselines (score columns baseline:params, baseline:flops), and the first score column is compared with
+every other score column and baseline by a paired bootstrap on the same archs; those verdicts print first
+(wsnas.analysis.audit_baselines).
 
-    wsnas audit --scores S.csv --truth T.csv [--key-col key] [--score-col supernet_acc]
-                [--truth-col accuracy] [--space NAME] [--out DIR]
+The tables are read and joined by wsnas.analysis.audit_tables (separator sniffing, line numbers, key
+diagnostics). With a registered `--space` (built in, or a plugin's via `--plugin`) keys are canonicalised through
+it, `--truth` may be omitted (the space's own ground truth), and its features serve `wsnas report` / `wsnas
+studies` (bias and operator figures). Each audit writes its own directory, never another's: `--out DIR`, `--name
+NAME` (runs/audit-NAME) or a name derived from all inputs; a directory that holds an audit of other inputs is
+refused. It holds config.json (the inputs: files with sha256, columns, directions, units), metrics.json (one
+result per pair and BN policy), joined.csv (the matched archs with every column) and is indexed into the results
+database.
 """
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import math
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
 import pandas as pd
+from tqdm.auto import tqdm
 
+from wsnas.analysis.audit_baselines import add_cost_baselines, audit_verdicts, compare_first
+from wsnas.analysis.audit_tables import (BN_POLICY, JOINED, SCORE, SEED, TRUTH, AuditError, Joined, JoinSpec,
+                                         Table, builtin_table, comma_list, examples, join_tables, read_table,
+                                         separator)
 from wsnas.analysis.compare import FINETUNE, format_summary, summarise
+from wsnas.analysis.direction import (Column, SummaryLabels, builtin_unit, decimals_for, default_tol,
+                                      restore_result, significant_decimals, unit_from_name)
+from wsnas.analysis.outdirs import claim, digest, output_directory, stem
+from wsnas.analysis.pairs import format_matrix, grid_from_results
 from wsnas.analysis.store import index_and_report
 from wsnas.atomic import write_json
-from wsnas.benchmarks.groundtruth import canonical_keys
+from wsnas.benchmarks.groundtruth import SEED_MARK, GroundTruth
 from wsnas.benchmarks.registry import get_space, space_names
 from wsnas.benchmarks.sources import file_sha256
 from wsnas.config import AnalysisConfig
-from wsnas.errors import WsnasError
-from wsnas.runs import provenance
+from wsnas.plugins import normalise
+from wsnas.runs import RunDir, provenance
 
-MIN_ARCHS = 10  # fewer matched archs: error, the figures would mean nothing
-FEW_ARCHS = 30  # fewer: a warning, the intervals will be wide
-BN_POLICY_COLUMN = "bn_policy"  # optional scores column; without it every score counts as bn_policy "n/a"
 UNREGISTERED_SPACE = "custom"
-_EXAMPLES = 3
-
-
-class AuditError(WsnasError):
-    """A scores or truth table that cannot be audited as given."""
+KIND = "audit"
+DEFAULT_SCORE, DEFAULT_TRUTH = "supernet_acc", "accuracy"
 
 
 @dataclass(frozen=True)
 class AuditInputs:
-    """The two tables and the names of their columns."""
+    """What the user named: the tables, their columns, directions, units, tolerances and seeds (as given on the
+    command line: COLUMN=VALUE entries; a column may be written score:NAME or truth:NAME to pick a side)."""
 
     scores: Path
-    truth: Path
+    truth: Path | None = None  # None: the registered space's own ground truth
     key_col: str = "key"
-    score_col: str = "supernet_acc"
-    truth_col: str = "accuracy"
-    space: str | None = None  # a registered space canonicalises keys; any other name is only a label
+    truth_key_col: str | None = None  # None: key_col (or the built-in table's 'key')
+    score_cols: tuple[str, ...] = (DEFAULT_SCORE,)
+    truth_cols: tuple[str, ...] = ()  # empty: 'accuracy', or the built-in table's first metric
+    lower_is_better: tuple[str, ...] = ()
+    units: tuple[str, ...] = ()  # COLUMN=UNIT
+    sparse_tol: tuple[str, ...] = ()  # TOL (every truth) or TRUTH=TOL
+    truth_seeds: tuple[str, ...] = ()  # COL,COL (the one truth) or TRUTH=COL,COL
+    sep: str | None = None
+    truth_sep: str | None = None  # None: sep
+    space: str | None = None
+    plugins: tuple[str, ...] = ()
+    mirror: str | None = None
 
 
 @dataclass(frozen=True)
-class Joined:
-    """Matched archs (columns key, supernet_acc, truth, epoch, bn_policy, finetune_batches = 0) and what did not
-    match."""
+class Plan:
+    """The inputs resolved: tables read, columns with their directions and units, the space."""
 
-    table: pd.DataFrame
-    truth_without_score: int
-    canonicalised: bool
-    warnings: tuple[str, ...]
+    spec: JoinSpec
+    scores: tuple[Column, ...]
+    truths: tuple[Column, ...]
+    space: str  # the label stored with the audit
+    registered: bool
+    truth_source: str
+    baselines: tuple[Column, ...] = ()  # free baselines audited as extra score columns (audit_baselines)
+
+    @property
+    def all_scores(self) -> tuple[Column, ...]:
+        """The score columns of the scores table, then the free baselines."""
+        return self.scores + self.baselines
 
 
 @dataclass(frozen=True)
@@ -71,212 +101,382 @@ class AuditResult:
     out_dir: Path
     metrics: dict[str, Any]
     joined: Joined
+    plan: Plan
+    notes: tuple[str, ...] = field(default_factory=tuple)
 
 
-# ------------------------------------------------------------------------------------------------ reading
+# ----------------------------------------------------------------------------------------- column options
 
-def _line(position: int) -> int:
-    """CSV line of a data row (line 1 is the header)."""
-    return position + 2
+def _assignments(entries: Sequence[str], option: str, bare: str | None) -> dict[str, str]:
+    """COLUMN=VALUE entries as {column: value}; a bare VALUE is filed under `bare` (None: not allowed)."""
+    out = {}
+    for entry in entries:
+        column, sep, value = entry.rpartition("=")
+        if not sep:
+            if bare is None:
+                raise AuditError(f"{option} {entry!r} must look like COLUMN=VALUE, e.g. {option} val_loss=nats")
+            column, value = bare, entry
+        out[column.strip()] = value.strip()
+    return out
 
 
-def _examples(items: Sequence[str]) -> str:
-    return ", ".join(items[:_EXAMPLES]) + (", ..." if len(items) > _EXAMPLES else "")
+def _side(name: str, scores: Sequence[str], truths: Sequence[str], option: str) -> list[tuple[str, str]]:
+    """The (side, column) pairs an option entry names: 'score:X', 'truth:X', or X on whichever side has it."""
+    for side, prefix, names in (("score", SCORE, scores), ("truth", TRUTH, truths)):
+        if name.startswith(prefix):
+            if name[len(prefix):] not in names:
+                break
+            return [(side, name[len(prefix):])]
+    found = [(side, name) for side, names in (("score", scores), ("truth", truths)) if name in names]
+    if not found:
+        raise AuditError(f"{option} names {name!r}, which is neither a --score-col ({', '.join(scores)}) nor a "
+                         f"--truth-col ({', '.join(truths)}); name one of those (score:NAME or truth:NAME picks a "
+                         f"side)")
+    return found
 
 
-def read_table(path: Path, what: str, option: str) -> pd.DataFrame:
-    """A CSV with every cell as text (empty cells ""), so bad values can be quoted as written."""
-    if not path.exists():
-        raise AuditError(f"{what} table {path} does not exist; pass the CSV with {option}")
-    if not path.is_file():
-        raise AuditError(f"{what} table {path} is not a file; pass a CSV file with {option}")
+def _tolerance(text: str, column: str) -> float:
     try:
-        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
-    except (OSError, ValueError) as exc:  # pandas' parser and decoding errors are ValueErrors
-        reason = " ".join(str(exc).split())  # pandas' messages span lines
-        raise AuditError(f"{what} table {path} is not a readable CSV ({reason}); pass a comma-separated file "
-                         f"with a header row via {option}") from None
-    if frame.empty:
-        raise AuditError(f"{what} table {path} has no data rows (columns: {', '.join(frame.columns)}); "
-                         f"pass a table with one row per arch via {option}")
-    return frame
-
-
-def _require(frame: pd.DataFrame, path: Path, what: str, column: str, option: str) -> None:
-    if column not in frame.columns:
-        present = ", ".join(repr(c) for c in frame.columns)
-        raise AuditError(f"{what} table {path} has no column {column!r} (columns present: {present}); "
-                         f"name the right one with {option}")
-
-
-def _float(text: str) -> float:
-    try:
-        return float(text)
+        tol = float(text)
     except ValueError:
-        return math.nan
+        tol = math.nan
+    if not (math.isfinite(tol) and tol >= 0):
+        raise AuditError(f"--sparse-tol {column}={text!r} is not a number >= 0; give the tolerance in the truth's "
+                         f"units, e.g. --sparse-tol {column}=0.01 (0: none)")
+    return tol
 
 
-def _numbers(frame: pd.DataFrame, path: Path, what: str, column: str, keys: pd.Series) -> pd.Series:
-    """`column` as floats; an error quoting the rows whose value is missing, non-numeric or infinite."""
-    values = frame[column].map(_float)
-    bad = [(p, k, t) for p, (v, k, t) in enumerate(zip(values, keys, frame[column])) if not math.isfinite(v)]
-    if bad:
-        examples = [f"line {_line(p)} (key {k!r}): {t!r}" for p, k, t in bad]
-        raise AuditError(f"{what} table {path}: {len(bad)} of {len(frame)} row(s) have a missing or non-numeric "
-                         f"{column!r}, e.g. {_examples(examples)}; fill in a number (accuracy in %) or drop "
-                         f"those rows")
-    return values
+def resolve_columns(inputs: AuditInputs, truth_cols: Sequence[str],
+                    builtin: bool) -> tuple[tuple[Column, ...], tuple[Column, ...]]:
+    """The score and truth Columns: direction, unit (given, else from the name; built-in tables: % for accuracy
+    columns) and for truths the sparse tolerance (given, else default_tol of the unit)."""
+    scores = list(dict.fromkeys(inputs.score_cols))
+    truths = list(dict.fromkeys(truth_cols))
+    lower: set[tuple[str, str]] = set()
+    for name in comma_list(inputs.lower_is_better):
+        lower.update(_side(name, scores, truths, "--lower-is-better"))
+    units: dict[tuple[str, str], str] = {}
+    for name, unit in _assignments(inputs.units, "--unit", None).items():
+        units.update({found: unit for found in _side(name, scores, truths, "--unit")})
+    tols = _assignments(inputs.sparse_tol, "--sparse-tol", "")
+    for name in tols:
+        if name and name not in truths:
+            raise AuditError(f"--sparse-tol names {name!r}, which is not a --truth-col ({', '.join(truths)})")
+    unit_of = builtin_unit if builtin else unit_from_name
+
+    def truth_column(name: str) -> Column:
+        unit = units.get(("truth", name), unit_of(name))
+        given = tols.get(name, tols.get(""))
+        return Column(name, ("truth", name) in lower, unit,
+                      _tolerance(given, name or "TRUTH") if given is not None else default_tol(unit))
+
+    score_columns = tuple(Column(n, ("score", n) in lower, units.get(("score", n), unit_from_name(n)))
+                          for n in scores)
+    return score_columns, tuple(truth_column(n) for n in truths)
 
 
-def _keys(frame: pd.DataFrame, path: Path, what: str, column: str, space: str | None) -> pd.Series:
-    """The key column, canonicalised through `space` when it is registered; errors for empty or bad keys."""
-    raw = frame[column].str.strip()
-    empty = [_line(p) for p in range(len(raw)) if not raw.iloc[p]]
-    if empty:
-        raise AuditError(f"{what} table {path}: {len(empty)} row(s) have no {column!r}, e.g. lines "
-                         f"{_examples([str(n) for n in empty])}; every row needs its arch key")
-    if space is None:
-        return raw
-    keys, failures = canonical_keys(get_space(space), raw)
-    if failures:
-        bad = [f"line {_line(p)} {t!r}" for p, t in enumerate(raw) if t in failures]
-        first = next(iter(failures))
-        raise AuditError(f"{what} table {path}: {len(bad)} of {len(raw)} key(s) are not {space} archs, e.g. "
-                         f"{_examples(bad)} ({failures[first]}); pass keys of the {space} space, or the "
-                         f"right --space")
-    return pd.Series(keys, index=raw.index)
+def resolve_seeds(inputs: AuditInputs, truths: Sequence[str], present: Sequence[str]) -> dict[str, tuple[str, ...]]:
+    """Per truth column, its per-seed columns: --truth-seeds, else the table's '<truth>#seed<k>' columns."""
+    given = _assignments(inputs.truth_seeds, "--truth-seeds", truths[0] if len(truths) == 1 else None)
+    for name in given:
+        if name not in truths:
+            raise AuditError(f"--truth-seeds names {name!r}, which is not a --truth-col ({', '.join(truths)}); write "
+                             f"--truth-seeds TRUTH=SEED_COL,SEED_COL when there are several truths")
+    seeds = {}
+    for truth in truths:
+        if truth in given:
+            seeds[truth] = tuple(comma_list([given[truth]]))
+        else:
+            prefix = truth + SEED_MARK
+            found = [c for c in present if c.startswith(prefix) and c[len(prefix):].isdigit()]
+            seeds[truth] = tuple(sorted(found, key=lambda c: int(c[len(prefix):])))
+    return seeds
 
 
-def _check_unique(frame: pd.DataFrame, ident: list[str], path: Path, what: str, canonicalised: bool) -> None:
-    lines: dict[Any, list[int]] = {}
-    for position, values in enumerate(zip(*(frame[c] for c in ident))):
-        lines.setdefault(values if len(values) > 1 else values[0], []).append(_line(position))
-    repeated = {k: v for k, v in lines.items() if len(v) > 1}
-    if not repeated:
-        return
-    examples = [f"{k!r} on lines {', '.join(map(str, v))}" for k, v in repeated.items()]
-    spelled = " (compared after canonicalisation, so two spellings of one arch count as one)" if canonicalised else ""
-    per = " and bn_policy" if len(ident) > 1 else ""
-    raise AuditError(f"{what} table {path}: {len(repeated)} key(s){spelled} appear more than once "
-                     f"({sum(map(len, repeated.values()))} rows), e.g. {_examples(examples)}; keep one row per "
-                     f"arch{per}")
+def parse_topk(text: str) -> tuple[int | float, ...]:
+    """'1,10,1%,10%' -> (1, 10, 0.01, 0.1): whole counts, and fractions as 'x%' or a number in (0, 1)."""
+    specs: list[int | float] = []
+    for part in comma_list([text]):
+        try:
+            value = float(part[:-1]) / 100 if part.endswith("%") else float(part)
+        except ValueError:
+            value = math.nan
+        whole = not part.endswith("%") and value >= 1 and value == int(value)
+        if whole:
+            specs.append(int(value))
+        elif 0 < value <= 1:
+            specs.append(value)
+        else:
+            raise AuditError(f"--topk {text!r}: {part!r} is neither a whole count >= 1 nor a fraction (a number in "
+                             f"(0, 1) or a percentage); e.g. --topk 1,10,1%,10%")
+    if not specs:
+        raise AuditError(f"--topk {text!r} names no k; e.g. --topk 1,10,1%,10%")
+    return tuple(dict.fromkeys(specs))
 
 
-# ----------------------------------------------------------------------------------------------- joining
+# ---------------------------------------------------------------------------------------------- planning
 
-def join_tables(inputs: AuditInputs) -> Joined:
-    """Read, validate and join the two tables (see the module docstring for the rules)."""
-    space = inputs.space if inputs.space in space_names() else None
-    scores = read_table(inputs.scores, "scores", "--scores")
-    truth = read_table(inputs.truth, "truth", "--truth")
-    for option, column in (("--key-col", inputs.key_col), ("--score-col", inputs.score_col)):
-        _require(scores, inputs.scores, "scores", column, option)
-    for option, column in (("--key-col", inputs.key_col), ("--truth-col", inputs.truth_col)):
-        _require(truth, inputs.truth, "truth", column, option)
-
-    s_keys = _keys(scores, inputs.scores, "scores", inputs.key_col, space)
-    t_keys = _keys(truth, inputs.truth, "truth", inputs.key_col, space)
-    with_policy = BN_POLICY_COLUMN in scores.columns
-    policy = scores[BN_POLICY_COLUMN].str.strip() if with_policy else "n/a"
-    table = pd.DataFrame({"key": s_keys, "supernet_acc": _numbers(scores, inputs.scores, "scores",
-                                                                  inputs.score_col, s_keys),
-                          "epoch": 0, BN_POLICY_COLUMN: policy, FINETUNE: 0})
-    if (table[BN_POLICY_COLUMN] == "").any():
-        lines = [str(_line(p)) for p in range(len(table)) if table[BN_POLICY_COLUMN].iloc[p] == ""]
-        raise AuditError(f"scores table {inputs.scores}: {len(lines)} row(s) have an empty {BN_POLICY_COLUMN!r}, "
-                         f"e.g. lines {_examples(lines)}; fill it in or drop the column")
-    _check_unique(table, ["key", BN_POLICY_COLUMN] if with_policy else ["key"], inputs.scores, "scores",
-                  space is not None)
-    _check_unique(pd.DataFrame({"key": t_keys}), ["key"], inputs.truth, "truth", space is not None)
-
-    position = pd.Series(range(len(t_keys)), index=t_keys.to_numpy())
-    unmatched = table.loc[~table["key"].isin(position.index), "key"].unique().tolist()
-    unscored = int((~position.index.isin(table["key"])).sum())
-    if unmatched:
-        hint = ("" if space else f"; if the keys name the same archs spelled differently, pass --space "
-                f"({', '.join(space_names())}) to canonicalise them")
-        raise AuditError(f"{len(unmatched)} of {table['key'].nunique()} scored arch(s) in {inputs.scores} have no "
-                         f"row in the truth table {inputs.truth}, e.g. {_examples([repr(k) for k in unmatched])} "
-                         f"(and {unscored} of {len(t_keys)} truth rows have no score, which is fine); every "
-                         f"scored arch needs its ground truth: add the rows or drop those scores{hint}")
-
-    rows = position.loc[table["key"].to_numpy()].to_numpy()
-    matched = truth.iloc[rows].reset_index(drop=True)
-    table["truth"] = _numbers(matched, inputs.truth, "truth", inputs.truth_col, table["key"]).to_numpy()
-    return Joined(table, unscored, space is not None, _check_counts(table))
+def plan_audit(inputs: AuditInputs) -> Plan:
+    """Read both tables and resolve the columns (no figure computed yet)."""
+    registered = inputs.space in space_names()
+    space = inputs.space if registered else None
+    scores = read_table(inputs.scores, "scores", "--scores", separator(inputs.sep))
+    builtin = inputs.truth is None
+    if builtin:
+        if space is None:
+            raise AuditError("--truth is missing: give the ground-truth CSV with --truth, or a registered --space "
+                             f"whose own ground truth serves ({', '.join(space_names())}, or a plugin's space with "
+                             f"--plugin FILE)")
+        truth_gt = get_space(space).ground_truth(inputs.mirror)
+        truth = builtin_table(truth_gt)
+        truth_key_col = "key"
+        truth_cols = inputs.truth_cols or (truth_gt.metrics()[0],)
+        source = truth_gt.source
+    else:
+        truth = read_table(inputs.truth, "truth", "--truth", separator(inputs.truth_sep or inputs.sep))
+        truth_key_col = inputs.truth_key_col or inputs.key_col
+        truth_cols = inputs.truth_cols or (DEFAULT_TRUTH,)
+        source = str(inputs.truth.resolve())
+    score_columns, truth_columns = resolve_columns(inputs, truth_cols, builtin)
+    names = [c.name for c in truth_columns]
+    seeds = resolve_seeds(inputs, names, list(truth.frame.columns))
+    spec = JoinSpec(scores, truth, inputs.key_col, truth_key_col, tuple(c.name for c in score_columns),
+                    tuple(names), seeds, space)
+    return Plan(spec, score_columns, truth_columns, inputs.space or UNREGISTERED_SPACE, registered, source)
 
 
-def _check_counts(table: pd.DataFrame) -> tuple[str, ...]:
-    """Warnings for small groups; an error for groups too small to mean anything."""
-    warnings = []
-    for policy, n in table.groupby(BN_POLICY_COLUMN).size().items():
-        where = f" with bn_policy {policy!r}" if policy != "n/a" else ""
-        if n < MIN_ARCHS:
-            raise AuditError(f"only {n} matched arch(s){where}; ranking figures need at least {MIN_ARCHS} "
-                             f"(better {FEW_ARCHS} or more): score and list more archs")
-        if n < FEW_ARCHS:
-            warnings.append(f"only {n} matched archs{where}: below {FEW_ARCHS} the intervals are wide and "
-                            f"the top-k figures coarse")
-    return tuple(warnings)
+def _table_identity(table: Table, key_col: str) -> dict[str, Any]:
+    """What identifies a table's contents: the file's sha256 (a built-in table: its source), key column and
+    separator."""
+    if table.path is None:
+        return {"source": table.source, "key_col": key_col}
+    return {"sha256": file_sha256(table.path), "key_col": key_col, "sep": table.sep}
+
+
+def audit_identity(plan: Plan, topk: Sequence[int | float], n_boot: int, seed: int) -> dict[str, Any]:
+    """Everything an audit's numbers depend on; two audits with equal identities write equal directories."""
+    spec = plan.spec
+    return {"scores": _table_identity(spec.scores, spec.key_col),
+            "truth": _table_identity(spec.truth, spec.truth_key_col),
+            "space": plan.space, "canonicalised": spec.space is not None,
+            "score_columns": [c.to_dict() for c in plan.scores],
+            "truth_columns": [c.to_dict() for c in plan.truths],
+            "truth_seeds": {k: list(v) for k, v in spec.seed_cols.items()},
+            "topk": list(topk), "n_boot": n_boot, "seed": seed}
+
+
+def default_name(plan: Plan, identity: dict[str, Any]) -> str:
+    """'<scores stem>-vs-<truth stem or space>-<8 hex of the identity>'."""
+    truth = plan.spec.truth.path.stem if plan.spec.truth.path is not None else plan.space
+    return f"{stem(plan.spec.scores.path.stem)}-vs-{stem(truth)}-{digest(identity)}"
 
 
 # ----------------------------------------------------------------------------------------------- running
 
-def run_audit(inputs: AuditInputs, out_dir: Path, *, n_boot: int, seed: int,
-              topk: Sequence[int | float]) -> AuditResult:
-    """Join, summarise (compare.summarise) and write OUT/metrics.json and OUT/config.json."""
+def _pair_frame(joined: Joined, score: Column, truth: Column) -> pd.DataFrame:
+    """The rows summarise takes, both columns oriented (higher = better)."""
+    t = joined.table
+    return pd.DataFrame({"key": t["key"], "epoch": t["epoch"], BN_POLICY: t[BN_POLICY], FINETUNE: t[FINETUNE],
+                         "supernet_acc": score.orient(t[SCORE + score.name]),
+                         "truth": truth.orient(t[TRUTH + truth.name])})
+
+
+def seed_truth(joined: Joined, truth: Column, n_seeds: int, space: str) -> GroundTruth | None:
+    """The matched archs' oriented truth and per-seed runs as a GroundTruth (for compare's seed-noise ceiling);
+    None with fewer than two seed columns."""
+    if n_seeds < 2:
+        return None
+    t = joined.table.drop_duplicates("key")
+    frame = {"key": t["key"].to_numpy(), "index": range(len(t)), truth.name: truth.orient(t[TRUTH + truth.name])}
+    for k in range(n_seeds):
+        frame[f"{truth.name}{SEED_MARK}{k}"] = truth.orient(t[f"{SEED}{truth.name}#{k}"])
+    return GroundTruth(pd.DataFrame(frame), space, "the audit's truth table")
+
+
+def pair_results(joined: Joined, plan: Plan, topk: Sequence[int | float], n_boot: int, seed: int,
+                 progress: bool = False) -> list[dict]:
+    """One summary per (score, truth, BN policy), computed on oriented columns and restored to their units."""
+    results = []
+    pairs = [(score, truth) for score in plan.all_scores for truth in plan.truths]
+    quiet = True if not progress or len(pairs) < 2 else None  # None: a bar on a terminal only
+    for score, truth in tqdm(pairs, desc="pairs", unit="pair", disable=quiet):
+        seeds = seed_truth(joined, truth, len(plan.spec.seed_cols.get(truth.name, ())), plan.space)
+        entries = summarise(_pair_frame(joined, score, truth), topk=topk, n_boot=n_boot, seed=seed, truth=seeds,
+                            metric=truth.name if seeds else None, tol=truth.sparse_tol)
+        results += [{"score": score.name, "truth": truth.name, "score_direction": score.direction,
+                     "truth_direction": truth.direction, "score_unit": score.unit, "truth_unit": truth.unit,
+                     **restore_result(entry, score, truth)} for entry in entries]
+    return results
+
+
+def _check_topk(topk: Sequence[int | float], joined: Joined) -> None:
+    smallest = int(joined.table.groupby(BN_POLICY).size().min())
+    big = [k for k in topk if isinstance(k, int) and k > smallest]
+    if big:
+        raise AuditError(f"--topk asks for k = {examples(big)}, more than the {smallest} matched archs; give "
+                         f"smaller counts or fractions (e.g. 10%)")
+
+
+def run_audit(inputs: AuditInputs, *, out: str | Path | None = None, name: str | None = None, n_boot: int = 1000,
+              seed: int = 0, topk: Sequence[int | float] = (1, 10, 0.01, 0.1), progress: bool = False) -> AuditResult:
+    """Join, summarise every pair, and write the audit directory (see the module docstring)."""
     if n_boot < 1:
         raise AuditError(f"--n-boot {n_boot} must be at least 1 (bootstrap resamples), e.g. 1000")
-    joined = join_tables(inputs)
-    results = summarise(joined.table, topk=topk, n_boot=n_boot, seed=seed)
-    space = inputs.space or UNREGISTERED_SPACE
-    analysis = {"truth": inputs.truth_col, "n_boot": n_boot, "seed": seed, "topk": list(topk)}
-    config = {"space": space, "analysis": analysis}
-    audit = {"scores": {"path": str(inputs.scores.resolve()), "sha256": file_sha256(inputs.scores),
-                        "key_col": inputs.key_col, "score_col": inputs.score_col},
-             "truth": {"path": str(inputs.truth.resolve()), "sha256": file_sha256(inputs.truth),
-                       "key_col": inputs.key_col, "truth_col": inputs.truth_col},
-             "canonicalised_by_space": joined.canonicalised, "matched_archs": int(joined.table["key"].nunique()),
-             "truth_rows_without_score": joined.truth_without_score}
-    metrics = {"kind": "audit", "space": space, "truth": inputs.truth_col,
-               "truth_source": f"{inputs.truth.resolve()} (column {inputs.truth_col!r})", "n_boot": n_boot,
-               "bootstrap_seed": seed, "results": results, "config": config}
-    write_json(out_dir / "config.json", {"kind": "audit", "config": config, "audit": audit,
-                                         "provenance": provenance()})
-    write_json(out_dir / "metrics.json", metrics)
-    return AuditResult(out_dir, metrics, joined)
+    plan = plan_audit(inputs)
+    joined = join_tables(plan.spec)
+    _check_topk(topk, joined)
+    identity = audit_identity(plan, topk, n_boot, seed)
+    out_dir = output_directory(out, name, KIND, default_name(plan, identity))
+    claim(out_dir, KIND, identity)
+    joined, free, baseline_notes = add_cost_baselines(joined, plan.spec.space)
+    plan = dataclasses.replace(plan, baselines=free)
+    results = pair_results(joined, plan, topk, n_boot, seed, progress)
+    compare_first(joined, plan.scores, plan.baselines, plan.truths, results, topk, n_boot, seed)
+    notes = list(baseline_notes)
+    notes += [f"{t}: one per-seed column ({cols[0]}); the seed-noise ceiling needs two"
+              for t, cols in plan.spec.seed_cols.items() if len(cols) == 1]
+    notes += [f"{t.name}: no sparse-Kendall tolerance for its units ({t.unit or 'none given'}); give one with "
+              f"--sparse-tol {t.name}=TOL in those units" for t in plan.truths if t.sparse_tol is None]
+    metrics = _write(out_dir, inputs, plan, joined, identity, results, topk, n_boot, seed)
+    return AuditResult(out_dir, metrics, joined, plan, tuple(notes))
 
+
+def _file_record(table: Table, key_col: str, columns: Sequence[Column]) -> dict[str, Any]:
+    record: dict[str, Any] = {"key_col": key_col, "columns": [c.to_dict() for c in columns]}
+    if table.path is not None:
+        record.update(path=str(table.path.resolve()), sha256=file_sha256(table.path), sep=table.sep)
+    else:
+        record.update(path=None, sha256=None, source=table.source)
+    return record
+
+
+def _write(out_dir: Path, inputs: AuditInputs, plan: Plan, joined: Joined, identity: dict[str, Any],
+           results: list[dict], topk: Sequence[int | float], n_boot: int, seed: int) -> dict[str, Any]:
+    """Write joined.csv, config.json and metrics.json; the metrics (NaN where undefined; the file holds null)."""
+    spec = plan.spec
+    first = plan.truths[0].name
+    config = {"space": plan.space, "plugins": [normalise(p) for p in inputs.plugins],
+              "analysis": {"truth": first, "n_boot": n_boot, "seed": seed, "topk": list(topk)}}
+    truth_record = _file_record(spec.truth, spec.truth_key_col, plan.truths)
+    truth_record["seeds"] = {k: list(v) for k, v in spec.seed_cols.items()}
+    audit = {"identity": identity, "scores": _file_record(spec.scores, spec.key_col, plan.scores),
+             "truth": truth_record, "canonicalised_by_space": joined.canonicalised,
+             "matched_archs": int(joined.table["key"].nunique()),
+             "truth_rows_without_score": joined.truth_without_score}
+    metrics = {"kind": KIND, "space": plan.space, "truth": first, "score": plan.scores[0].name,
+               "truth_source": plan.truth_source, "n_boot": n_boot, "bootstrap_seed": seed,
+               "columns": {"scores": [{**c.to_dict(), **({"free_baseline": True} if c in plan.baselines else {})}
+                                      for c in plan.all_scores],
+                           "truths": [c.to_dict() for c in plan.truths]},
+               "results": results, "config": config}
+    out_dir.mkdir(parents=True, exist_ok=True)
+    RunDir(out_dir).write_table(out_dir / JOINED, joined.table)
+    write_json(out_dir / "config.json", {"kind": KIND, "config": config, "audit": audit, "provenance": provenance()})
+    write_json(out_dir / "metrics.json", metrics)
+    return metrics
+
+
+# ------------------------------------------------------------------------------------------------ output
+
+def format_audit(metrics: dict[str, Any]) -> str:
+    """Every pair's table, then (with several pairs) the Kendall matrix of scores x truths per BN policy."""
+    columns = {("score", c["name"]): c for c in metrics["columns"]["scores"]}
+    columns.update({("truth", c["name"]): c for c in metrics["columns"]["truths"]})
+    blocks = []
+    for r in metrics["results"]:
+        score = Column.from_dict(columns[("score", r["score"])])
+        truth = Column.from_dict(columns[("truth", r["truth"])])
+        labels = SummaryLabels(score.name, "score", score.unit, truth.unit, _decimals(r, "score"),
+                               _decimals(r, "truth"))
+        blocks.append(f"== score {score.describe()} vs truth {truth.describe()}\n"
+                      + format_summary([r], truth.name, labels))
+    scores = [c["name"] for c in metrics["columns"]["scores"]]
+    truths = [c["name"] for c in metrics["columns"]["truths"]]
+    if len(scores) * len(truths) > 1:
+        for policy in dict.fromkeys(r[BN_POLICY] for r in metrics["results"]):
+            grid = grid_from_results([r for r in metrics["results"] if r[BN_POLICY] == policy], scores, truths)
+            where = f", bn_policy={policy}" if policy != "n/a" else ""
+            blocks.append(f"== Kendall tau [95% CI] of every score (rows) against every truth (columns){where}\n"
+                          + format_matrix(grid, corner="score \\ truth"))
+    return "\n".join(blocks)
+
+
+def _decimals(result: dict[str, Any], side: str) -> int:
+    """Decimals for a pair's values: the score's mean to four significant digits, truth values from their spread
+    in what metrics.json holds (mean, top-k values)."""
+    if side == "score":
+        return significant_decimals(result["mean_supernet_acc"])
+    values = [result["mean_truth"]] + [t[c] for t in result["topk"] for c in ("supernet_best", "oracle_best",
+                                                                              "random_expected_best")]
+    return decimals_for(values)
+
+
+# --------------------------------------------------------------------------------------------------- CLI
 
 def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     defaults = AnalysisConfig()
-    p = sub.add_parser("audit", help="ranking metrics of any space's scores against its ground truth (two CSVs)")
-    p.add_argument("--scores", required=True, help="CSV of supernet scores: a key and a score column "
+    p = sub.add_parser("audit", help="ranking metrics of any space's scores against its ground truth (two tables)",
+                       description="Audit score columns against truth columns of two tables (see the README's "
+                                   "audit section). COLUMN options may name a side: score:NAME or truth:NAME.")
+    p.add_argument("--scores", required=True, help="table of scores: a key column and score columns "
                                                    "(optional bn_policy column)")
-    p.add_argument("--truth", required=True, help="CSV of ground truth: a key and a truth column")
-    p.add_argument("--key-col", default="key", help="arch key column in both tables (default: key)")
-    p.add_argument("--score-col", default="supernet_acc", help="score column (default: supernet_acc)")
-    p.add_argument("--truth-col", default="accuracy", help="ground-truth column (default: accuracy)")
-    p.add_argument("--space", help=f"space name; a registered one ({', '.join(space_names())}) canonicalises keys")
-    p.add_argument("--out", help="output directory (default: runs/audit-<scores file stem>)")
+    p.add_argument("--truth", help="table of ground truth: a key column and truth columns (default with a registered "
+                                   "--space: the space's own ground truth)")
+    p.add_argument("--key-col", default="key", help="arch key column of the scores (and of the truth; default: key)")
+    p.add_argument("--truth-key-col", help="arch key column of the truth table (default: --key-col)")
+    p.add_argument("--score-col", action="append", metavar="COL[,COL]",
+                   help=f"score column(s) to audit; repeatable (default: {DEFAULT_SCORE})")
+    p.add_argument("--truth-col", action="append", metavar="COL[,COL]",
+                   help=f"truth column(s); repeatable (default: {DEFAULT_TRUTH}, or the space's first metric)")
+    p.add_argument("--lower-is-better", action="append", default=[], metavar="COL[,COL]",
+                   help="score or truth columns where lower is better (losses, errors, latency); the rest are "
+                        "higher-is-better")
+    p.add_argument("--unit", action="append", default=[], metavar="COL=UNIT",
+                   help="unit of a column, e.g. --unit val_loss=nats (default: a unit in the column name as "
+                        "'name [unit]' or 'name (unit)', else none)")
+    p.add_argument("--sparse-tol", action="append", default=[], metavar="[TRUTH=]TOL",
+                   help="sparse Kendall: truth values closer than TOL (in the truth's units) tie (default: 0.1 for a "
+                        "truth in %%, else sparse Kendall is left out)")
+    p.add_argument("--truth-seeds", action="append", default=[], metavar="[TRUTH=]COL,COL",
+                   help="per-seed truth columns, for the seed-noise ceiling (default: '<truth>#seed<k>' columns)")
+    p.add_argument("--topk", default="1,10,1%,10%", help="top-k sizes: counts and fractions (default: 1,10,1%%,10%%)")
+    p.add_argument("--sep", help="column separator of both tables (default: sniffed; comma, tab, semicolon, pipe, "
+                                 "space)")
+    p.add_argument("--truth-sep", help="column separator of the truth table (default: --sep, else sniffed)")
+    p.add_argument("--space", help=f"space of the keys; a registered one ({', '.join(space_names())}, or a plugin's) "
+                                   f"canonicalises keys; any other name is a label")
+    p.add_argument("--data-mirror", help="local mirror of a built-in space's ground truth (with --truth omitted)")
+    p.add_argument("--name", help="output directory runs/audit-NAME (default: derived from all inputs)")
+    p.add_argument("--out", help="output directory (instead of --name)")
     p.add_argument("--n-boot", type=int, default=defaults.n_boot, help=f"bootstrap resamples ({defaults.n_boot})")
     p.add_argument("--seed", type=int, default=defaults.seed, help=f"bootstrap seed ({defaults.seed})")
     p.add_argument("--db", help="results database to index into (default: $WSNAS_DB, else runs/wsnas.sqlite)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar (shown with several pairs)")
     p.set_defaults(func=cmd_audit)
     return p
 
 
 def cmd_audit(args: argparse.Namespace) -> None:
-    scores = Path(args.scores)
-    inputs = AuditInputs(scores, Path(args.truth), args.key_col, args.score_col, args.truth_col, args.space)
-    out = Path(args.out) if args.out else Path("runs") / f"audit-{scores.stem}"
+    inputs = AuditInputs(
+        scores=Path(args.scores), truth=Path(args.truth) if args.truth else None, key_col=args.key_col,
+        truth_key_col=args.truth_key_col, score_cols=tuple(comma_list(args.score_col or [DEFAULT_SCORE])),
+        truth_cols=tuple(comma_list(args.truth_col or [])), lower_is_better=tuple(args.lower_is_better),
+        units=tuple(args.unit), sparse_tol=tuple(args.sparse_tol), truth_seeds=tuple(args.truth_seeds),
+        sep=args.sep, truth_sep=args.truth_sep, space=args.space, plugins=tuple(getattr(args, "plugin", []) or []),
+        mirror=args.data_mirror)
     if args.space and args.space not in space_names():
-        print(f"[audit] space {args.space!r} is not registered ({', '.join(space_names())}): keys are matched "
-              f"as written", file=sys.stderr)
-    result = run_audit(inputs, out, n_boot=args.n_boot, seed=args.seed, topk=AnalysisConfig().topk)
-    for warning in result.joined.warnings:
-        print(f"[audit] warning: {warning}", file=sys.stderr)
+        print(f"[audit] space {args.space!r} is not registered ({', '.join(space_names())}): keys are matched as "
+              f"written and the name is a label (a plugin's space needs --plugin FILE)", file=sys.stderr)
+    result = run_audit(inputs, out=args.out, name=args.name, n_boot=args.n_boot, seed=args.seed,
+                       topk=parse_topk(args.topk), progress=not args.quiet)
+    print("\n".join(audit_verdicts(result.metrics)))  # first: does the score beat counting parameters?
+    for warning in (*result.joined.warnings, *result.notes):
+        print(f"[audit] note: {warning}", file=sys.stderr)
+    spec = result.plan.spec
+    truth = f"{spec.truth.source} (separator {spec.truth.sep!r})" if spec.truth.path else result.plan.truth_source
+    print(f"[audit] scores: {spec.scores.source} (separator {spec.scores.sep!r}); truth: {truth}")
     print(f"[audit] {result.joined.table['key'].nunique()} matched archs; {result.joined.truth_without_score} "
           f"truth rows have no score (not used)")
-    print(format_summary(result.metrics["results"], args.truth_col))
-    print(f"[audit] metrics: {out / 'metrics.json'}")
-    print(f"[audit] {index_and_report(out, args.db)}")
+    print(format_audit(result.metrics))
+    print(f"[audit] {result.out_dir}: metrics.json, {JOINED}, config.json; figures: wsnas report {result.out_dir}")
+    print(f"[audit] {index_and_report(result.out_dir, args.db)}")

@@ -272,13 +272,34 @@ def stat_or_nan(stat_fn: StatFn, x: ArrayLike, y: ArrayLike) -> float:
         return math.nan
 
 
-def _resample_stats(stat_fn: StatFn, x: np.ndarray, y: np.ndarray, n_boot: int, seed: int) -> np.ndarray:
-    """stat_fn on n_boot resamples of the architectures (NaN where undefined)."""
-    idx = np.random.default_rng(seed).integers(0, x.size, size=(n_boot, x.size))
+def resample_indices(n: int, n_boot: int, seed: int) -> np.ndarray:
+    """(n_boot, n) architecture indices drawn with replacement: the resamples of every bootstrap here."""
+    return np.random.default_rng(seed).integers(0, n, size=(n_boot, n))
+
+
+def resampled_stat(stat_fn: StatFn, x: np.ndarray, y: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    """stat_fn on each resample `idx[b]` of the architectures (NaN where undefined); Kendall, Spearman and
+    Pearson vectorised over all resamples at once."""
     vectorised = _VECTORISED.get(stat_fn)
     if vectorised is not None:
         return vectorised(x, y, idx)
     return np.array([stat_or_nan(stat_fn, x[rows], y[rows]) for rows in idx])
+
+
+def _resample_stats(stat_fn: StatFn, x: np.ndarray, y: np.ndarray, n_boot: int, seed: int) -> np.ndarray:
+    """stat_fn on n_boot resamples of the architectures (NaN where undefined)."""
+    return resampled_stat(stat_fn, x, y, resample_indices(x.size, n_boot, seed))
+
+
+def bootstrap_values(stat_fn: StatFn, score: ArrayLike, truth: ArrayLike, *, n_boot: int = 1000,
+                     seed: int = 0) -> np.ndarray:
+    """stat_fn on n_boot resamples of the architectures, NaN where undefined (bootstrap_ci's resamples).
+
+    One seed draws the same resamples for any stat_fn and any arrays of one length, so values are paired:
+    statistics of several arrays over the same archs can be combined resample by resample.
+    """
+    x, y = _pair(score, truth)
+    return _resample_stats(stat_fn, x, y, int(n_boot), seed)
 
 
 def bootstrap_ci(
@@ -321,7 +342,7 @@ def undefined_interval(reason: str) -> dict:
     return {"value": math.nan, "ci_low": math.nan, "ci_high": math.nan, "undefined_because": reason}
 
 
-def _with_ci(stat_fn: StatFn, x: np.ndarray, y: np.ndarray, n_boot: int, alpha: float, seed: int) -> dict:
+def with_ci(stat_fn: StatFn, x: np.ndarray, y: np.ndarray, n_boot: int, alpha: float, seed: int) -> dict:
     """{"value", "ci_low", "ci_high"}, or undefined_interval when stat_fn cannot use the data."""
     try:
         low, high = bootstrap_ci(stat_fn, x, y, n_boot=n_boot, alpha=alpha, seed=seed)
@@ -350,14 +371,14 @@ def correlation_summary(
     summary: dict = {"n": int(x.size)}
     for name, fn in CORRELATIONS.items():
         if fn is not sparse_kendall:
-            summary[name] = _with_ci(fn, x, y, n_boot, alpha, seed)
+            summary[name] = with_ci(fn, x, y, n_boot, alpha, seed)
     buckets = tie_buckets(y, tol)  # a bad tol raises here instead of reading as "undefined"
     try:
         sparse_kendall(x, y, tol)  # raises with the reason when undefined
     except MetricInputError as exc:
         sparse = undefined_interval(str(exc))
     else:
-        sparse = _with_ci(kendall_tau, x, buckets, n_boot, alpha, seed)
+        sparse = with_ci(kendall_tau, x, buckets, n_boot, alpha, seed)
     summary["sparse_kendall"] = {**sparse, "tol": tol}
     return summary
 
@@ -442,6 +463,12 @@ def topk_true_ranks(score: ArrayLike, truth: ArrayLike, k: int) -> tuple[float, 
     k = _check_k(k, x.size)
     ranks = _true_ranks(y)
     return -_expected_topk_max(x, -ranks, k), _expected_topk_max(x, ranks, k)
+
+
+def precision_at_k(score: ArrayLike, truth: ArrayLike, k: int) -> float:
+    """Fraction of the supernet's top k that is in the true top k (exact expectation over tie-breaks)."""
+    x, y = _pair(score, truth)
+    return _precision(x, y, _check_k(k, x.size))
 
 
 def precision_at_bottom_k(score: ArrayLike, truth: ArrayLike, k: int) -> float:

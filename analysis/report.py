@@ -4,8 +4,9 @@
     reports/<name>/summary.md   the same text, linking the PNG files beside it
     reports/<name>/*.png
 
-A DIR is a run directory (config.json, scores.csv, metrics.json, studies/*.json) or a study directory
-(studies/*.json only, e.g. the pruning study's). Only figures whose data exist are drawn; the report lists
+A DIR is a run directory (config.json, scores.csv, metrics.json, studies/*.json), a study directory
+(studies/*.json only, e.g. the pruning study's), an audit or a benchmark-correlation directory
+(wsnas.analysis.audit_report). Only figures whose data exist are drawn; the report lists
 what is missing and the command that would produce it. No torch.
 """
 from __future__ import annotations
@@ -24,11 +25,14 @@ from matplotlib.figure import Figure
 from tqdm.auto import tqdm
 
 from wsnas.analysis import plots
-from wsnas.analysis.compare import FINETUNE, GROUP_KEYS
-from wsnas.analysis.studies import STUDIES, load_input
+from wsnas.analysis.compare import FINETUNE, SCORE_SET
+from wsnas.analysis.studies import STUDIES
+from wsnas.analysis.verdicts import common_groups, load_tables, select_group, supernet_set
 from wsnas.atomic import atomic_path, write_text
 from wsnas.errors import WsnasError
+from wsnas.groups import is_group, runs_of
 from wsnas.runs import RunDir
+from wsnas.score_sets import LEGACY
 
 # What produces each piece of data; {dir} is the directory the report was given.
 PRODUCERS: dict[str, str] = {
@@ -40,8 +44,9 @@ PRODUCERS: dict[str, str] = {
     "operators": "wsnas studies {dir} --only operators",
     "pruning": "wsnas prune-study --out PRUNING_DIR && wsnas report {dir} PRUNING_DIR",
     "finetune": "wsnas finetune-study {dir}",
+    "noise": "wsnas noise-study {dir}",
 }
-RUN_ONLY = ("scatter", *STUDIES, "finetune")  # what only a run directory can have
+RUN_ONLY = ("scatter", *STUDIES, "finetune", "noise")  # what only a run directory (or a group) can have
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 
@@ -133,30 +138,45 @@ class _Figure:
     draw: Callable[[], Figure]
 
 
+def _is_run(directory: Path) -> bool:
+    """A run directory or a replicate group (what `wsnas study` makes)."""
+    return RunDir(directory).config_path.is_file() or is_group(directory)
+
+
 def _scatter(directory: Path, label: str, mirror: str | None) -> _Figure | Missing:
-    run = RunDir(directory)
-    if not run.scores_path.is_file():
-        return Missing("scatter of supernet vs true accuracy", "the run has no scores.csv",
-                       PRODUCERS["scores"].format(dir=directory))
-    metrics = _read_metrics(run)
+    what = "scatter of supernet vs true accuracy"
     try:
-        inp = load_input(directory, metrics["truth"] if metrics else None, mirror)
+        runs = runs_of(directory)
     except WsnasError as exc:
-        return Missing("scatter of supernet vs true accuracy", f"the ground truth could not be joined: {exc}", None)
-    results = {(r["epoch"], r["bn_policy"], r.get(FINETUNE, 0)): r for r in (metrics or {}).get("results", [])}
+        return Missing(what, str(exc), None)
+    if not all(run.scores_path.is_file() for run in runs):
+        return Missing(what, "the run has no scores.csv", PRODUCERS["scores"].format(dir=directory))
+    metrics = _read_metrics(RunDir(directory))
+    try:
+        data = load_tables(directory, metrics["truth"] if metrics else None, mirror)
+    except WsnasError as exc:
+        return Missing(what, f"the ground truth could not be joined: {exc}", None)
+    results = {(r["epoch"], r["bn_policy"], r.get(FINETUNE, 0), r.get(SCORE_SET, LEGACY)): r
+               for r in (metrics or {}).get("results", [])}
     panels = []
-    for (epoch, policy, batches), group in inp.joined.groupby(list(GROUP_KEYS), sort=True):
-        stats = results.get((int(epoch), policy, int(batches)), {})
-        panels.append(plots.ScatterPanel(f"epoch {epoch}, BN {policy}{_finetuned(batches)}",
-                                         group["truth"].to_numpy(), group["supernet_acc"].to_numpy(), stats))
+    for group in common_groups(data.tables):
+        parts = [select_group(t, group) for t in data.tables]
+        scores = supernet_set(parts, data.members)
+        epoch, policy, batches, _ = group
+        mean = " (mean of the replicates)" if scores.replicates > 1 else ""
+        panels.append(plots.ScatterPanel(f"epoch {epoch}, BN {policy}{_finetuned(batches)}{mean}",
+                                         data.truth.values(data.metric, list(scores.keys)), scores.scores.mean(axis=0),
+                                         results.get(group, {})))
     findings = [_metrics_line(r) for r in results.values()]
     if metrics is None:
         findings.append(f"no metrics.json, so no correlations: run `{PRODUCERS['metrics'].format(dir=directory)}`")
     return _Figure("scatter", "Supernet accuracy against true accuracy",
-                   f"Each point is one evaluated arch; tau/rho with 95% bootstrap CIs from metrics.json "
-                   f"(truth: {inp.metric}), and the seed-noise ceiling (how well one benchmark training run ranks "
-                   f"another, over the same archs) where metrics.json has one.", findings,
-                   lambda: plots.scatter_figure(panels, inp.metric, label))
+                   f"Each point is one evaluated arch (for a replicate group: its mean score over the replicates); "
+                   f"tau/rho with 95% CIs from metrics.json (for a group: the mean over replicates with a two-level "
+                   f"bootstrap CI; truth: {data.metric}), and the ceiling where metrics.json has one: the Kendall "
+                   f"that the best predictor free of the benchmark's seed noise can expect against this truth column "
+                   f"(its reliability), else how well one benchmark training run ranks another.", findings,
+                   lambda: plots.scatter_figure(panels, data.metric, label))
 
 
 def _final_ceiling(directory: Path) -> dict[str, float]:
@@ -169,36 +189,49 @@ STUDY_FIGURES: dict[str, tuple[str, str]] = {
     "epochs": ("Ranking against training length",
                "Kendall and Spearman correlation with the ground truth (95% bootstrap CIs) at each scored checkpoint, "
                "on the archs scored at every epoch; dashed: Kendall tau between the supernet's rankings at "
-               "successive checkpoints; dotted: the seed-noise ceiling from metrics.json; orange (right axis): "
+               "successive checkpoints; dotted: the ceilings from metrics.json (the bound for any predictor against "
+               "the truth column, and benchmark runs ranking each other); orange (right axis): "
                "mean supernet accuracy."),
     "topk": ("Top-k: supernet against random and oracle",
              "Over repeated seeded draws of archs from the evaluated set: best true accuracy among the supernet's "
              "top k, the exact expected best of k random archs, and the draw's best (oracle); bands: 5-95% of "
              "draws. Right: how often the supernet's top-10 holds an arch of the whole space's top-10% / top-1%."),
     "bias": ("Bias towards large models",
-             "Kendall tau (95% bootstrap CI) between parameter count, ground truth and supernet score; FLOPs too. "
-             "A supernet that follows parameters more than the ground truth does prefers large models."),
+             "Left: Kendall tau (95% bootstrap CI over archs) between parameter count, ground truth and supernet "
+             "score. Right: each size statistic (tau with the cost proxy; partial Spearman of supernet and cost "
+             "given the truth, > 0 = larger archs ranked higher than the truth ranks them) against the band of an "
+             "unbiased scorer with the supernet's Kendall that sees only the truth plus noise (grey: 95% of such "
+             "scorers, light = all statistics at once, which decides a finding). Outside the band (red) is a size "
+             "bias; inside, there is no evidence of one."),
     "operators": ("Operator bias",
-                  "Left: mean of (supernet rank percentile - true rank percentile) over the archs with a given "
-                  "number of edges carrying each op (> 0: the supernet over-rates them). Right: per edge, the "
-                  "op's share in the supernet's top-10% minus its share in the ground truth's top-10%."),
+                  "The supernet's rank percentile regressed on the true rank percentile plus op counts (left, per "
+                  "op) or one dummy per edge and op (right): the percentile points the supernet gives an arch for "
+                  "an op, against the average op, at equal true rank (> 0: over-rated). Grey (left) and the boxes "
+                  "(right, marked *): outside the 95% band of an unbiased scorer with the supernet's Kendall that "
+                  "sees only the truth plus noise (light grey = all effects at once, which decides a finding)."),
     "pruning": ("Search-space pruning by the supernet",
                 "The supernet prunes the space (optimistic) or archs are pruned at random: the remaining pool's "
                 "mean true accuracy, the best true accuracy of 10 picked from it, and Kendall tau on it."),
     "finetune": ("Effect of fine-tuning each subnet before scoring",
                  "Rank correlation with the ground truth (95% CIs) and mean supernet accuracy against the number "
                  "of fine-tuning batches per subnet; right: the cost per subnet."),
+    "noise": ("Noise budget of Kendall tau",
+              "Left: the sd of Kendall tau that each source adds (training seed: between replicates; calibration "
+              "batches: between calibration draws; arch sample and held-out images: bootstrap), with its share of "
+              "the variance. Right: the predicted 95% CI width of the mean Kendall over replicates, per number of "
+              "archs (wsnas noise-study; analysis/noise.py explains the projection)."),
 }
 DRAWERS: dict[str, Callable[..., Figure]] = {
     "epochs": plots.epochs_figure, "topk": plots.topk_figure, "bias": plots.bias_figure,
     "operators": plots.operator_figure, "pruning": plots.pruning_figure, "finetune": plots.finetune_figure,
+    "noise": plots.noise_figure,
 }
 
 
 def _study(directory: Path, name: str, label: str) -> _Figure | Missing | None:
     """The figure of one study, Missing when its data are absent or unusable, None when not expected here."""
     doc = read_study(directory, name)
-    is_run = RunDir(directory).config_path.is_file()
+    is_run = _is_run(directory)
     title, caption = STUDY_FIGURES[name]
     command = PRODUCERS[name].format(dir=directory)
     if doc is None:
@@ -216,9 +249,40 @@ def _study(directory: Path, name: str, label: str) -> _Figure | Missing | None:
                    lambda: DRAWERS[name](doc, label, **extra))
 
 
+def _across_spaces(dirs: list[Path]) -> _Figure | None:
+    """One figure of the epochs and top-k studies of every directory, when they come from two or more spaces."""
+    epochs, topk, spaces = {}, {}, set()
+    for d in dirs:
+        for name, found in (("epochs", epochs), ("topk", topk)):
+            doc = read_study(d, name)
+            if doc and doc.get("rows") and (name != "epochs" or len(doc["rows"]) > 1):
+                found[f"{doc.get('space', '?')}: {d.resolve().name}"] = doc
+                spaces.add(doc.get("space"))
+    if len(spaces) < 2:
+        return None
+    findings = [f"{label}: Kendall {doc['rows'][0]['kendall']:+.3f} at epoch {doc['rows'][0]['epoch']} -> "
+                f"{doc['rows'][-1]['kendall']:+.3f} at epoch {doc['rows'][-1]['epoch']}" for label, doc in epochs.items()]
+    findings += [f"{label}: " + "; ".join(f"top-{r['label']} {r['supernet_best_mean'] - r['random_expected_best_mean']:+.2f} "
+                                          f"points over random" for r in doc["rows"][:2]) for label, doc in topk.items()]
+    return _Figure("spaces", "Across search spaces",
+                   "Left: Kendall tau (95% CI; mean over replicates where there are several) against the fraction of "
+                   "the supernet's training done, per space. Right: the best true accuracy among the supernet's "
+                   "top k minus that of k random archs, mean over draws. Each space against its own benchmark.",
+                   findings, lambda: plots.spaces_figure(epochs, topk))
+
+
 def _plan(directory: Path, mirror: str | None) -> tuple[list[_Figure], list[Missing]]:
     label = directory.resolve().name
-    candidates = [_scatter(directory, label, mirror)] if RunDir(directory).config_path.is_file() else []
+    if RunDir(directory).kind in ("audit", "correlate"):  # no supernet run: figures of their own
+        from wsnas.analysis.audit_report import audit_plan  # which builds on this module
+
+        return audit_plan(directory, label)
+    candidates: list[_Figure | Missing | None] = []
+    if _is_run(directory):
+        from wsnas.analysis.baseline_report import run_baselines  # which builds on this module
+
+        candidates += run_baselines(directory, _read_metrics(RunDir(directory)), label)
+        candidates.append(_scatter(directory, label, mirror))
     candidates += [_study(directory, name, label) for name in DRAWERS]
     figures = [c for c in candidates if isinstance(c, _Figure)]
     return figures, [c for c in candidates if isinstance(c, Missing)]
@@ -229,7 +293,7 @@ def _plan(directory: Path, mirror: str | None) -> tuple[list[_Figure], list[Miss
 def _check_directory(directory: Path) -> None:
     if not directory.is_dir():
         raise ReportError(f"{directory} is not a directory; give a run directory or a study directory")
-    if not RunDir(directory).config_path.is_file() and not any((directory / "studies").glob("*.json")):
+    if not _is_run(directory) and not any((directory / "studies").glob("*.json")):
         raise ReportError(f"{directory} is neither a wsnas run (no config.json) nor a study directory (no "
                           f"studies/*.json); give a directory made by `wsnas study` or a study command")
 
@@ -286,6 +350,13 @@ def render_report(directories: list[str | Path], name: str | None = None, out_ro
     for stale in out.glob("*.png"):
         if stale.name not in written:
             stale.unlink()
+    across = _across_spaces(dirs)
+    if isinstance(across, _Figure):
+        png = out / f"{across.stem}.png"
+        _save_png(across.draw(), png)
+        written.add(png.name)
+        sections.insert(0, Section(Path("all directories"), items=[Item(png, across.title, across.caption,
+                                                                        across.findings)]))
     return write_pages(out, sections)
 
 
@@ -298,7 +369,7 @@ def write_pages(out: Path, sections: list[Section]) -> Report:
 
 
 def _markdown(sections: list[Section]) -> str:
-    lines = [f"# wsnas report", "", f"Generated {_now()} from: " + ", ".join(f"`{s.directory}`" for s in sections), ""]
+    lines = ["# wsnas report", "", f"Generated {_now()} from: " + ", ".join(f"`{s.directory}`" for s in sections), ""]
     for s in sections:
         lines += [f"## {s.directory}", ""]
         for item in s.items:

@@ -32,6 +32,7 @@ RESULT = "search.json"
 METHOD_SCORES = "method_scores.csv"
 SUMMARY = "search_summary.json"
 TRADEOFF = "snas_tradeoff.json"
+COMPARE_UNIFORM = "compare_uniform.json"
 TRUTH_PREFIX = "truth:"
 
 
@@ -184,8 +185,18 @@ def seed_rows(directory: Path) -> list[dict[str, Any]]:
                      "method_kendall": ranking.get("method", {}).get("kendall", {}).get("value"),
                      "supernet_kendall": ranking.get("supernet", {}).get("kendall", {}).get("value"),
                      "search_seconds": doc["seconds"]["search"],
-                     "search_cpu_seconds": doc["seconds"].get("search_cpu"), "run": str(path)})
+                     "search_cpu_seconds": doc["seconds"].get("search_cpu"),
+                     "minus_uniform_kendall": _minus_uniform(path), "run": str(path)})
     return rows
+
+
+def _minus_uniform(run: Path) -> float | None:
+    """The method's supernet's Kendall minus the uniform supernet's of the same budget, paired on the same archs
+    (RUN/compare_uniform.json of `wsnas search --baseline`), or None."""
+    path = run / COMPARE_UNIFORM
+    if not path.is_file():
+        return None
+    return json.loads(path.read_text())["differences"]["kendall"]["difference"]
 
 
 def _mean_sd(values: list[Any]) -> dict[str, float | None]:
@@ -207,16 +218,18 @@ def summarise_search(root: str | Path) -> str:
     first = read_result(Path(parts["method"][0]["run"]))
     summary = {"method": first["method"], "space": first["space"], "truth_metric": first["truth_metric"],
                "parts": {name: {"seeds": rows, **{column: _mean_sd([r[column] for r in rows]) for column in
-                                                   ("truth", "method_kendall", "supernet_kendall", "search_seconds",
-                                                   "search_cpu_seconds")}}
+                                                   ("truth", "method_kendall", "supernet_kendall", "minus_uniform_kendall",
+                                                    "search_seconds", "search_cpu_seconds")}}
                          for name, rows in parts.items()}}
     write_json(root / SUMMARY, summary)
     lines = [f"[search] {summary['method']} on {summary['space']}: {summary['truth_metric']} of the derived arch"]
     for name, part in summary["parts"].items():
         for r in part["seeds"]:
+            versus = r.get("minus_uniform_kendall")
             lines.append(f"  {name:<8} seed {r['seed']:<3} {r['derived']:<60} {_number(r['truth']):>6}  kendall "
                          f"method {_number(r['method_kendall'], '+.3f')} supernet {_number(r['supernet_kendall'], '+.3f')}"
-                         f"  {r['search_seconds']:.0f}s ({_number(r['search_cpu_seconds'], '.0f')} CPU-s)")
+                         + ("" if versus is None else f", supernet - uniform's {_number(versus, '+.3f')}")
+                         + f"  {r['search_seconds']:.0f}s ({_number(r['search_cpu_seconds'], '.0f')} CPU-s)")
         t = part["truth"]
         lines.append(f"  {name:<8} mean {_number(t['mean'])} sd {_number(t['sd'])} over {t['n']} seeds")
     lines.append(f"[search] {root / SUMMARY}")

@@ -22,19 +22,27 @@ from typing import Any, Callable, Iterator, Sequence
 
 import pandas as pd
 
-from wsnas.analysis.compare import FINETUNE, finetune_batches
+from wsnas.analysis.compare import FINETUNE, SCORE_SET, finetune_batches
 from wsnas.errors import WsnasError
+from wsnas.groups import ReplicateGroup, is_group
 from wsnas.runs import RunDir
+from wsnas.score_sets import LEGACY
 
 DB_ENV = "WSNAS_DB"
 BUSY_TIMEOUT_S = 60.0
 
 
-def _rebuild(table: str, create: str, columns: str) -> tuple[str, ...]:
-    """Statements that replace `table` by the one `create` makes (as {table}_new), keeping its rows' `columns`;
-    SQLite cannot alter a primary key, so the table is rebuilt (its indexes go with the old one)."""
-    return (create, f"INSERT INTO {table}_new ({columns}) SELECT {columns} FROM {table}", f"DROP TABLE {table}",
+def _rebuild(table: str, create: str, columns: str, score_set: str | None = None) -> tuple[str, ...]:
+    """Statements that replace `table` by the one `create` makes (as {table}_new), keeping its rows' `columns`
+    (and filling a new score_set column with the SQL expression `score_set`); SQLite cannot alter a primary key,
+    so the table is rebuilt (its indexes go with the old one)."""
+    into, values = (f"{columns}, score_set", f"{columns}, {score_set}") if score_set else (columns, columns)
+    return (create, f"INSERT INTO {table}_new ({into}) SELECT {values} FROM {table}", f"DROP TABLE {table}",
             f"ALTER TABLE {table}_new RENAME TO {table}")
+
+
+# the score set of rows indexed before score sets existed (wsnas.score_sets.legacy_score_set)
+_LEGACY_SET = "'legacy-' || bn_policy || '-ft' || finetune_batches"
 
 
 _RUN_VIEWS = (  # metrics and topk with the run's columns (migration 2, made again by 3 over the rebuilt tables)
@@ -42,6 +50,15 @@ _RUN_VIEWS = (  # metrics and topk with the run's columns (migration 2, made aga
             SELECT m.*, r.kind, r.space, r.dataset, r.preset FROM metrics m JOIN runs r USING (run_id)""",
     """CREATE VIEW run_topk AS
             SELECT t.*, r.kind, r.space, r.dataset, r.preset FROM topk t JOIN runs r USING (run_id)""",
+)
+
+_GROUP_VIEWS = (  # metrics and topk with the run's columns, replicate groups' too (migrations 4 and 5)
+    """CREATE VIEW run_metrics AS
+            SELECT m.*, r.kind, r.space, r.dataset, r.preset, r.group_id, r.replicates
+            FROM metrics m JOIN runs r USING (run_id)""",
+    """CREATE VIEW run_topk AS
+            SELECT t.*, r.kind, r.space, r.dataset, r.preset, r.group_id, r.replicates
+            FROM topk t JOIN runs r USING (run_id)""",
 )
 
 # Each entry takes the schema from version i to i + 1; append new ones, never edit an applied one.
@@ -100,17 +117,92 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "CREATE INDEX metrics_by_name ON metrics(metric, epoch, bn_policy, finetune_batches)",
         *_RUN_VIEWS,
     ),
+    (  # 4: score sets (every setting that made a score, hashed) in the primary keys; replicate groups: a group
+       # is a row of kind 'group' holding the replicated figures, its members name it in group_id
+        "DROP VIEW run_metrics",
+        "DROP VIEW run_topk",
+        "ALTER TABLE runs ADD COLUMN group_id TEXT",
+        "ALTER TABLE runs ADD COLUMN replicates INTEGER NOT NULL DEFAULT 1",
+        *_rebuild("scores", """CREATE TABLE scores_new (
+            run_id TEXT NOT NULL REFERENCES runs(run_id) ON DELETE CASCADE, key TEXT NOT NULL,
+            arch_index INTEGER, function_key TEXT, epoch INTEGER NOT NULL, score_set TEXT NOT NULL,
+            bn_policy TEXT NOT NULL, finetune_batches INTEGER NOT NULL DEFAULT 0, calib_batches INTEGER,
+            n_eval INTEGER, supernet_acc REAL, supernet_loss REAL,
+            PRIMARY KEY (run_id, key, epoch, score_set))""",
+                  "run_id, key, arch_index, function_key, epoch, bn_policy, finetune_batches, calib_batches, n_eval, "
+                  "supernet_acc, supernet_loss", _LEGACY_SET),
+        *_rebuild("metrics", """CREATE TABLE metrics_new (
+            run_id TEXT NOT NULL REFERENCES runs(run_id) ON DELETE CASCADE, epoch INTEGER NOT NULL,
+            bn_policy TEXT NOT NULL, finetune_batches INTEGER NOT NULL DEFAULT 0, score_set TEXT NOT NULL,
+            truth TEXT NOT NULL, n_archs INTEGER, metric TEXT NOT NULL, value REAL, ci_low REAL, ci_high REAL,
+            PRIMARY KEY (run_id, epoch, bn_policy, finetune_batches, score_set, truth, metric))""",
+                  "run_id, epoch, bn_policy, finetune_batches, truth, n_archs, metric, value, ci_low, ci_high",
+                  _LEGACY_SET),
+        *_rebuild("topk", """CREATE TABLE topk_new (
+            run_id TEXT NOT NULL REFERENCES runs(run_id) ON DELETE CASCADE, epoch INTEGER NOT NULL,
+            bn_policy TEXT NOT NULL, finetune_batches INTEGER NOT NULL DEFAULT 0, score_set TEXT NOT NULL,
+            truth TEXT NOT NULL, label TEXT NOT NULL, k INTEGER, supernet_best REAL, random_expected_best REAL,
+            oracle_best REAL, supernet_best_true_rank REAL, worst_true_rank REAL, precision_at_k REAL,
+            precision_at_bottom_k REAL, kendall_in_topk REAL,
+            PRIMARY KEY (run_id, epoch, bn_policy, finetune_batches, score_set, truth, label))""",
+                  "run_id, epoch, bn_policy, finetune_batches, truth, label, k, supernet_best, random_expected_best, "
+                  "oracle_best, supernet_best_true_rank, worst_true_rank, precision_at_k, precision_at_bottom_k, "
+                  "kendall_in_topk", _LEGACY_SET),
+        "CREATE INDEX metrics_by_name ON metrics(metric, epoch, bn_policy, finetune_batches, score_set)",
+        *_GROUP_VIEWS,
+    ),
+    (  # 5: the score column a result ranks (a run's supernet_acc; an audit's or a benchmark correlation's named
+       # column) in the keys of metrics and topk, filled in for audits indexed before; an audit's files and
+       # columns (direction, unit, sparse tolerance, per-seed runs) as rows of their own
+        "DROP VIEW run_metrics",
+        "DROP VIEW run_topk",
+        *_rebuild("metrics", """CREATE TABLE metrics_new (
+            run_id TEXT NOT NULL REFERENCES runs(run_id) ON DELETE CASCADE, epoch INTEGER NOT NULL,
+            bn_policy TEXT NOT NULL, finetune_batches INTEGER NOT NULL DEFAULT 0, score_set TEXT NOT NULL,
+            score TEXT NOT NULL DEFAULT 'supernet_acc', truth TEXT NOT NULL, n_archs INTEGER, metric TEXT NOT NULL,
+            value REAL, ci_low REAL, ci_high REAL,
+            PRIMARY KEY (run_id, epoch, bn_policy, finetune_batches, score_set, score, truth, metric))""",
+                  "run_id, epoch, bn_policy, finetune_batches, score_set, truth, n_archs, metric, value, ci_low, "
+                  "ci_high"),
+        *_rebuild("topk", """CREATE TABLE topk_new (
+            run_id TEXT NOT NULL REFERENCES runs(run_id) ON DELETE CASCADE, epoch INTEGER NOT NULL,
+            bn_policy TEXT NOT NULL, finetune_batches INTEGER NOT NULL DEFAULT 0, score_set TEXT NOT NULL,
+            score TEXT NOT NULL DEFAULT 'supernet_acc', truth TEXT NOT NULL, label TEXT NOT NULL, k INTEGER,
+            supernet_best REAL, random_expected_best REAL, oracle_best REAL, supernet_best_true_rank REAL,
+            worst_true_rank REAL, precision_at_k REAL, precision_at_bottom_k REAL, kendall_in_topk REAL,
+            PRIMARY KEY (run_id, epoch, bn_policy, finetune_batches, score_set, score, truth, label))""",
+                  "run_id, epoch, bn_policy, finetune_batches, score_set, truth, label, k, supernet_best, "
+                  "random_expected_best, oracle_best, supernet_best_true_rank, worst_true_rank, precision_at_k, "
+                  "precision_at_bottom_k, kendall_in_topk"),
+        *(f"""UPDATE {table} SET score = COALESCE((SELECT json_extract(r.config_json,
+            '$.audit.scores.score_col') FROM runs r WHERE r.run_id = {table}.run_id AND r.kind = 'audit'), score)"""
+          for table in ("metrics", "topk")),
+        "CREATE INDEX metrics_by_name ON metrics(metric, epoch, bn_policy, finetune_batches, score_set)",
+        *_GROUP_VIEWS,
+        """CREATE TABLE audit_files (
+            run_id TEXT NOT NULL REFERENCES runs(run_id) ON DELETE CASCADE, role TEXT NOT NULL, path TEXT,
+            sha256 TEXT, source TEXT, key_col TEXT, sep TEXT, PRIMARY KEY (run_id, role))""",
+        """CREATE TABLE audit_columns (
+            run_id TEXT NOT NULL REFERENCES runs(run_id) ON DELETE CASCADE, role TEXT NOT NULL, name TEXT NOT NULL,
+            position INTEGER, direction TEXT, unit TEXT, sparse_tol REAL, seed_of TEXT,
+            PRIMARY KEY (run_id, role, name))""",
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
-SCORE_COLUMNS = ("key", "arch_index", "function_key", "epoch", "bn_policy", FINETUNE, "calib_batches", "n_eval",
-                 "supernet_acc", "supernet_loss")
-RESULT_KEY = ("epoch", "bn_policy", FINETUNE, "truth")  # after run_id: what identifies a result in metrics, topk
+SCORE_COLUMNS = ("key", "arch_index", "function_key", "epoch", SCORE_SET, "bn_policy", FINETUNE, "calib_batches",
+                 "n_eval", "supernet_acc", "supernet_loss")
+RESULT_KEY = ("epoch", "bn_policy", FINETUNE, SCORE_SET, "score", "truth")  # after run_id: a result in metrics, topk
+RUN_SCORE = "supernet_acc"  # the score column of a run's results (an audit names its own in each result)
 TOPK_COLUMNS = ("label", "k", "supernet_best", "random_expected_best", "oracle_best", "supernet_best_true_rank",
                 "worst_true_rank", "precision_at_k", "precision_at_bottom_k", "kendall_in_topk")
-_RESULT_IDENTITY = ("epoch", "bn_policy", FINETUNE, "n_archs", "topk")  # result entries that are not metrics
-FILTER_COLUMNS = ("space", "bn_policy", "epoch", FINETUNE, "truth")
-GROUP_COLUMNS = ("space", "dataset", "preset", "kind", "epoch", "bn_policy", FINETUNE, "truth", "n_archs")
+_RESULT_IDENTITY = ("epoch", "bn_policy", FINETUNE, SCORE_SET, "n_archs", "topk", "score", "truth", "members",
+                    "replicated", "baselines")  # result entries that are not metrics (members: their own runs)
+FILTER_COLUMNS = ("space", "kind", "bn_policy", "epoch", FINETUNE, SCORE_SET, "score", "truth", "group_id")
+GROUP_COLUMNS = ("space", "dataset", "preset", "kind", "epoch", "bn_policy", FINETUNE, SCORE_SET, "score", "truth",
+                 "n_archs", "group_id", "replicates")
+AUDIT_FILE_COLUMNS = ("role", "path", "sha256", "source", "key_col", "sep")
+AUDIT_COLUMN_COLUMNS = ("role", "name", "position", "direction", "unit", "sparse_tol", "seed_of")
 
 
 class StoreError(WsnasError):
@@ -253,10 +345,12 @@ def _check_version(conn: sqlite3.Connection) -> int:
 
 # ----------------------------------------------------------------------------------------------- indexing
 
-def _run_row(run_id: str, tree: dict[str, Any]) -> dict[str, Any]:
+def _run_row(run_id: str, tree: dict[str, Any], kind: str | None = None, group_id: str | None = None,
+             replicates: int = 1) -> dict[str, Any]:
     config = tree.get("config") or {}
     provenance = tree.get("provenance") or {}
-    return {"run_id": run_id, "kind": tree.get("kind", "run"), "space": config.get("space"),
+    return {"run_id": run_id, "kind": kind or tree.get("kind", "run"), "group_id": group_id,
+            "replicates": replicates, "space": config.get("space"),
             "dataset": (config.get("data") or {}).get("dataset"), "preset": config.get("preset"),
             "created": provenance.get("created"), "git_commit": provenance.get("git_commit"),
             "config_json": json.dumps(tree, sort_keys=True),
@@ -293,19 +387,49 @@ def _metric_values(name: str, entry: Any) -> Iterator[tuple[str, float | None, f
                 yield from _metric_values(f"{name}.{key}", value)
 
 
-def _result_rows(run_id: str, metrics: dict[str, Any]) -> tuple[list[tuple], list[tuple]]:
-    """(metrics rows, topk rows) of a metrics.json: every scalar or interval of every result."""
-    truth = str(metrics.get("truth"))
+def _result_rows(run_id: str, metrics: dict[str, Any], score: str = RUN_SCORE) -> tuple[list[tuple], list[tuple]]:
+    """(metrics rows, topk rows) of a metrics.json: every scalar or interval of every result; `score` names the
+    score column of results that do not (a run's, or an audit written before audits named theirs)."""
     metric_rows, topk_rows = [], []
     for result in metrics.get("results", []):
-        where = (run_id, int(result["epoch"]), str(result["bn_policy"]), int(result.get(FINETUNE, 0)), truth)
+        score_col = str(result.get("score", metrics.get("score", score)))
+        truth = str(result.get("truth", metrics.get("truth")))
+        where = (run_id, int(result["epoch"]), str(result["bn_policy"]), int(result.get(FINETUNE, 0)),
+                 str(result.get(SCORE_SET, LEGACY)), score_col, truth)
         n_archs = result.get("n_archs")
-        for name, entry in result.items():
+        for name, entry in [*result.items(), *_baseline_entries(result)]:
             if name not in _RESULT_IDENTITY:
                 metric_rows.extend((*where, n_archs, *values) for values in _metric_values(name, entry))
         for t in result.get("topk", []):
             topk_rows.append((*where, *(_number(t.get(c)) if c != "label" else t[c] for c in TOPK_COLUMNS)))
     return metric_rows, topk_rows
+
+
+def _baseline_entries(result: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Metrics of the free baselines: baseline:<name> (its own figures) and baseline:<name>.diff (the supernet
+    minus the baseline, with CI and p-value), e.g. baseline:params.kendall, baseline:params.diff.kendall."""
+    for b in result.get("baselines", []):
+        own = {k: v for k, v in b.items() if k not in ("name", "supernet_minus_baseline")}
+        diff = {stat: {"value": d["difference"], "ci_low": d["ci_low"], "ci_high": d["ci_high"],
+                       "p_value": d["p_value"]} for stat, d in b.get("supernet_minus_baseline", {}).items()}
+        yield f"baseline:{b['name']}", {**own, "diff": diff}
+
+
+def _audit_rows(run_id: str, tree: dict[str, Any]) -> tuple[list[tuple], list[tuple]]:
+    """(audit_files rows, audit_columns rows) of an audit's config.json; none for anything else."""
+    audit = tree.get("audit") or {}
+    files, columns = [], []
+    for role, side in (("scores", "score"), ("truth", "truth")):
+        record = audit.get(role)
+        if not isinstance(record, dict):
+            continue
+        files.append((run_id, role, *(record.get(c) for c in AUDIT_FILE_COLUMNS[1:])))
+        for position, c in enumerate(record.get("columns") or []):
+            columns.append((run_id, side, c["name"], position, c.get("direction"), c.get("unit"),
+                            _number(c.get("sparse_tol")), None))
+        for truth, seeds in (record.get("seeds") or {}).items():
+            columns += [(run_id, "truth_seed", seed, k, None, None, None, truth) for k, seed in enumerate(seeds)]
+    return files, columns
 
 
 def _read_metrics(run: RunDir) -> dict[str, Any]:
@@ -322,32 +446,66 @@ def _insert(conn: sqlite3.Connection, table: str, columns: Sequence[str], rows: 
     conn.executemany(f"INSERT OR REPLACE INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows)
 
 
-def index_run(db_path: str | os.PathLike, run_dir: str | os.PathLike) -> IndexResult:
-    """Store a run (or audit) directory's config.json, scores.csv and metrics.json in the database.
+@dataclass(frozen=True)
+class _Entry:
+    """What one directory contributes: its runs row, scores, metrics and top-k rows."""
 
-    Everything is written in one transaction, replacing the run's earlier rows: indexing is idempotent.
-    """
-    run = RunDir(Path(run_dir).resolve())
+    row: dict[str, Any]
+    scores: list[tuple]
+    metrics: list[tuple]
+    topk: list[tuple]
+    audit_files: list[tuple]
+    audit_columns: list[tuple]
+
+
+def _entry(run: RunDir, tree: dict[str, Any], **row: Any) -> _Entry:
     run_id = str(run.path)
-    tree = run.saved_tree()
     scores = _score_rows(run_id, run.read_scores()) if run.scores_path.is_file() else []
-    metric_rows, topk_rows = _result_rows(run_id, _read_metrics(run))
-    row = _run_row(run_id, tree)
+    old_audit_score = ((tree.get("audit") or {}).get("scores") or {}).get("score_col", RUN_SCORE)
+    metric_rows, topk_rows = _result_rows(run_id, _read_metrics(run), old_audit_score)
+    return _Entry(_run_row(run_id, tree, **row), scores, metric_rows, topk_rows, *_audit_rows(run_id, tree))
+
+
+def _entries(directory: Path) -> list[_Entry]:
+    """A run's entry; for a replicate group, the group's (kind 'group', its replicated figures) and each member's
+    (group_id = the group)."""
+    if not is_group(directory):
+        run = RunDir(directory)
+        return [_entry(run, run.saved_tree())]
+    group = ReplicateGroup(directory)
+    members = group.members()
+    entries = [_entry(RunDir(directory), group.saved(), kind="group", replicates=len(members))]
+    return entries + [_entry(m, m.saved_tree(), group_id=str(directory)) for m in members]
+
+
+def index_run(db_path: str | os.PathLike, run_dir: str | os.PathLike) -> IndexResult:
+    """Store a run (or audit, or replicate group) directory's config, scores.csv and metrics.json in the database.
+
+    Everything is written in one transaction, replacing the run's earlier rows: indexing is idempotent. A group
+    is stored as a run of kind 'group' (its replicated figures) and its members (group_id = the group).
+    """
+    entries = _entries(Path(run_dir).resolve())
     conn = connect(db_path)
     try:
         with _transaction(conn):
-            conn.execute("DELETE FROM runs WHERE run_id = ?", (run_id,))  # cascades to scores, metrics, topk
-            _insert(conn, "runs", list(row), [tuple(row.values())])
-            _insert(conn, "scores", ("run_id", *SCORE_COLUMNS), scores)
-            _insert(conn, "metrics", ("run_id", *RESULT_KEY, "n_archs", "metric", "value", "ci_low", "ci_high"),
-                    metric_rows)
-            _insert(conn, "topk", ("run_id", *RESULT_KEY, *TOPK_COLUMNS), topk_rows)
+            for e in entries:
+                run_id = e.row["run_id"]
+                conn.execute("DELETE FROM runs WHERE run_id = ?", (run_id,))  # cascades to scores, metrics, topk
+                _insert(conn, "runs", list(e.row), [tuple(e.row.values())])
+                _insert(conn, "scores", ("run_id", *SCORE_COLUMNS), e.scores)
+                _insert(conn, "metrics", ("run_id", *RESULT_KEY, "n_archs", "metric", "value", "ci_low", "ci_high"),
+                        e.metrics)
+                _insert(conn, "topk", ("run_id", *RESULT_KEY, *TOPK_COLUMNS), e.topk)
+                _insert(conn, "audit_files", ("run_id", *AUDIT_FILE_COLUMNS), e.audit_files)
+                _insert(conn, "audit_columns", ("run_id", *AUDIT_COLUMN_COLUMNS), e.audit_columns)
     except sqlite3.DatabaseError as exc:
-        raise StoreError(f"could not index {run_id} into {db_path} ({exc}); check the file and rerun "
-                         f"`wsnas index {run_id} --db {db_path}`") from None
+        raise StoreError(f"could not index {run_dir} into {db_path} ({exc}); check the file and rerun "
+                         f"`wsnas index {run_dir} --db {db_path}`") from None
     finally:
         conn.close()
-    return IndexResult(run_id, row["kind"], len(scores), len(metric_rows), len(topk_rows))
+    first = entries[0]
+    return IndexResult(first.row["run_id"], first.row["kind"], sum(len(e.scores) for e in entries),
+                       sum(len(e.metrics) for e in entries), sum(len(e.topk) for e in entries))
 
 
 def index_and_report(run_dir: str | os.PathLike, db_path: str | os.PathLike | None = None) -> str:
@@ -412,9 +570,9 @@ def metric_table(db_path: str | os.PathLike, metric: str, filters: dict[str, Any
                f"AVG(value) AS {_quote('mean_' + metric)}, MIN(value) AS {_quote('min_' + metric)}, "
                f"MAX(value) AS {_quote('max_' + metric)} FROM run_metrics{where} GROUP BY {cols} ORDER BY {cols}")
     else:
-        sql = (f"SELECT run_id, space, dataset, epoch, bn_policy, finetune_batches, truth, n_archs, "
-               f"value AS {_quote(metric)}, ci_low, ci_high FROM run_metrics{where} "
-               f"ORDER BY space, run_id, epoch, bn_policy, finetune_batches, truth")
+        sql = (f"SELECT run_id, kind, space, dataset, epoch, bn_policy, finetune_batches, score_set, score, truth, "
+               f"n_archs, replicates, value AS {_quote(metric)}, ci_low, ci_high FROM run_metrics{where} "
+               f"ORDER BY space, run_id, epoch, bn_policy, finetune_batches, score_set, score, truth")
     return _select(db_path, sql, params)
 
 
@@ -429,16 +587,17 @@ def topk_rows(db_path: str | os.PathLike, filters: dict[str, Any] | None = None,
         sql = (f"SELECT {cols}, label, COUNT(DISTINCT run_id) AS runs, COUNT(*) AS results, {means} "
                f"FROM run_topk{where} GROUP BY {cols}, label ORDER BY {cols}, MIN(k), label")
     else:
-        sql = (f"SELECT run_id, space, dataset, epoch, bn_policy, finetune_batches, truth, label, k, "
-               f"{', '.join(figures)} FROM run_topk{where} "
-               f"ORDER BY space, run_id, epoch, bn_policy, finetune_batches, truth, k, label")
+        sql = (f"SELECT run_id, kind, space, dataset, epoch, bn_policy, finetune_batches, score_set, score, truth, "
+               f"label, k, {', '.join(figures)} FROM run_topk{where} "
+               f"ORDER BY space, run_id, epoch, bn_policy, finetune_batches, score_set, score, truth, k, label")
     return _select(db_path, sql, params)
 
 
-def runs_table(db_path: str | os.PathLike, space: str | None = None) -> pd.DataFrame:
-    """The indexed runs with what they hold."""
-    where, params = _where({"space": space}, "r.")
-    sql = ("SELECT r.run_id, r.kind, r.space, r.dataset, r.preset, r.created, substr(r.git_commit, 1, 10) AS git, "
+def runs_table(db_path: str | os.PathLike, space: str | None = None, kind: str | None = None) -> pd.DataFrame:
+    """The indexed runs (groups, audits, benchmark correlations) with what they hold."""
+    where, params = _where({"space": space, "kind": kind}, "r.")
+    sql = ("SELECT r.run_id, r.kind, r.group_id, r.replicates, r.space, r.dataset, r.preset, r.created, "
+           "substr(r.git_commit, 1, 10) AS git, "
            "(SELECT COUNT(*) FROM scores s WHERE s.run_id = r.run_id) AS scores, "
            "(SELECT COUNT(*) FROM metrics m WHERE m.run_id = r.run_id) AS metrics, r.indexed_at "
            f"FROM runs r{where} ORDER BY r.space, r.run_id")

@@ -1,4 +1,5 @@
-"""`wsnas benchmarks`: list the spaces and their ground-truth sources, fetch them, import official files."""
+"""`wsnas benchmarks`: list the spaces and their ground-truth sources, fetch them, import official files, and
+correlate a space's ground-truth columns (wsnas.analysis.correlate)."""
 from __future__ import annotations
 
 import argparse
@@ -21,6 +22,10 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     imp.add_argument("file", help="NAS-Bench-201-v1_*.pth (or a NATS-tss directory)")
     imp.add_argument("--out", required=True, help="CSV to write")
     imp.add_argument("--trust", action="store_true", help="allow arbitrary pickled objects in the file")
+    from wsnas.analysis.correlate import add_arguments  # the analysis layer computes the correlations
+
+    add_arguments(actions.add_parser("correlate", help="Kendall and Spearman (95%% CIs) between every pair of a "
+                                                       "space's ground-truth columns; table and heat map"))
     p.set_defaults(func=run)
     return p
 
@@ -28,6 +33,10 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
 def run(args: argparse.Namespace) -> None:
     if args.action == "list":
         _list()
+    elif args.action == "correlate":
+        from wsnas.analysis.correlate import cmd_correlate
+
+        cmd_correlate(args)
     elif args.action == "fetch":
         truth = load_ground_truth(args.space, args.data_mirror)
         print(f"{args.space}: {len(truth)} archs, metrics: {', '.join(truth.metrics())}")

@@ -16,35 +16,40 @@ from tqdm.auto import tqdm
 
 from wsnas.benchmarks.registry import get_space
 from wsnas.config import Config
-from wsnas.runs import RunDir, read_table
+from wsnas.runs import RunDir, read_scores_table
 from wsnas.supernets.evaluate import SCORE_KEY, SubnetScorer, eval_epochs
 from wsnas.supernets.finetune import FineTuning
-from wsnas.supernets.runtime import resolve_runtime
+from wsnas.supernets.autotune import autotuned_runtime
 
 _SAVE_EVERY = 50  # rows between intermediate writes of the table
 
 
 def score_archs(cfg: Config, run: RunDir, archs: Sequence[Any], table: Path, finetune_batches: Sequence[int],
                 index_of: Callable[[str], int] | None = None, log=print) -> pd.DataFrame:
-    """Rows of `table` (scores.csv columns) for every arch x budget, scoring what is missing."""
-    rt = resolve_runtime(cfg.runtime)
+    """Rows of `table` (scores.csv columns) for every arch x budget, scoring what is missing.
+
+    Each budget is its own score set (registered in RUN/score_sets.json like `wsnas evaluate`'s)."""
+    rt = autotuned_runtime(cfg, "evaluate", run, log)  # the run's recorded choice, as `wsnas evaluate` uses
     space = get_space(cfg.space)
-    e = cfg.eval
     epoch = eval_epochs(cfg, run)[-1]
-    wanted = pd.DataFrame([(space.format(a), epoch, e.bn_policy, n) for n in finetune_batches for a in archs],
+    scorer = SubnetScorer(cfg, rt, index_of)
+    finetunes = {n: FineTuning.from_config(cfg, scorer.train_set, n) for n in set(finetune_batches)}
+    sets = {n: scorer.register(run, finetunes[n]) for n in finetunes}
+    wanted = pd.DataFrame([(space.format(a), epoch, sets[n]) for n in finetune_batches for a in archs],
                           columns=SCORE_KEY)
-    saved = read_table(table) if table.is_file() else pd.DataFrame(columns=[*SCORE_KEY, "supernet_acc"])
+    saved = read_scores_table(table) if table.is_file() else pd.DataFrame(columns=[*SCORE_KEY, "supernet_acc"])
     done = set(map(tuple, saved[SCORE_KEY].itertuples(index=False)))
-    todo = [(n, a) for n in finetune_batches for a in archs if (space.format(a), epoch, e.bn_policy, n) not in done]
+    todo = [(n, a) for n in finetune_batches for a in archs if (space.format(a), epoch, sets[n]) not in done]
     if todo:
-        scorer = SubnetScorer(cfg, rt, index_of)
         scorer.load(run, epoch)
-        finetunes = {n: FineTuning.from_config(cfg, scorer.train_set, n) for n in set(finetune_batches)}
         log(f"[score] {run.path}: {len(todo)} subnet scores to compute ({len(archs)} archs, fine-tuning batches "
             f"{list(finetune_batches)}, epoch {epoch}), {scorer.describe()}")
         pending: list[dict[str, Any]] = []
-        for n, arch in tqdm(todo, desc="score", unit="subnet", disable=not cfg.runtime.progress, dynamic_ncols=True):
-            pending.append(scorer.score(arch, finetunes[n]))
+        rows = (row for n in dict.fromkeys(n for n, _ in todo)
+                for row in scorer.score_many([a for m, a in todo if m == n], finetunes[n]))
+        for row in tqdm(rows, total=len(todo), desc="score", unit="subnet", disable=not cfg.runtime.progress,
+                        dynamic_ncols=True):
+            pending.append(row)
             if len(pending) == _SAVE_EVERY:
                 saved, pending = _merge(run, table, saved, pending), []
         if pending:

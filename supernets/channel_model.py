@@ -18,6 +18,7 @@ module names, so `extract_subnet` copies the supernet's tensors by name, each cu
 """
 from __future__ import annotations
 
+import functools
 from typing import Any, Sequence
 
 import torch
@@ -25,6 +26,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from wsnas.benchmarks.channel import CHOICES, ArchC, Block, Conv, Skeleton, check_width_mult, layer_width, widths
+from wsnas.supernets.stages import IMAGES, Step
 
 Candidates = tuple[dict[int, int], ...]  # per searchable layer: width digit -> channels
 
@@ -84,6 +86,10 @@ class ChannelNet(nn.Module):
         channels = [self.candidates[layer][d] for layer, d in enumerate(arch)]
         for block in self.blocks:
             x = block(x, arch, channels)
+        return self._classify(x)
+
+    def _classify(self, x: torch.Tensor) -> torch.Tensor:
+        """Global average pooling, then the classifier's first inputs."""
         features = x.mean((2, 3))
         return F.linear(features, self.classifier.weight[:, :features.shape[1]], self.classifier.bias)
 
@@ -100,6 +106,20 @@ class ChannelSupernet(ChannelNet):
 
     def forward(self, x: torch.Tensor, arch: ArchC) -> torch.Tensor:  # type: ignore[override]
         return self._run(x, arch)
+
+    def stages(self, arch: ArchC) -> list[Step]:
+        """`forward(x, arch)` as steps for scoring many archs at once (wsnas.supernets.stages): one step per
+        block, keyed by the width digits of every layer it and the blocks before it use, then the classifier."""
+        channels = [self.candidates[layer][d] for layer, d in enumerate(arch)]
+        used: set[int] = set()
+        steps: list[Step] = []
+        for b, block in enumerate(self.blocks):
+            used |= {layer for conv in block.block.convs for layer in (conv.c_in, conv.c_out) if layer >= 0}
+            steps.append(Step(("block", b, tuple((layer, arch[layer]) for layer in sorted(used))),
+                              functools.partial(block, arch=arch, channels=channels),
+                              (steps[-1].key if steps else IMAGES,), (block,)))
+        steps.append(Step(("out", tuple(arch)), self._classify, (steps[-1].key,), ()))
+        return steps
 
 
 class ChannelNetwork(ChannelNet):

@@ -25,7 +25,6 @@ from dataclasses import dataclass
 
 import torch
 import torch.distributed as dist
-import torch.distributed._functional_collectives as funcol
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
@@ -93,8 +92,9 @@ def setup(rt: Runtime) -> tuple[World, Runtime]:
         return world, rt
     rt = rank_runtime(rt, world)
     if not dist.is_initialized():
-        dist.init_process_group("nccl" if rt.device.type == "cuda" else "gloo",
-                                device_id=rt.device if rt.device.type == "cuda" else None)
+        if rt.device.type == "cuda":
+            torch.cuda.set_device(rt.device)  # NCCL binds this rank to its GPU (init's device_id needs torch 2.3+)
+        dist.init_process_group("nccl" if rt.device.type == "cuda" else "gloo")
         atexit.register(_destroy)
     return world, rt
 
@@ -134,6 +134,24 @@ def distribute(model: nn.Module, rt: Runtime) -> DistributedDataParallel:
                                    find_unused_parameters=True, forward_sync_buffers=False)
 
 
+class _AllReduceSum(torch.autograd.Function):
+    """Sum a tensor over all ranks; the gradient of each rank's input is the sum of the ranks' output gradients.
+
+    torch's functional all_reduce carries gradients only in recent releases; this works with any torch >= 2.1."""
+
+    @staticmethod
+    def forward(ctx, tensor: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
+        out = tensor.clone()
+        dist.all_reduce(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
+        grad = grad.clone()
+        dist.all_reduce(grad)
+        return grad
+
+
 class GlobalBatchNorm2d(nn.BatchNorm2d):
     """BatchNorm2d that, in training under a process group, normalises with the statistics of the global batch.
 
@@ -151,7 +169,7 @@ class GlobalBatchNorm2d(nn.BatchNorm2d):
         local = torch.cat([xf.new_full((1,), xf.numel() / channels), mean, var])
         rank = dist.get_rank()
         slots = torch.stack([local if r == rank else torch.zeros_like(local) for r in range(dist.get_world_size())])
-        gathered = funcol.all_reduce(slots, "sum", dist.group.WORLD)  # row r: rank r's count, mean, variance
+        gathered = _AllReduceSum.apply(slots)  # row r: rank r's count, mean, variance
         counts, means, variances = gathered[:, :1], gathered[:, 1:channels + 1], gathered[:, channels + 1:]
         total = counts.sum()
         mean = (counts * means).sum(0) / total

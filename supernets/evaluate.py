@@ -2,13 +2,25 @@
 
 BN policies (logged with every score):
   recalibrate  reset running statistics, then accumulate a cumulative average over `calib_batches` fixed
-               training batches (no augmentation, no gradients), then evaluate with those statistics (default);
+               training batches (no augmentation, no gradients, dropout off: only BN layers in train mode), then
+               evaluate with those statistics (default);
   inherit      evaluate with the running statistics left by supernet training (shared by all paths);
   batch        evaluate with each evaluation batch's own statistics (running statistics untouched).
+
+Every score belongs to a score set (wsnas.score_sets): the hash of every setting that changes it (BN policy,
+calibration batches, held-out images, fine-tuning, precision and memory format, and a fingerprint of the images
+actually used). A rerun with other settings adds a new score set; it never mixes with or rewrites the old one.
+Subnets are scored together: a step of their paths that several share (the stem, a first-cell op on the same input,
+a layer prefix) is computed and recalibrated once (wsnas.supernets.stages), and each score is bit-identical to
+scoring that subnet alone. Subnets scored one by one (fine-tuned, or a supernet without stages) each run under an
+RNG seeded by eval.seed and their key. Either way a score does not depend on the order or the sharding of the
+subnets.
 """
 from __future__ import annotations
 
+import dataclasses
 import fcntl
+import hashlib
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -21,19 +33,24 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from wsnas.benchmarks.registry import get_space
-from wsnas.config import Config, EvalConfig
+from wsnas.config import Config
 from wsnas.errors import WsnasError
-from wsnas.runs import RunDir, read_table
+from wsnas.runs import RunDir, provenance, read_scores_table, read_table
+from wsnas.score_sets import read_score_sets, register_score_set, score_set_id, settings_difference
 from wsnas.supernets.checkpoints import checkpoint_path, load_checkpoint, saved_epochs
 from wsnas.supernets.data import DeviceImages
 from wsnas.supernets.distributed import launched_world, rank_runtime
 from wsnas.supernets.finetune import FineTuning, finetuned
-from wsnas.supernets.runtime import Runtime, resolve_runtime
+from wsnas.supernets.autotune import autotuned_runtime
+from wsnas.supernets.runtime import Runtime
+from wsnas.supernets.stages import score_staged, tally
 from wsnas.supernets.registry import prepare_data
+from wsnas.supernets.samplers import evaluation_sample, saved_arch_pool
 from wsnas.supernets.train import build_model
 
 BN_POLICIES = ("recalibrate", "inherit", "batch")
-SCORE_KEY = ["key", "epoch", "bn_policy", "finetune_batches"]
+SCORE_KEY = ["key", "epoch", "score_set"]  # one score per arch, checkpoint and score set
+TIMINGS_FILE = "score_timings.csv"  # seconds per scored subnet: kept out of scores.csv, which is reproducible
 Batches = Sequence[tuple[torch.Tensor, torch.Tensor]]
 FLUSH_EVERY = 20  # subnets scored between writes of the results: a killed evaluation loses at most this many
 SHARDS_DIR = "shards"
@@ -74,10 +91,11 @@ def recalibrate_bn(model: nn.Module, arch: Any, batches: Batches, rt: Runtime) -
     """Reset BN running stats and re-estimate them as a cumulative average over `batches` on `arch`'s path."""
     bns = batch_norms(model)
     momenta = [bn.momentum for bn in bns]
+    model.eval()  # dropout (and anything else train-mode) off: only the BN layers gather statistics
     for bn in bns:
         bn.reset_running_stats()
         bn.momentum = None  # cumulative moving average: every calibration batch weighs the same
-    model.train()
+        bn.train()
     with rt.autocast():
         for x, _ in batches:
             model(x, arch)
@@ -86,41 +104,37 @@ def recalibrate_bn(model: nn.Module, arch: Any, batches: Batches, rt: Runtime) -
 
 
 @torch.no_grad()
-def accuracy_and_loss(model: nn.Module, arch: Any, batches: Batches, rt: Runtime, bn_policy: str) -> tuple[float, float]:
-    """Top-1 accuracy (%) and mean cross-entropy of `arch` over `batches` under the given BN mode."""
+def accuracy_and_loss(model: nn.Module, arch: Any, batches: Batches, rt: Runtime, bn_policy: str,
+                      hits: list[torch.Tensor] | None = None) -> tuple[float, float]:
+    """Top-1 accuracy (%) and mean cross-entropy of `arch` over `batches` under the given BN mode; with `hits`,
+    each batch's per-image correctness (bool) is appended to it."""
     bns = batch_norms(model)
     model.eval()  # dropout off under every policy
     if bn_policy == "batch":
         for bn in bns:
             bn.train()
             bn.track_running_stats = False  # batch statistics; running ones (and their counter) untouched
-    correct = torch.zeros((), dtype=torch.long, device=rt.device)
-    loss = torch.zeros((), device=rt.device)
-    count = 0
-    with rt.autocast():
-        for x, y in batches:
-            logits = model(x, arch).float()
-            correct += (logits.argmax(1) == y).sum()
-            loss += nn.functional.cross_entropy(logits, y, reduction="sum")
-            count += len(y)
+    scores = tally(((model(x, arch), y) for x, y in batches), rt, hits)
     for bn in bns:
         bn.track_running_stats = True
-    return 100.0 * correct.item() / count, loss.item() / count
+    return scores
 
 
 def score_subnet(model: nn.Module, arch: Any, calib: Batches, evaluation: Batches, rt: Runtime,
-                 bn_policy: str, finetune: FineTuning | None = None) -> tuple[float, float]:
+                 bn_policy: str, finetune: FineTuning | None = None,
+                 hits: list[torch.Tensor] | None = None) -> tuple[float, float]:
     """One subnet's held-out accuracy and loss, sharing the supernet's weights (nothing is rebuilt).
 
     With `finetune`, the path is first fine-tuned (wsnas.supernets.finetune), then the BN policy applies
     (`inherit` then uses the statistics the fine-tuning left), and afterwards every weight is restored exactly.
+    With `hits`, the per-image correctness is appended to it (accuracy_and_loss).
     """
     if bn_policy not in BN_POLICIES:
         raise WsnasError(f"unknown BN policy {bn_policy!r}; choose one of {', '.join(BN_POLICIES)}")
     with finetuned(model, arch, finetune, rt):
         if bn_policy == "recalibrate":
             recalibrate_bn(model, arch, calib, rt)
-        return accuracy_and_loss(model, arch, evaluation, rt, bn_policy)
+        return accuracy_and_loss(model, arch, evaluation, rt, bn_policy, hits)
 
 
 def materialize(data: DeviceImages, batch_size: int, limit: int | None, seed: int, rt: Runtime,
@@ -136,6 +150,22 @@ def materialize(data: DeviceImages, batch_size: int, limit: int | None, seed: in
     return out
 
 
+def data_fingerprint(*batch_lists: Batches) -> str:
+    """sha256 (first 16 hex digits) of the images and labels of the given batches, in order: which data scored."""
+    digest = hashlib.sha256()
+    for batches in batch_lists:
+        for x, y in batches:
+            for tensor in (x, y):
+                digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+    return digest.hexdigest()[:16]
+
+
+def subnet_seed(seed: int, key: str) -> int:
+    """The RNG seed a subnet is scored under: eval.seed and its key only (not its place in the order)."""
+    digest = hashlib.sha256(f"{seed}|{key}".encode()).digest()
+    return int.from_bytes(digest[:8], "little") & (2**63 - 1)
+
+
 class SubnetScorer:
     """What scoring subnets needs, built once: the data split on the device, the fixed calibration and held-out
     batches, and one supernet whose weights each checkpoint is loaded into. Every subnet is then scored on that
@@ -143,18 +173,55 @@ class SubnetScorer:
 
     def __init__(self, cfg: Config, rt: Runtime, index_of: Callable[[str], int] | None = None) -> None:
         e = cfg.eval
+        if e.bn_policy not in BN_POLICIES:
+            raise WsnasError(f"unknown BN policy {e.bn_policy!r}; choose one of {', '.join(BN_POLICIES)}")
         self.cfg, self.rt, self.index_of = cfg, rt, index_of
         self.space = get_space(cfg.space)
         self.train_set, valid_set = prepare_data(cfg.data, rt.device)
-        self.calib = materialize(self.train_set, cfg.train.batch_size, e.calib_batches, e.seed, rt, shuffle=True)
+        self.calib_seed = e.seed if e.calib_seed is None else e.calib_seed
+        self.calib = materialize(self.train_set, cfg.train.batch_size, e.calib_batches, self.calib_seed, rt,
+                                 shuffle=True)
         self.evaluation = materialize(valid_set, e.batch_size, None, e.seed, rt, shuffle=False)
         self.n_eval = len(valid_set)
         self.model = build_model(cfg, rt)
         self.epoch: int | None = None
+        recalibrates = e.bn_policy == "recalibrate"
+        self.fingerprint = data_fingerprint(self.evaluation, *([self.calib] if recalibrates else []))
 
     def describe(self) -> str:
-        return (f"bn_policy={self.cfg.eval.bn_policy}, calibration {len(self.calib)}x{self.cfg.train.batch_size} "
-                f"train images, {self.n_eval} held-out images, {self.rt.describe()}")
+        calibration = (f"calibration {len(self.calib)}x{self.cfg.train.batch_size} train images (dropout off), "
+                       if self.cfg.eval.bn_policy == "recalibrate" else "")
+        return (f"bn_policy={self.cfg.eval.bn_policy}, {calibration}{self.n_eval} held-out images, "
+                f"{self.rt.describe()}")
+
+    def settings(self, finetune: FineTuning | None = None) -> dict[str, Any]:
+        """Every setting that changes a score of this scorer (with `finetune`): the score set's identity."""
+        e = self.cfg.eval
+        recalibrates = e.bn_policy == "recalibrate"
+        return {
+            "bn_policy": e.bn_policy,
+            "calibration": {"batches": len(self.calib), "batch_size": self.cfg.train.batch_size,
+                            "seed": self.calib_seed}
+            if recalibrates else None,
+            "held_out": {"images": self.n_eval, "batch_size": e.batch_size},
+            "data_fingerprint": self.fingerprint,
+            "finetune": {"batches": finetune.batches, "lr": finetune.lr, "seed": finetune.seed} if finetune else None,
+            "runtime": {"device": self.rt.device.type, "precision": str(self.rt.describe()["amp"]),
+                        "channels_last": bool(self.rt.channels_last),
+                        # CPU kernels sum in another order with another thread count: scores differ in the last bits
+                        "threads": torch.get_num_threads() if self.rt.device.type == "cpu" else None},
+        }
+
+    def score_set(self, finetune: FineTuning | None = None) -> str:
+        return score_set_id(self.settings(finetune))
+
+    def register(self, run: RunDir, finetune: FineTuning | None = None) -> str:
+        """Record this scorer's score set in RUN/score_sets.json (kept as it is when already there); its id."""
+        set_id = self.score_set(finetune)
+        with _scores_lock(run):
+            register_score_set(run.path, set_id, self.settings(finetune), eval=dataclasses.asdict(self.cfg.eval),
+                               runtime=self.rt.describe(), provenance=provenance())
+        return set_id
 
     def load(self, run: RunDir, epoch: int) -> None:
         """Put the supernet weights of checkpoint `epoch` into the model (once per epoch)."""
@@ -163,17 +230,54 @@ class SubnetScorer:
             self.model.load_state_dict(state["model"])
             self.epoch = epoch
 
-    def score(self, arch: Any, finetune: FineTuning | None = None) -> dict[str, Any]:
-        """One scores.csv row for `arch` at the loaded epoch, with the seconds it took."""
-        policy = self.cfg.eval.bn_policy
-        began = time.perf_counter()
-        acc, loss = score_subnet(self.model, arch, self.calib, self.evaluation, self.rt, policy, finetune)
+    def score(self, arch: Any, finetune: FineTuning | None = None,
+              hits: list[torch.Tensor] | None = None) -> dict[str, Any]:
+        """One scores.csv row for `arch` at the loaded epoch, with the seconds it took (not part of the score).
+        With `hits`, the per-image correctness on the held-out batches is appended to it."""
         key = self.space.format(arch)
+        return next(self.score_many([arch], finetune, {key: hits} if hits is not None else None))
+
+    def score_many(self, archs: Sequence[Any], finetune: FineTuning | None = None,
+                   hits: dict[str, list[torch.Tensor]] | None = None) -> Iterator[dict[str, Any]]:
+        """A scores.csv row for every arch, each as soon as it is scored; `seconds` is the time since the previous
+        row. Archs are scored together (wsnas.supernets.stages: the steps of their paths that several share are
+        computed once) in the order that shares most; every score is bit-identical to scoring the subnet alone,
+        whatever the other archs. Fine-tuned subnets (their weights differ) and supernets without stages are
+        scored one by one, each under an RNG seeded by eval.seed and its key (anything random in scoring, e.g.
+        dropout during fine-tuning, is the same whichever subnets were scored before it); staged scoring draws no
+        random numbers. With `hits` (arch key -> list), each arch's per-image correctness is appended there."""
+        policy = self.cfg.eval.bn_policy
+        keys = [self.space.format(arch) for arch in archs]
+        if finetune is not None or not hasattr(self.model, "stages"):
+            scores: Iterable[tuple[int, float, float]] = (
+                (i, *self._alone(arch, key, finetune, hits.get(key) if hits else None))
+                for i, (arch, key) in enumerate(zip(archs, keys)))
+        else:
+            scores = score_staged(self.model, archs, self.calib, self.evaluation, self.rt, policy,
+                                  hits=[hits.get(key) for key in keys] if hits else None)
+        began = time.perf_counter()
+        for i, acc, loss in scores:
+            yield self._row(archs[i], keys[i], acc, loss, finetune, time.perf_counter() - began)
+            began = time.perf_counter()
+
+    def _alone(self, arch: Any, key: str, finetune: FineTuning | None,
+               hits: list[torch.Tensor] | None) -> tuple[float, float]:
+        """One subnet scored on its own (score_subnet) under the RNG seeded by eval.seed and its key."""
+        devices = [self.rt.device] if self.rt.device.type == "cuda" else []
+        with torch.random.fork_rng(devices=devices):
+            torch.manual_seed(subnet_seed(self.cfg.eval.seed, key))
+            return score_subnet(self.model, arch, self.calib, self.evaluation, self.rt, self.cfg.eval.bn_policy,
+                                finetune, hits)
+
+    def _row(self, arch: Any, key: str, acc: float, loss: float, finetune: FineTuning | None,
+             seconds: float) -> dict[str, Any]:
+        policy = self.cfg.eval.bn_policy
         return {"key": key, "index": self.index_of(key) if self.index_of else None,
-                "function_key": str(self.space.function_key(arch)), "epoch": self.epoch, "bn_policy": policy,
+                "function_key": str(self.space.function_key(arch)), "epoch": self.epoch,
+                "score_set": self.score_set(finetune), "bn_policy": policy,
                 "calib_batches": len(self.calib) if policy == "recalibrate" else 0,
                 "finetune_batches": finetune.batches if finetune else 0, "n_eval": self.n_eval,
-                "supernet_acc": acc, "supernet_loss": loss, "seconds": time.perf_counter() - began}
+                "supernet_acc": acc, "supernet_loss": loss, "seconds": seconds}
 
 
 def eval_epochs(cfg: Config, run: RunDir) -> list[int]:
@@ -203,25 +307,27 @@ def evaluate_run(cfg: Config, run: RunDir, log=print, index_of=None, shard: Shar
     world = launched_world()
     if shard is None and world.size > 1:
         shard = Shard(world.rank, world.size)
-    rt = rank_runtime(resolve_runtime(cfg.runtime), world)
     space = get_space(cfg.space)
     e = cfg.eval
     if e.sample not in ("uniform", "unique"):
         raise WsnasError(f"eval.sample={e.sample!r}; choose uniform or unique")
     if flush_every < 1:
         raise WsnasError(f"--flush-every {flush_every}: write results every 1 or more subnets")
-    archs = space.sample(e.n_archs, e.seed, unique_functions=e.sample == "unique")
+    archs = evaluation_archs(cfg, run)
     epochs = eval_epochs(cfg, run)
     mine = shard.select(archs) if shard else archs
     target = shard.path(run) if shard else run.scores_path
-    todo = _missing(space, mine, epochs, e, _existing(run))
+    rt = rank_runtime(autotuned_runtime(cfg, "evaluate", run, log), world)  # the run's recorded choice, if any
+    scorer = SubnetScorer(cfg, rt, index_of)
+    finetune = FineTuning.from_config(cfg, scorer.train_set)
+    set_id = scorer.register(run, finetune)
+    _announce_set(run, set_id, log)
+    todo = _missing(space, mine, epochs, set_id, _existing(run))
     total = sum(map(len, todo.values()))
     if total == 0:
         log(f"[evaluate] all {len(mine)} archs{f' of shard {shard}' if shard else ''} x epochs {epochs} already "
-            f"scored with bn_policy={e.bn_policy}")
-        return _finish(run, space, archs, epochs, e, shard, log)
-    scorer = SubnetScorer(cfg, rt, index_of)
-    finetune = FineTuning.from_config(cfg, scorer.train_set)
+            f"scored in score set {set_id}")
+        return _finish(run, space, archs, epochs, set_id, shard, log)
     log(f"[evaluate] {total} subnet scores to compute ({len(archs)} archs, epochs {epochs}), {scorer.describe()}")
     rows: list[dict[str, Any]] = []
     bar = tqdm(total=total, desc="evaluate" + (f" {shard}" if shard else ""), unit="subnet",
@@ -231,15 +337,33 @@ def evaluate_run(cfg: Config, run: RunDir, log=print, index_of=None, shard: Shar
         for epoch, pending in todo.items():
             if pending:
                 scorer.load(run, epoch)
-            for arch in pending:
-                rows.append(scorer.score(arch, finetune))
+            for row in scorer.score_many(pending, finetune):
+                rows.append(row)
                 bar.update(1)
                 if len(rows) % flush_every == 0:
                     _merge_scores(run, rows, target)
     seconds = time.perf_counter() - began
     log(f"[evaluate] {len(rows)} subnets in {seconds:.1f}s ({60 * len(rows) / max(seconds, 1e-9):.0f} subnets/min)")
     _merge_scores(run, rows, target)
-    return _finish(run, space, archs, epochs, e, shard, log)
+    return _finish(run, space, archs, epochs, set_id, shard, log)
+
+
+def evaluation_archs(cfg: Config, run: RunDir) -> list[Any]:
+    """The archs `wsnas evaluate` scores for a run: eval.n_archs drawn with eval.seed from the whole space, or
+    from the run's arch pool (RUN/arch_pool.txt) when it was trained on one."""
+    space = get_space(cfg.space)
+    return evaluation_sample(space, cfg.eval, saved_arch_pool(run, space))
+
+
+def _announce_set(run: RunDir, set_id: str, log) -> None:
+    """Say which score set this evaluation writes, and how it differs from the run's other score sets."""
+    sets = read_score_sets(run.path)
+    others = {k: v for k, v in sets.items() if k != set_id}
+    if not others:
+        return
+    mine = sets[set_id]["settings"]
+    log(f"[evaluate] score set {set_id}; kept apart from the run's other score sets: "
+        + " | ".join(f"{k}: {settings_difference(v['settings'], mine)}" for k, v in others.items()))
 
 
 def merge_shards(run: RunDir, log=print) -> pd.DataFrame:
@@ -254,12 +378,12 @@ def merge_shards(run: RunDir, log=print) -> pd.DataFrame:
     return table
 
 
-def _finish(run: RunDir, space, archs: Sequence[Any], epochs: list[int], e: EvalConfig, shard: Shard | None,
+def _finish(run: RunDir, space, archs: Sequence[Any], epochs: list[int], set_id: str, shard: Shard | None,
             log) -> pd.DataFrame:
     """Merge everything into scores.csv once it holds every score of the sample; else return the shard's table."""
     with _scores_lock(run):
         table = _union(_score_tables(run))
-        missing = sum(map(len, _missing(space, archs, epochs, e, _score_keys(table)).values()))
+        missing = sum(map(len, _missing(space, archs, epochs, set_id, _score_keys(table)).values()))
         if missing == 0:
             run.write_table(run.scores_path, table)
     if missing == 0:
@@ -270,20 +394,17 @@ def _finish(run: RunDir, space, archs: Sequence[Any], epochs: list[int], e: Eval
     return read_table(shard.path(run))
 
 
-def _missing(space, archs: Sequence[Any], epochs: list[int], e: EvalConfig,
-             done: set[tuple[str, int, str, int]]) -> dict[int, list[Any]]:
-    """Per epoch, the archs with no score in `done` under e's BN policy and fine-tuning."""
-    return {ep: [a for a in archs if (space.format(a), ep, e.bn_policy, e.finetune_batches) not in done]
-            for ep in epochs}
+def _missing(space, archs: Sequence[Any], epochs: list[int], set_id: str,
+             done: set[tuple[str, int, str]]) -> dict[int, list[Any]]:
+    """Per epoch, the archs with no score of score set `set_id` in `done`."""
+    return {ep: [a for a in archs if (space.format(a), ep, set_id) not in done] for ep in epochs}
 
 
-def _score_keys(table: pd.DataFrame) -> set[tuple[str, int, str, int]]:
-    # tables written before fine-tuning existed have no finetune_batches column: they were not fine-tuned
-    finetune = table.get("finetune_batches", pd.Series(0, index=table.index)).fillna(0).astype(int)
-    return set(zip(table.key, table.epoch.astype(int), table.bn_policy, finetune))
+def _score_keys(table: pd.DataFrame) -> set[tuple[str, int, str]]:
+    return set(zip(table.key, table.epoch.astype(int), table.score_set))
 
 
-def _existing(run: RunDir) -> set[tuple[str, int, str, int]]:
+def _existing(run: RunDir) -> set[tuple[str, int, str]]:
     """Scores already in scores.csv or in any shard file."""
     return set().union(*map(_score_keys, _score_tables(run)))
 
@@ -295,7 +416,7 @@ def _shard_paths(run: RunDir) -> list[Path]:
 def _score_tables(run: RunDir) -> list[pd.DataFrame]:
     """scores.csv (if any), then every shard file."""
     paths = ([run.scores_path] if run.scores_path.is_file() else []) + _shard_paths(run)
-    return [read_table(path) for path in paths]
+    return [read_scores_table(path) for path in paths]
 
 
 def _union(tables: Sequence[pd.DataFrame]) -> pd.DataFrame:
@@ -303,17 +424,30 @@ def _union(tables: Sequence[pd.DataFrame]) -> pd.DataFrame:
     if not tables:
         return pd.DataFrame(columns=SCORE_KEY)
     table = pd.concat(tables, ignore_index=True)
-    return table.drop_duplicates(SCORE_KEY, keep="last").sort_values(["epoch", "bn_policy", "key"])
+    table = table.drop_duplicates(SCORE_KEY, keep="last").sort_values(["epoch", "bn_policy", "score_set", "key"])
+    return table.reset_index(drop=True)
 
 
 def _merge_scores(run: RunDir, rows: Iterable[dict[str, Any]], target: Path) -> pd.DataFrame:
     """Union of the table at `target` (scores.csv or a shard file) and `rows` (new rows win), written atomically
     under the run's lock."""
+    new = pd.DataFrame(list(rows))
+    timings = new[[*SCORE_KEY, "seconds"]] if "seconds" in new.columns else None
     with _scores_lock(run):
-        saved = [read_table(target)] if target.is_file() else []
-        table = _union([*saved, pd.DataFrame(list(rows))])
+        saved = [read_scores_table(target)] if target.is_file() else []
+        table = _union([*saved, new.drop(columns="seconds", errors="ignore")])
         run.write_table(target, table)
+        if timings is not None and len(timings):
+            _append_timings(run, timings)
     return table
+
+
+def _append_timings(run: RunDir, timings: pd.DataFrame) -> None:
+    """Add the seconds of newly scored subnets to RUN/score_timings.csv (wall clock, so not in scores.csv)."""
+    path = run.path / TIMINGS_FILE
+    saved = [read_table(path)] if path.is_file() else []
+    table = pd.concat([*saved, timings], ignore_index=True).drop_duplicates(SCORE_KEY, keep="last")
+    run.write_table(path, table)
 
 
 @contextmanager

@@ -15,12 +15,11 @@ from typing import Any, Sequence
 from wsnas.analysis.compare import join_truth, summarise
 from wsnas.atomic import write_json
 from wsnas.benchmarks.groundtruth import load_ground_truth
-from wsnas.benchmarks.registry import get_space
 from wsnas.config import Config
 from wsnas.errors import WsnasError
 from wsnas.runs import RunDir
 from wsnas.supernets.arch_scores import score_archs
-from wsnas.supernets.samplers import evaluation_sample
+from wsnas.supernets.evaluate import evaluation_archs
 
 STUDY = "finetune"
 
@@ -37,9 +36,8 @@ def check_batches(batches: Sequence[int]) -> list[int]:
 def finetune_study(cfg: Config, run: RunDir, batches: Sequence[int], log=print) -> dict[str, Any]:
     """Score the run's evaluation sample with each budget; write and return RUN/studies/finetune.json's content."""
     budgets = check_batches(batches)
-    space = get_space(cfg.space)
     truth = load_ground_truth(cfg.space, cfg.data.mirror, cfg.analysis.truth_file)
-    archs = evaluation_sample(space, cfg.eval)
+    archs = evaluation_archs(cfg, run)
     table = score_archs(cfg, run, archs, run.path / "studies" / f"{STUDY}_scores.csv", budgets, truth.index_of, log)
     joined = join_truth(table, truth, cfg.analysis.truth)
     rows = []

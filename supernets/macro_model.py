@@ -15,6 +15,7 @@ from torch import nn
 
 from wsnas.benchmarks.macro import MB_SHAPES, OPS, ArchMacro, Layer, skeleton
 from wsnas.supernets.selection import is_discrete, run_entry
+from wsnas.supernets.stages import IMAGES, Step
 
 
 def _conv_bn(c_in: int, c_out: int, k: int, stride: int = 1, groups: int = 1, relu: bool = True) -> list[nn.Module]:
@@ -81,6 +82,17 @@ class MacroSupernet(_MacroNet):
 
     def forward(self, x: torch.Tensor, arch: ArchMacro) -> torch.Tensor:  # type: ignore[override]
         return self._run(x, arch)
+
+    def stages(self, arch: ArchMacro) -> list[Step]:
+        """`forward(x, arch)` as steps for scoring many archs at once (wsnas.supernets.stages): the stem, then one
+        step per layer that runs a block, keyed by the arch up to that layer, then the head."""
+        steps = [Step(("stem",), self.stem, (IMAGES,), (self.stem,))]
+        for i, (blocks, op) in enumerate(zip(self.layers, arch)):
+            if op in blocks:  # absent: a no-op identity, the previous output goes on
+                steps.append(Step(("layer", tuple(arch[:i + 1])), blocks[op], (steps[-1].key,), (blocks[op],)))
+        steps.append(Step(("out", tuple(arch)), lambda x: self.classifier(self.head(x).flatten(1)), (steps[-1].key,),
+                          (self.head,)))
+        return steps
 
 
 class MacroNetwork(_MacroNet):

@@ -12,9 +12,12 @@ paths from the pool, every score comes from the supernet alone, and the truth is
 afterwards, only to measure them.
 
     DIR/pools/<mode>-<p>.txt     the pool: arch keys, one per line
-    DIR/runs/<mode>-<p>/         one wsnas run per pool; p=0 (the whole space, no pool) once, shared by the
-                                 modes; pool_scores.csv holds the scores of the archs sampled from the pool
-    DIR/studies/pruning.json     one row per run, rewritten as each run finishes
+    DIR/runs/<mode>-<p>/         one wsnas run per pool (with `replicates` R > 1: a replicate group of R runs
+                                 that differ only in train.seed, rep-<r>/); p=0 (the whole space, no pool) once,
+                                 shared by the modes; pool_scores.csv holds the scores of the archs sampled from
+                                 the pool
+    DIR/studies/pruning.json     one row per pool, rewritten as each finishes: with replicates, every figure is the
+                                 mean over them, with a two-level bootstrap CI (analysis/replicated.py) and the sd
 Each run resumes where it stopped; finished runs train and score nothing.
 """
 from __future__ import annotations
@@ -27,12 +30,14 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from wsnas.analysis.compare import join_truth, summarise
+from wsnas.analysis.replicated import replicate_summary
+from wsnas.analysis.verdicts import supernet_set
 from wsnas.analysis.pruning import MODES, PruningError, check_fraction, prune
 from wsnas.atomic import write_json, write_text
 from wsnas.benchmarks.groundtruth import load_ground_truth
 from wsnas.benchmarks.registry import get_space
 from wsnas.config import Config, build_config, read_config_file
+from wsnas.groups import ReplicateGroup, member_config
 from wsnas.runs import RunDir
 from wsnas.supernets.arch_scores import score_archs
 from wsnas.supernets.samplers import evaluation_sample
@@ -105,6 +110,7 @@ def pruning_study(cfg: Config, out: Path, runs: Sequence[PoolRun], pool_seed: in
               "bn_policy": cfg.eval.bn_policy, "finetune_batches": cfg.eval.finetune_batches,
               "n_boot": cfg.analysis.n_boot, "bootstrap_seed": cfg.analysis.seed, "truth_source": truth.source,
               "full_space_run": next((r.name for r in runs if r.fraction == 0), None), "pools": {},
+              "replicates": cfg.replicates,
               "base_config": cfg.to_dict()}
     rows: list[dict[str, Any]] = []
     document = {"study": STUDY, "truth": metric, "config": config, "rows": rows}
@@ -120,32 +126,51 @@ def pruning_study(cfg: Config, out: Path, runs: Sequence[PoolRun], pool_seed: in
                                                f"archs left after dropping a fraction {r.fraction:g}")
             sub.train.arch_pool = str(pool_file)
             config["pools"][r.name] = {"file": str(pool_file), "sha256": sha, "n_pool": len(kept)}
-        run = RunDir(out / "runs" / r.name)
-        run.init(sub)
-        train_supernet(sub, run, log)
         sample = evaluation_sample(space, sub.eval, None if r.fraction == 0 else [arch_of[k] for k in kept])
         if len(sample) < TOP_K:
             raise PruningError(f"the pruning study compares top-{TOP_K} picks but eval.n_archs={cfg.eval.n_archs} "
                                f"gives {len(sample)} archs for {r.name}; set eval.n_archs to {TOP_K} or more")
-        scores = score_archs(sub, run, sample, run.path / "pool_scores.csv", [sub.eval.finetune_batches],
-                             truth.index_of, log)
-        [summary] = summarise(join_truth(scores, truth, metric), topk=[TOP_K], n_boot=cfg.analysis.n_boot,
-                              seed=cfg.analysis.seed)
-        top = summary["topk"][0]
-        rows.append({"mode": r.mode, "fraction": r.fraction, "n_pool": len(kept), "mean_truth": mean_truth,
-                     "supernet_top10_best": top["supernet_best"], "random_top10_expected": top["random_expected_best"],
-                     "kendall": summary["kendall"]["value"], "kendall_ci_low": summary["kendall"]["ci_low"],
-                     "kendall_ci_high": summary["kendall"]["ci_high"], "run_dir": str(run.path)})
+        runs_dir = out / "runs" / r.name
+        if cfg.replicates > 1:
+            ReplicateGroup(runs_dir).init(sub)
+        tables = []
+        for replicate in range(cfg.replicates):
+            member = member_config(sub, replicate) if cfg.replicates > 1 else sub
+            run = ReplicateGroup(runs_dir).member(replicate) if cfg.replicates > 1 else RunDir(runs_dir)
+            run.init(member)
+            train_supernet(member, run, log)
+            scores = score_archs(member, run, sample, run.path / "pool_scores.csv", [member.eval.finetune_batches],
+                                 truth.index_of, log)
+            tables.append(scores.assign(truth=truth.values(metric, scores["key"].tolist())))
+        rows.append(_row(r, kept, mean_truth, tables, runs_dir, cfg))
         write_json(out / "studies" / f"{STUDY}.json", document)  # after every run: partial results are visible
     return document
 
 
+def _row(r: PoolRun, kept: Sequence[str], mean_truth: float, tables: list[Any], runs_dir: Path,
+         cfg: Config) -> dict[str, Any]:
+    """The study's row of one pool: its replicates' figures (mean, two-level CI, sd) on the archs sampled from it."""
+    members = [str(runs_dir / f"rep-{i}") for i in range(len(tables))]
+    scores = supernet_set(tables, members)
+    truth = tables[0].drop_duplicates("key").set_index("key").loc[list(scores.keys), "truth"].to_numpy(dtype=float)
+    summary = replicate_summary(scores, truth, topk=[TOP_K], n_boot=cfg.analysis.n_boot, seed=cfg.analysis.seed)
+    tau, best = summary["kendall"], summary[f"supernet_best@{TOP_K}"]
+    return {"mode": r.mode, "fraction": r.fraction, "n_pool": len(kept), "mean_truth": mean_truth,
+            "n_archs": len(scores.keys), "replicates": len(tables),
+            "supernet_top10_best": best["value"], "supernet_top10_best_ci_low": best["ci_low"],
+            "supernet_top10_best_ci_high": best["ci_high"], "supernet_top10_best_sd": best["sd"],
+            "random_top10_expected": summary["random_expected_best"][str(TOP_K)],
+            "kendall": tau["value"], "kendall_ci_low": tau["ci_low"], "kendall_ci_high": tau["ci_high"],
+            "kendall_sd": tau["sd"], "kendall_per_replicate": tau["per_replicate"], "run_dir": str(runs_dir)}
+
+
 def format_rows(rows: Sequence[dict[str, Any]]) -> str:
     """The study's rows as a plain-text table for the terminal."""
-    lines = [f"{'mode':<10} {'p':>5} {'pool':>6} {'mean truth':>10} {'top-10 best':>11} {'random 10':>9} "
-             f"{'kendall':>8} {'95% CI':>17}"]
+    lines = [f"{'mode':<10} {'p':>5} {'pool':>6} {'mean truth':>10} {'top-10 best':>11} {'95% CI':>15} "
+             f"{'random 10':>9} {'kendall':>8} {'95% CI':>17} {'reps':>4}"]
     for r in rows:
         lines.append(f"{r['mode']:<10} {r['fraction']:>5g} {r['n_pool']:>6} {r['mean_truth']:>10.2f} "
-                     f"{r['supernet_top10_best']:>11.2f} {r['random_top10_expected']:>9.2f} {r['kendall']:>+8.3f} "
-                     f"[{r['kendall_ci_low']:+.3f}, {r['kendall_ci_high']:+.3f}]")
+                     f"{r['supernet_top10_best']:>11.2f} [{r['supernet_top10_best_ci_low']:.2f}, "
+                     f"{r['supernet_top10_best_ci_high']:.2f}] {r['random_top10_expected']:>9.2f} {r['kendall']:>+8.3f} "
+                     f"[{r['kendall_ci_low']:+.3f}, {r['kendall_ci_high']:+.3f}] {r['replicates']:>4}")
     return "\n".join(lines)

@@ -29,6 +29,7 @@ class DatasetSpec:
 
     num_classes: int
     prepare: Callable[[DataConfig, str | torch.device], tuple[Any, Any]]
+    images: bool = True  # batches are 4-d image tensors (channels_last and its autotuning apply)
 
 
 @dataclass(frozen=True)
@@ -46,8 +47,8 @@ class SupernetSpec:
 
 
 DATASETS: dict[str, DatasetSpec] = {"cifar10": DatasetSpec(10, prepare_cifar10),
-                                     "cora": DatasetSpec(7, prepare_planetoid),
-                                     "citeseer": DatasetSpec(6, prepare_planetoid)}
+                                     "cora": DatasetSpec(7, prepare_planetoid, images=False),
+                                     "citeseer": DatasetSpec(6, prepare_planetoid, images=False)}
 
 
 def register_dataset(name: str, spec: DatasetSpec) -> None:

@@ -16,6 +16,7 @@ class Runtime:
     device: torch.device
     amp_dtype: torch.dtype | None     # autocast dtype, None = full precision
     channels_last: bool
+    source: str = "config"            # how amp and channels_last were chosen: config, or autotune's (autotune.py)
 
     def autocast(self) -> ContextManager:
         if self.amp_dtype is None:
@@ -26,13 +27,21 @@ class Runtime:
     def memory_format(self) -> torch.memory_format:
         return torch.channels_last if self.channels_last else torch.contiguous_format
 
+    @property
+    def amp(self) -> str:
+        """The autocast precision as runtime.amp spells it: off or bf16."""
+        return str(self.amp_dtype).replace("torch.", "").replace("bfloat16", "bf16") if self.amp_dtype else "off"
+
     def describe(self) -> dict[str, str | bool]:
-        return {"device": str(self.device), "amp": str(self.amp_dtype).replace("torch.", "") if self.amp_dtype else "off",
-                "channels_last": self.channels_last, "threads": str(torch.get_num_threads())}
+        """For logs and records; "amp" is torch's dtype name (bfloat16, or off), as score sets hash it."""
+        return {"device": str(self.device),
+                "amp": str(self.amp_dtype).replace("torch.", "") if self.amp_dtype else "off",
+                "channels_last": self.channels_last, "threads": str(torch.get_num_threads()), "chosen_by": self.source}
 
 
 def resolve_runtime(cfg: RuntimeConfig) -> Runtime:
-    """Turn `auto` settings into concrete ones: GPU when present, bf16 autocast and channels_last on GPU."""
+    """Turn `auto` settings into concrete ones: GPU when present, bf16 autocast and channels_last on GPU, full
+    precision and the contiguous format on CPU (`autotuned_runtime` measures the CPU's choice instead)."""
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     if cfg.device == "auto":

@@ -119,6 +119,12 @@ def run_arch_pool(cfg: Config, space: SearchSpace, run: RunDir) -> list[Any] | N
     return archs
 
 
+def saved_arch_pool(run: RunDir, space: SearchSpace) -> list[Any] | None:
+    """The arch pool a run was trained on (its copy RUN/arch_pool.txt), or None for the whole space."""
+    copy = run.path / POOL_COPY
+    return parse_arch_pool(copy.read_text(), str(copy), space) if copy.is_file() else None
+
+
 def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 

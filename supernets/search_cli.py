@@ -8,7 +8,8 @@ Layout of --run-dir (default runs/search-<space>-<method>-<preset>):
     DIR/seed-<k>/            one wsnas run per search seed (train.seed = k): config, checkpoints, search_log.csv,
                              search.json, scores.csv and metrics.json (`wsnas evaluate`, `wsnas analyze` work on it)
     DIR/uniform/seed-<k>/    with --baseline: RSPS (uniform paths) with the same data, level, optimiser and epochs
-                             (the uniform supernet of the same budget, for `wsnas compare`)
+                             (the uniform supernet of the same budget); DIR/seed-<k>/compare_uniform.json holds
+                             `wsnas compare DIR/seed-<k> DIR/uniform/seed-<k>` (paired, same archs)
     DIR/lambda-<l>/seed-<k>/ with --lambdas: SNAS at search.resource_lambda = l
     DIR/search_summary.json  per seed: the derived arch, its truth, the method's and the supernet's ranking; mean, sd
 """
@@ -87,9 +88,22 @@ def cmd_search(args: argparse.Namespace) -> None:
                                        "search.exclude": []})
             _search(uniform, root / "uniform" / f"seed-{seed}", evaluate=not args.no_evaluate)
             if not args.no_evaluate:
-                print(f"[search] compare the method's supernet with the uniform one of the same budget: "
-                      f"wsnas compare {root / f'seed-{seed}'} {root / 'uniform' / f'seed-{seed}'}")
+                _compare_uniform(root / f"seed-{seed}", root / "uniform" / f"seed-{seed}")
     print(summarise_search(root))
+
+
+def _compare_uniform(method_run: Path, uniform_run: Path) -> None:
+    """`wsnas compare METHOD_RUN UNIFORM_RUN`: the method's supernet against the uniform one of the same budget,
+    paired on the same archs; printed and written to METHOD_RUN/compare_uniform.json."""
+    from wsnas.analysis.paired_cli import compare, format_comparison
+    from wsnas.analysis.search_results import COMPARE_UNIFORM
+    from wsnas.atomic import write_json
+
+    doc = compare(str(method_run), str(uniform_run))
+    write_json(method_run / COMPARE_UNIFORM, doc)
+    print(f"[search] A = the method's supernet, B = the uniform supernet of the same budget "
+          f"(wsnas compare {method_run} {uniform_run}):")
+    print(format_comparison(doc))
 
 
 def _search(cfg: Config, path: Path, evaluate: bool) -> None:
@@ -102,5 +116,5 @@ def _search(cfg: Config, path: Path, evaluate: bool) -> None:
     run_search(cfg, run)
     if evaluate:
         _evaluate(cfg, run)
-        _analyze(cfg, run)
+        _analyze(cfg, run.path)
         print(method_ranking(cfg, run))

@@ -34,6 +34,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--pool-seed", type=int, default=0, help="seed of the random pruning (default 0)")
     p.set_defaults(func=cmd_prune_study)
 
+    n = sub.add_parser("noise-study", help="where the spread of Kendall tau comes from (training seed, arch sample, "
+                                           "held-out images, calibration batches), and what design gives a CI width")
+    n.add_argument("run", help="a replicate group (or a run: then no training-seed component) that was evaluated")
+    add_config_args(n, with_preset=False)
+    n.add_argument("--calib-draws", type=int, default=3, help="calibration draws per replicate (default 3)")
+    n.add_argument("--n-boot", type=int, default=200, help="bootstrap resamples of archs and images (default 200)")
+    n.set_defaults(func=cmd_noise_study)
+
     f = sub.add_parser("finetune-study", help="ranking and cost of few-batch fine-tuning of each subnet")
     f.add_argument("run", help="a trained run directory")
     add_config_args(f, with_preset=False)
@@ -53,6 +61,18 @@ def cmd_prune_study(args: argparse.Namespace) -> None:
     document = pruning_study(cfg, Path(args.out), runs, args.pool_seed, lighter)
     print(format_rows(document["rows"]))
     print(f"[prune-study] {Path(args.out) / 'studies' / 'pruning.json'}")
+
+
+def cmd_noise_study(args: argparse.Namespace) -> None:
+    from wsnas.supernets.noise_study import noise_study
+
+    overrides = overrides_from_args(args)
+    archs = overrides.pop("eval.n_archs", None)
+    doc = noise_study(args.run, None if archs in (None, "null") else int(archs), args.calib_draws, overrides,
+                      args.n_boot)
+    for line in doc["findings"]:
+        print(f"  {line}")
+    print(f"[noise-study] {Path(args.run) / 'studies' / 'noise.json'}")
 
 
 def cmd_finetune_study(args: argparse.Namespace) -> None:

@@ -18,6 +18,7 @@ from wsnas.runs import RunDir
 from wsnas.supernets import distributed
 from wsnas.supernets.checkpoints import (checkpoint_path, load_checkpoint, prune_checkpoints, save_checkpoint,
                                          saved_epochs)
+from wsnas.supernets.autotune import autotuned_runtime
 from wsnas.supernets.data import DeviceImages
 from wsnas.supernets.registry import prepare_data, supernet_spec
 from wsnas.supernets.runtime import Runtime, resolve_runtime
@@ -85,12 +86,14 @@ def train_supernet(cfg: Config, run: RunDir, log=print) -> TrainResult:
         log = _quiet
     space = get_space(cfg.space)
     pool = run_arch_pool(cfg, space, run)  # None = the whole space
-    spec = supernet_spec(cfg)
+    supernet_spec(cfg)  # an unknown space or a dataset it does not train on fails here, before any data loads
     done = saved_epochs(run.checkpoint_dir)
     start = done[-1] if done else 0
     if start >= cfg.train.epochs:
         log(f"[train] {run.path}: {start} epochs already trained (train.epochs={cfg.train.epochs}); nothing to do")
         return TrainResult(start, 0.0, float("nan"))
+    tuned = autotuned_runtime(cfg, "train", run, log)  # the run's recorded choice when resuming
+    rt = dataclasses.replace(rt, amp_dtype=tuned.amp_dtype, channels_last=tuned.channels_last, source=tuned.source)
     state = load_checkpoint(checkpoint_path(run.checkpoint_dir, start), rt.device) if start else None
     train_set, _ = prepare_data(cfg.data, rt.device)
     model = build_model(cfg, rt)
@@ -133,6 +136,7 @@ def train_epoch(cfg: Config, model: nn.Module, data: DeviceImages, space, epoch:
                  criterion: nn.Module, rt: Runtime, bar: tqdm, pool: list | None = None,
                  world: distributed.World = distributed.World()) -> dict[str, float]:
     seed = epoch_seed(cfg.train.seed, epoch)
+    torch.manual_seed(seed)  # the global stream (dropout) replays too, so a resumed epoch equals an uninterrupted one
     gen = torch.Generator().manual_seed(seed)
     sampler = PathSampler(space, cfg.train.sampler, seed, pool)
     model.train()

@@ -3,9 +3,11 @@ write to ~/.cache or ./runs)."""
 from __future__ import annotations
 
 import os
+import pickle
 from pathlib import Path
 from typing import Iterator
 
+import numpy as np
 import pytest
 
 DEFAULT_MIRROR = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -28,3 +30,14 @@ def mirror() -> Path:
     if not path.is_dir():
         pytest.skip(f"no local data mirror at {path}; set WSNAS_DATA_MIRROR to a copy of shared/data")
     return path
+
+
+@pytest.fixture(scope="session")
+def cifar(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A stand-in cifar-10-batches-py: 500 random training images, 50 test images."""
+    root = tmp_path_factory.mktemp("cifar")
+    rng = np.random.default_rng(0)
+    for name, n in [(f"data_batch_{i}", 100) for i in range(1, 6)] + [("test_batch", 50)]:
+        data = rng.integers(0, 256, (n, 3072), dtype=np.uint8)
+        (root / name).write_bytes(pickle.dumps({b"labels": (np.arange(n) % 10).tolist(), b"data": data}))
+    return root

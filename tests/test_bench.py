@@ -2,7 +2,6 @@
 the same images as the on-device one, the naive evaluator scores exactly as SubnetScorer, xautodl's adapter runs
 the arch it is given. No timing assertions: the figures come from the lead's quiet-machine run."""
 import json
-import pickle
 import sys
 
 import numpy as np
@@ -24,17 +23,6 @@ SPACE = get_space("nb201")
 
 
 @pytest.fixture(scope="module")
-def cifar(tmp_path_factory):
-    """A stand-in cifar-10-batches-py: 500 random training images, 50 test images."""
-    root = tmp_path_factory.mktemp("cifar")
-    rng = np.random.default_rng(0)
-    for name, n in [(f"data_batch_{i}", 100) for i in range(1, 6)] + [("test_batch", 50)]:
-        data = rng.integers(0, 256, (n, 3072), dtype=np.uint8)
-        (root / name).write_bytes(pickle.dumps({b"labels": (np.arange(n) % 10).tolist(), b"data": data}))
-    return root
-
-
-@pytest.fixture(scope="module")
 def bench(cifar, tmp_path_factory):
     out = tmp_path_factory.mktemp("bench")
     # one torch thread: the test machine is shared, and oversubscribed OpenMP threads crawl
@@ -45,17 +33,23 @@ def bench(cifar, tmp_path_factory):
 
 def test_quick_bench_writes_every_measurement(bench):
     assert bench["options"]["size"] == "quick" and bench["machine"]["torch_threads"] == 1
-    assert bench["peak"]["gflops"] > 0 and "fp32" in bench["peak"]["how"]
+    rounds = bench["options"]["rounds"]
+    assert bench["peak"]["fp32_gflops"] > 0 and rounds == 2
     (row,) = bench["train"]
-    for name in ("wsnas", "wsnas_dataloader"):
-        assert row[name]["images_per_s"] > 0 and row[name]["peak_rss_mb"] > 0
+    for name in ("wsnas", "wsnas_dataloader", "model_only"):
+        figure = row[name]["images_per_s"]
+        assert len(figure["values"]) == rounds and figure["min"] <= figure["median"] <= figure["max"]
+        assert figure["min"] > 0 and row[name]["peak_rss_mb"] > 0
     xautodl = row["xautodl_dataloader"]
-    assert xautodl.get("images_per_s", 0) > 0 or baselines.XAUTODL_HINT in xautodl["skipped"]
-    assert {"train_tiny_wsnas/xautodl", "train_tiny_wsnas/dataloader", "eval_wsnas/naive"} <= set(bench["ratios"])
+    assert "images_per_s" in xautodl or baselines.XAUTODL_HINT in xautodl["skipped"]
+    assert xautodl.get("runtime", {"amp": "off"})["amp"] == "off"  # the peer runs as its users run it
+    assert {"wsnas_dataloader", "model_only"} <= set(row["ratios"])
     e = bench["eval"]
-    assert e["identical_accuracy"] and e["subnets"] == 2 and len(e["accuracies"]) == 2
-    assert e["wsnas"]["subnets_per_min"] > 0 and e["naive"]["subnets_per_min"] > 0
-    assert [r["workers"] for r in e["naive_by_workers"]] == [0]
+    assert e["fp32_identical_accuracy"] and e["subnets"] == 3 and len(e["accuracies"]) == 3
+    for name in ("wsnas", "wsnas_fp32", "naive"):
+        assert len(e[name]["subnets_per_min"]["values"]) == rounds and e[name]["subnets_per_min"]["median"] > 0
+    assert e["naive_workers"] == 0 and e["sharing"]["archs"] == 3
+    assert e["sharing"]["distinct_steps"] < e["sharing"]["steps"]  # the stem, at least, is shared
     scaling = bench["scaling"]["nb201"]
     assert [p["epochs"] for p in scaling["epochs"]] == [1, 2] and [p["subnets"] for p in scaling["subnets"]] == [2, 4]
     assert {"overhead_s", "per_unit_s", "r2"} <= set(scaling["epochs_fit"]) and "subnets_fit" in scaling
@@ -64,6 +58,46 @@ def test_quick_bench_writes_every_measurement(bench):
         assert part["flops"] > 0 and part["fraction_of_peak"] > 0
         assert sum(part["shares"].values()) == pytest.approx(1.0) and part["top_ops"]
     assert set(bench["profile"]["train"][0]["phases_s"]) == set(("data", "forward", "backward", "optimizer"))
+    p = bench["profile"]["eval"]
+    assert 0 < p["mflop_per_subnet"] < p["mflop_per_subnet_whole"]
+    figures = bench["figures"]
+    assert figures["eval/wsnas over naive"]["value"] == e["ratios"]["wsnas over naive"]["median"]
+    assert all(f["value"] > 0 for f in figures.values() if f["unit"] in ("images/s", "subnets/min", "x"))
+    assert isinstance(bench["warnings"], list)
+
+
+def test_compare_prints_each_figures_ratio(bench, tmp_path, capsys):
+    old, new = tmp_path / "old.json", tmp_path / "new.json"
+    old.write_text(json.dumps(bench))
+    faster = json.loads(json.dumps(bench))
+    faster["figures"]["eval/wsnas subnets/min"]["value"] *= 2
+    del faster["figures"]["peak/fp32 GFLOP/s"]
+    new.write_text(json.dumps(faster))
+    assert main(["bench", "--compare", str(old), "--against", str(new)]) == 0
+    out = capsys.readouterr().out
+    assert "eval/wsnas subnets/min" in out and " 2.00x  faster" in out and "only in the old document: peak" in out
+    legacy = tmp_path / "legacy.json"
+    legacy.write_text(json.dumps({"train": []}))
+    assert main(["bench", "--compare", str(legacy), "--against", str(new)]) == 2
+    assert "has no `figures`" in capsys.readouterr().err
+
+
+def test_profiler_lines_stay_off_stderr(capfd):
+    from wsnas.supernets.bench import profile
+
+    rt = resolve_runtime(RuntimeConfig(device="cpu"))
+    profile(lambda: torch.ones(4).sum(), rt)
+    assert "profiler" not in capfd.readouterr().err
+
+
+def test_busy_machine_warnings():
+    from wsnas.supernets.measure import busy_warnings, summary
+
+    doc = {"train": [{"wsnas": {"images_per_s": summary([100.0, 101.0, 160.0])}}],
+           "scaling": {"nb201": {"epochs_fit": {"per_unit_s": 1.0, "overhead_s": 0.0, "r2": 0.4}}},
+           "calm": summary([100.0, 101.0, 102.0])}
+    found = busy_warnings(doc)
+    assert len(found) == 2 and "train[0].wsnas.images_per_s: rounds spread 59%" in found[0] and "R^2 0.40" in found[1]
 
 
 def test_unknown_space_is_one_clear_error(capsys):
@@ -121,6 +155,6 @@ def test_missing_xautodl_skips_its_row_with_the_install_hint(cifar, monkeypatch)
         baselines.XautodlNB201(C=4, N=1, num_classes=10)
     base = build_config("cpu", overrides={"data.root": str(cifar), "data.n_train": 64, "data.n_valid": 16,
                                           "runtime.device": "cpu", "runtime.progress": False})
-    row = train_row(base, Shape("t", 4, 1, 8, warmup=1, steps=1), resolve_runtime(base.runtime), 0, False)
+    row = train_row(base, Shape("t", 4, 1, 8, warmup=1, steps=1), resolve_runtime(base.runtime), 0, False, 1)
     assert baselines.XAUTODL_HINT in row["xautodl_dataloader"]["skipped"]
-    assert row["wsnas_dataloader"]["images_per_s"] > 0
+    assert row["wsnas_dataloader"]["images_per_s"]["median"] > 0 and "xautodl_dataloader" not in row["ratios"]

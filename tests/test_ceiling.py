@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from wsnas.analysis import metrics as m
-from wsnas.analysis.ceiling import no_ceiling_reason, seed_ceiling
+from wsnas.analysis.ceiling import no_ceiling_reason, reliability_bound, seed_ceiling
 from wsnas.analysis.compare import format_summary, join_truth, summarise
 from wsnas.benchmarks.groundtruth import GroundTruth, load_ground_truth
 from wsnas.benchmarks.nb201 import NB201Space
@@ -203,3 +203,58 @@ def test_summarise_puts_the_ceiling_beside_every_correlation(nb201, keys500):
 def test_ceiling_module_does_not_import_torch():
     code = "import sys, wsnas.analysis.ceiling, wsnas.analysis.compare; assert 'torch' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+# ------------------------------------------------------------------------------------- reliability bound
+
+def test_bound_is_what_the_best_predictor_reaches_against_a_mean_of_runs():
+    """Simulated benchmark: expected accuracy mu plus seed noise per run; the truth column is the mean of the
+    runs. The bound, computed from the runs alone, matches Kendall(mu, column), which run vs run falls short of."""
+    rng = np.random.default_rng(0)
+    n, reached, bounds = 300, [], []
+    for _ in range(20):
+        mu = rng.normal(90, 1.0, n)
+        runs = mu[:, None] + rng.normal(0, 0.8, (n, 3))
+        runs[rng.random(n) < 0.3, 2] = np.nan  # some archs have two runs only
+        column = np.round(np.nanmean(runs, axis=1), 2)
+        bound = reliability_bound(runs, column, topk=[10])
+        reached.append(m.kendall_tau(mu, column))
+        bounds.append(bound["kendall"])
+        assert bound["runs_per_arch"] == pytest.approx(1 / np.mean(1 / (~np.isnan(runs)).sum(axis=1)))
+        assert bound["kendall_ci_low"] <= bound["kendall"] <= bound["kendall_ci_high"]
+        run_vs_run = np.nanmean([m.kendall_tau(*_both(runs[:, i], runs[:, j])) for i, j in ((0, 1), (0, 2), (1, 2))])
+        assert run_vs_run < bound["kendall"]
+        check = bound["check"]
+        assert check["seed_vs_rest_predicted"] > run_vs_run
+    assert np.mean(bounds) == pytest.approx(np.mean(reached), abs=0.01)
+
+
+def test_bound_precision_uses_the_supernets_archs_and_k(nb201, keys500):
+    keys = keys500[:250]
+    ceiling = seed_ceiling(nb201, METRIC, keys, topk=[1, 10, 0.1])
+    bound = ceiling["reliability"]
+    assert bound["n"] == 250 and [(t["label"], t["k"]) for t in bound["topk"]] == [("1", 1), ("10", 10), ("10%", 25)]
+    assert all(0 < t["precision_at_k"] <= 1 for t in bound["topk"])
+    # run vs run compares fewer archs (those with both runs): not the supernet's pool
+    assert ceiling["seed_vs_seed"]["n"]["max"] < 250
+    pairs = ceiling["seed_vs_seed"]["kendall"]["mean"]
+    assert pairs < ceiling["seed_vs_rest"]["kendall"]["mean"] < bound["kendall"] < 1
+    assert bound["check"]["seed_vs_rest_predicted"] == pytest.approx(bound["check"]["seed_vs_rest_observed"], abs=0.02)
+    text = format_summary(summarise(join_truth(pd.DataFrame({"key": keys, "epoch": 1, "bn_policy": "recalibrate",
+                                                             "supernet_acc": np.arange(250.0)}), nb201, METRIC),
+                                    topk=[10], n_boot=20, seed=0, truth=nb201, metric=METRIC), METRIC)
+    assert "bound: any predictor" in text and "prec@k on the same 250 archs and k" in text
+
+
+def test_flops_beats_run_vs_run_but_not_the_bound_on_channel_resnet(mirror):
+    """The issue's example: FLOPs alone ranks Channel-Bench-Macro ResNet above the old run-vs-run ceiling."""
+    from wsnas.analysis.features import feature_table
+
+    truth = load_ground_truth("channel-resnet", mirror)
+    keys = list(np.random.default_rng(0).choice(truth.frame["key"].to_numpy(), 1000, replace=False))
+    flops = feature_table("channel-resnet", keys)["flops_M"].to_numpy(dtype=float)
+    tau_flops = m.kendall_tau(flops, truth.values(METRIC, keys))
+    ceiling = seed_ceiling(truth, METRIC, keys)
+    print(f"\nchannel-resnet, 1000 archs: FLOPs {tau_flops:+.3f}, run vs run "
+          f"{ceiling['seed_vs_seed']['kendall']['mean']:+.3f}, bound {ceiling['reliability']['kendall']:+.3f}")
+    assert ceiling["seed_vs_seed"]["kendall"]["mean"] < tau_flops < ceiling["reliability"]["kendall_ci_low"]

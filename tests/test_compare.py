@@ -83,7 +83,7 @@ def test_studies_use_one_finetuning_budget(tmp_path, mirror):
     run.write_table(run.scores_path, pd.concat(epochs, ignore_index=True))
     inp = load_input(run.path)
     assert inp.finetune_batches == 0 and set(inp.scores.finetune_batches) == {0} and len(inp.scores) == 60
-    doc = epochs_study(inp)
+    doc = epochs_study([inp])
     assert doc["finetune_batches"] == 0 and [(r["epoch"], r["n_archs"]) for r in doc["rows"]] == [(1, 30), (2, 30)]
     plain = inp.scores[inp.scores.epoch == 2]
     assert doc["rows"][1]["kendall"] == pytest.approx(kendall_tau(plain.supernet_acc, plain.truth))

@@ -62,3 +62,11 @@ def test_run_dir_saves_provenance_and_refuses_a_different_config(tmp_path):
         run.init(build_config("smoke", None, {"train.lr": 0.5, "model.C": 8}))
     message = str(info.value)
     assert "model.C: saved 4, now 8" in message and "train.lr: saved 0.05, now 0.5" in message
+
+
+def test_off_and_on_stay_text(tmp_path):
+    file = tmp_path / "r.yaml"
+    file.write_text("runtime: {amp: off, channels_last: on}\n")
+    assert (build_config("cpu", file).runtime.amp, build_config("cpu", file).runtime.channels_last) == ("off", "on")
+    cfg = build_config("cpu", None, {"runtime.amp": "off", "runtime.channels_last": "off"})
+    assert (cfg.runtime.amp, cfg.runtime.channels_last) == ("off", "off")

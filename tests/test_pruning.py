@@ -17,8 +17,10 @@ from wsnas.runs import RunDir, RunError
 from wsnas.supernets.samplers import PathSampler, evaluation_sample, parse_arch_pool, run_arch_pool
 
 SPACE = get_space("nb201")
-ROW_KEYS = {"mode", "fraction", "n_pool", "mean_truth", "supernet_top10_best", "random_top10_expected", "kendall",
-            "kendall_ci_low", "kendall_ci_high", "run_dir"}
+ROW_KEYS = {"mode", "fraction", "n_pool", "mean_truth", "n_archs", "replicates", "supernet_top10_best",
+            "supernet_top10_best_ci_low", "supernet_top10_best_ci_high", "supernet_top10_best_sd",
+            "random_top10_expected", "kendall", "kendall_ci_low", "kendall_ci_high", "kendall_sd",
+            "kendall_per_replicate", "run_dir"}
 
 
 @pytest.fixture(scope="module")
@@ -197,3 +199,18 @@ def test_smoke_prune_study_writes_its_rows_and_resumes_without_work(main, tmp_pa
     assert "[train] epoch" not in again and "subnet scores to compute" not in again
     assert {p: p.stat().st_mtime_ns for p in stamps} == stamps
     assert json.loads((out / "studies" / "pruning.json").read_text())["rows"] == rows
+
+
+def test_prune_study_with_replicates_trains_a_group_per_pool(main, tmp_path, mirror, capsys):
+    out = tmp_path / "replicated"
+    assert main(["prune-study", "--out", str(out), "--preset", "smoke", "--fractions", "0.5", "--modes", "optimistic",
+                 "--data-mirror", str(mirror), "--quiet", "--set", "replicates=2", "--set", "runtime.threads=1"]) == 0
+    capsys.readouterr()
+    [row] = json.loads((out / "studies" / "pruning.json").read_text())["rows"]
+    group = out / "runs" / "optimistic-0.5"
+    assert json.loads((group / "group.json").read_text())["seeds"] == [0, 1]
+    assert row["replicates"] == 2 and len(row["kendall_per_replicate"]) == 2
+    assert row["kendall"] == pytest.approx(sum(row["kendall_per_replicate"]) / 2)
+    assert row["kendall_ci_low"] <= row["kendall"] <= row["kendall_ci_high"]
+    keys = [set(pd.read_csv(group / f"rep-{r}" / "pool_scores.csv").key) for r in (0, 1)]
+    assert keys[0] == keys[1] and len(keys[0]) == 12

@@ -83,7 +83,8 @@ def test_report_embeds_one_image_per_available_figure(report):
     assert report.index.parent.name == "both" and report.index.name == "index.html"
     page = report.index.read_text()
     pngs = sorted(p.name for p in report.index.parent.glob("*.png"))
-    expected = [f"1-synthetic-run-{f}.png" for f in RUN_FIGURES | {"finetune"}] + ["2-pruning-study-pruning.png"]
+    run_figures = RUN_FIGURES | {"finetune", "baselines-1", "baselines-2"}  # free baselines: one per result
+    expected = [f"1-synthetic-run-{f}.png" for f in run_figures] + ["2-pruning-study-pruning.png"]
     assert pngs == sorted(expected)
     images = re.findall(r"<img [^>]*src='([^']+)'", page)
     assert len(images) == len(pngs) and all(src.startswith("data:image/png;base64,") for src in images)
@@ -98,9 +99,14 @@ def test_summary_links_existing_pngs_and_lists_what_is_missing(report):
     links = _links(summary)
     assert sorted(links) == sorted(p.name for p in report.index.parent.glob("*.png"))
     assert all((report.index.parent / link).is_file() for link in links)
-    # the run lacks the pruning study; the pruning directory is no run, so it lacks nothing else
+    # the run lacks the pruning and noise studies and zero-cost proxies; the pruning directory is no run, so it
+    # lacks nothing else
     missing = {(s.directory.name, m.what) for s in report.sections for m in s.missing}
-    assert missing == {("synthetic-run", "Search-space pruning by the supernet")}
+    assert missing == {("synthetic-run", "Search-space pruning by the supernet"),
+                       ("synthetic-run", "Noise budget of Kendall tau"),
+                       ("synthetic-run", "Zero-cost proxies among the free baselines")}
+    run = report.sections[0].directory
+    assert f"wsnas proxies {run} && wsnas analyze {run}" in summary
     assert "wsnas prune-study --out PRUNING_DIR" in summary
     assert "tau(params, truth)" in summary and "epoch 2, recalibrate, 40 archs" in summary  # findings
 
@@ -121,7 +127,7 @@ def test_missing_studies_are_listed_with_their_commands(tmp_path, mirror, monkey
     assert main(["analyze", str(run), "--quiet"]) == 0
     assert main(["studies", str(run), "--only", "epochs,bias", "--quiet"]) == 0
     assert main(["report", str(run), "--quiet"]) == 0
-    assert sorted(p.name for p in out.glob("*.png")) == ["bias.png", "scatter.png"]  # stale PNGs go
+    assert sorted(p.name for p in out.glob("*.png")) == ["baselines.png", "bias.png", "scatter.png"]  # stale go
     summary = (out / "summary.md").read_text()
     assert "only epoch 2 was scored" in summary and "eval.epochs=[5,10,15,20]" in summary
     assert "no studies/bias.json" not in summary and "no studies/topk.json" in summary
@@ -154,5 +160,85 @@ def test_bad_directories_and_names_get_one_clear_error(dirs, tmp_path, capsys):
 
 def test_analysis_modules_do_not_import_torch():
     code = ("import sys; import wsnas.analysis.report, wsnas.analysis.studies, wsnas.analysis.plots, "
-            "wsnas.analysis.features; assert 'torch' not in sys.modules, 'torch imported'")
+            "wsnas.analysis.features, wsnas.analysis.baseline_report, wsnas.analysis.audit; "
+            "assert 'torch' not in sys.modules, 'torch imported'")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_runs_of_several_spaces_get_one_figure_of_zhangs_findings(dirs, tmp_path):
+    run, _ = dirs
+    other = tmp_path / "macro-run"
+    for name in ("epochs", "topk"):
+        doc = json.loads((run / "studies" / f"{name}.json").read_text())
+        _write(other / "studies" / f"{name}.json", {**doc, "space": "macro"})
+    report = render_report([run, other], name="spaces", out_root=tmp_path / "reports", progress=False)
+    summary = report.summary.read_text()
+    assert "### Across search spaces" in summary and (report.index.parent / "spaces.png").is_file()
+    assert "macro: macro-run: Kendall" in summary and "nb201: synthetic-run: top-1" in summary
+    single = render_report([run], name="one", out_root=tmp_path / "reports", progress=False)
+    assert "Across search spaces" not in single.summary.read_text()
+
+
+def test_free_baselines_of_a_replicate_group_with_zero_cost_proxies(tmp_path, mirror, monkeypatch):
+    """A group of 3 supernets that see the truth plus little noise, and a proxies.csv of seeded random values: the
+    figure shows the replicated Kendall with its two-level CI against params, FLOPs and both proxies; the
+    supernet beats the random proxies, and nothing is missing."""
+    from wsnas.benchmarks.groundtruth import load_ground_truth
+    from wsnas.groups import ReplicateGroup, member_config
+
+    space, truth = get_space("nb201"), load_ground_truth("nb201", mirror)
+    keys = [space.format(a) for a in space.sample(80, seed=1)]
+    values = truth.values("cifar10/test", keys)
+    cfg = build_config("smoke", overrides={"data.mirror": str(mirror), "replicates": 3, "analysis.n_boot": 200})
+    group = ReplicateGroup(tmp_path / "group")
+    group.init(cfg)
+    for r in range(3):
+        run = group.member(r)
+        run.init(member_config(cfg, r))
+        rng = np.random.default_rng(r)
+        run.write_table(run.scores_path, pd.DataFrame(
+            {"key": keys, "epoch": 1, "bn_policy": "recalibrate", "supernet_acc": values + rng.normal(size=80)}))
+    rng = np.random.default_rng(9)
+    pd.DataFrame({"key": keys, "synflow": rng.normal(size=80), "naswot": rng.normal(size=80)}).to_csv(
+        group.path / "proxies.csv", index=False)
+    monkeypatch.setenv("WSNAS_DB", str(tmp_path / "wsnas.sqlite"))
+    assert main(["analyze", str(group.path), "--quiet"]) == 0
+    (result,) = json.loads((group.path / "metrics.json").read_text())["results"]
+    assert [b["name"] for b in result["baselines"]] == ["params", "flops", "synflow", "naswot"]
+
+    report = render_report([group.path], name="group", out_root=tmp_path / "reports", progress=False)
+    assert not [m for m in report.sections[0].missing if "baselines" in m.what]
+    (item,) = [i for i in report.sections[0].items if i.png.name == "baselines.png"]
+    assert item.findings[0].startswith(f"epoch 1, BN recalibrate, 80 archs, truth cifar10/test: the supernet ranks "
+                                       f"at Kendall {result['kendall']['value']:+.3f}")
+    assert "mean over 3 replicates, two-level bootstrap" in item.findings[0]
+    assert any(f.startswith("the supernet beats synflow on Kendall tau by +") for f in item.findings)
+    assert len(item.findings) == 1 + 4  # the supernet, then one verdict per baseline
+    with Image.open(item.png) as image:
+        assert image.width >= 800 and image.height >= 400
+
+
+def test_missing_free_baselines_get_a_command_that_works_on_the_directory(tmp_path):
+    from wsnas.analysis.baseline_report import PROXIES_TITLE, TITLE, run_baselines
+    from wsnas.analysis.report import Missing
+
+    def missing(metrics):
+        items = run_baselines(tmp_path, metrics, "run")
+        return {(m.what, m.command) for m in items if isinstance(m, Missing)}
+
+    analyze, proxies = f"wsnas analyze {tmp_path}", f"wsnas proxies {tmp_path} && wsnas analyze {tmp_path}"
+    assert missing(None) == {(TITLE, analyze)}
+    result = {"epoch": 1, "bn_policy": "recalibrate", "n_archs": 20,
+              "kendall": {"value": 0.2, "ci_low": 0.0, "ci_high": 0.4}}
+    assert missing({"results": [result]}) == {(TITLE, analyze), (PROXIES_TITLE, proxies)}  # an older metrics.json
+    assert missing({"results": [{**result, "baselines": []}]}) == {(TITLE, proxies), (PROXIES_TITLE, proxies)}
+    params = {"name": "params", "kendall": {"value": 0.5, "ci_low": 0.3, "ci_high": 0.7},
+              "supernet_minus_baseline": {"kendall": {"difference": -0.3, "ci_low": -0.5, "ci_high": -0.1,
+                                                      "p_value": 0.01}}}
+    assert missing({"results": [{**result, "baselines": [params]}]}) == {(PROXIES_TITLE, proxies)}
+    (tmp_path / "proxies.csv").write_text("key,synflow\n")  # computed after the analysis
+    assert missing({"results": [{**result, "baselines": [params]}]}) == {(PROXIES_TITLE, analyze)}
+    synflow = {**params, "name": "synflow"}
+    items = run_baselines(tmp_path, {"results": [{**result, "baselines": [params, synflow]}]}, "run")
+    assert [item.stem for item in items] == ["baselines"]
+    assert items[0].findings[1].startswith("the supernet loses to params on Kendall tau by -0.300")

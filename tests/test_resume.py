@@ -58,8 +58,8 @@ def kill9_when(argv: list[str], ready: Callable[[], bool]) -> None:
 
 
 def scores(path: Path) -> pd.DataFrame:
-    """A scores table without its wall-clock column (the one value a rerun cannot reproduce)."""
-    return pd.read_csv(path).drop(columns="seconds")
+    """A scores table (it holds no wall-clock column: the seconds go to score_timings.csv)."""
+    return pd.read_csv(path)
 
 
 def rows(path: Path) -> int:
@@ -146,8 +146,8 @@ def _write_rows(run_path: str, writer: int) -> None:
 
     run = RunDir(run_path)
     for i in range(10):
-        row = {"key": f"arch-{writer}-{i}", "epoch": 1, "bn_policy": "recalibrate", "finetune_batches": 0,
-               "supernet_acc": float(i)}
+        row = {"key": f"arch-{writer}-{i}", "epoch": 1, "score_set": "s", "bn_policy": "recalibrate",
+               "finetune_batches": 0, "supernet_acc": float(i)}
         _merge_scores(run, [row], run.scores_path)
 
 

@@ -193,7 +193,7 @@ def searched(tmp_path_factory, mirror) -> tuple[Path, str]:
 
 def test_search_run_is_a_normal_run_for_evaluate_and_analyze(searched):
     run, out = searched
-    assert "wsnas compare" in out and "ranking of 12 evaluated archs" in out
+    assert "wsnas compare" in out and "ranking of 12 evaluated archs" in out and "A - B" in out
     for path in (run / "seed-0", run / "uniform" / "seed-0"):
         assert len(pd.read_csv(path / "scores.csv")) == 12 and (path / "metrics.json").is_file()
         state = load_checkpoint(path / "checkpoints" / "epoch_0001.pt")
@@ -205,6 +205,10 @@ def test_search_run_is_a_normal_run_for_evaluate_and_analyze(searched):
     assert uniform["search"]["method"] == "rsps" and uniform["train"] == method["train"]
     summary = json.loads((run / "search_summary.json").read_text())
     assert set(summary["parts"]) == {"method", "uniform"}
+    paired = json.loads((run / "seed-0" / "compare_uniform.json").read_text())  # wsnas compare, run by --baseline
+    assert paired["n_archs"] == 12
+    difference = paired["differences"]["kendall"]["difference"]
+    assert summary["parts"]["method"]["seeds"][0]["minus_uniform_kendall"] == difference
     assert main(["evaluate", str(run / "seed-0"), "--archs", "12", "--quiet"]) == 0  # unchanged, already scored
 
 

@@ -92,13 +92,12 @@ def test_migration_3_puts_finetune_batches_in_the_keys_and_keeps_the_rows(tmp_pa
                  "VALUES ('r', 5, 'inherit', 'cifar10/test', '10', 10, 93.5)")
     conn.close()
 
-    conn = store.connect(db)
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == store.SCHEMA_VERSION >= 3
-    primary_keys = {table: [r[1] for r in sorted(conn.execute(f"PRAGMA table_info({table})"), key=lambda r: r[5])
-                            if r[5]] for table in ("scores", "metrics", "topk")}
-    assert primary_keys == {"scores": ["run_id", "key", "epoch", "bn_policy", "finetune_batches"],
-                            "metrics": ["run_id", "epoch", "bn_policy", "finetune_batches", "truth", "metric"],
-                            "topk": ["run_id", "epoch", "bn_policy", "finetune_batches", "truth", "label"]}
+    conn = sqlite3.connect(db, isolation_level=None)
+    conn.execute("PRAGMA foreign_keys = ON")
+    assert store.migrate(conn, upto=3) == 3
+    assert _primary_keys(conn) == {"scores": ["run_id", "key", "epoch", "bn_policy", "finetune_batches"],
+                                   "metrics": ["run_id", "epoch", "bn_policy", "finetune_batches", "truth", "metric"],
+                                   "topk": ["run_id", "epoch", "bn_policy", "finetune_batches", "truth", "label"]}
     assert conn.execute("SELECT key, arch_index, epoch, bn_policy, finetune_batches, calib_batches, n_eval, "
                         "supernet_acc, supernet_loss FROM scores").fetchall() == [
         ("k", 7, 5, "inherit", 0, 0, 256, 41.5, 1.75)]
@@ -111,6 +110,66 @@ def test_migration_3_puts_finetune_batches_in_the_keys_and_keeps_the_rows(tmp_pa
     assert conn.execute("SELECT COUNT(*) FROM sqlite_master WHERE name = 'metrics_by_name'").fetchone()[0] == 1
     conn.execute("DELETE FROM runs WHERE run_id = 'r'")
     assert [conn.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0] for t in ("scores", "metrics", "topk")] == [0] * 3
+    conn.close()
+
+
+def _primary_keys(conn: sqlite3.Connection) -> dict[str, list[str]]:
+    return {table: [r[1] for r in sorted(conn.execute(f"PRAGMA table_info({table})"), key=lambda r: r[5]) if r[5]]
+            for table in ("scores", "metrics", "topk")}
+
+
+def test_migration_4_puts_score_sets_in_the_keys_with_the_legacy_set_of_each_row(tmp_path):
+    db = tmp_path / "v3.sqlite"
+    conn = sqlite3.connect(db, isolation_level=None)
+    assert store.migrate(conn, upto=3) == 3
+    conn.execute("INSERT INTO runs (run_id, space, config_json, indexed_at) VALUES ('r', 'nb201', '{}', 'then')")
+    for policy in ("inherit", "recalibrate"):  # one arch and epoch under two BN policies: two legacy score sets
+        conn.execute(f"INSERT INTO scores VALUES ('r', 'k', 7, 'f', 5, '{policy}', 0, 0, 256, 41.5, 1.75)")
+    conn.execute("INSERT INTO metrics VALUES ('r', 5, 'inherit', 0, 'cifar10/test', 20, 'kendall', 0.25, 0.1, 0.4)")
+    conn.close()
+
+    conn = sqlite3.connect(db, isolation_level=None)
+    conn.execute("PRAGMA foreign_keys = ON")
+    assert store.migrate(conn, upto=4) == 4
+    assert _primary_keys(conn) == {
+        "scores": ["run_id", "key", "epoch", "score_set"],
+        "metrics": ["run_id", "epoch", "bn_policy", "finetune_batches", "score_set", "truth", "metric"],
+        "topk": ["run_id", "epoch", "bn_policy", "finetune_batches", "score_set", "truth", "label"]}
+    assert sorted(conn.execute("SELECT bn_policy, score_set FROM scores").fetchall()) == [
+        ("inherit", "legacy-inherit-ft0"), ("recalibrate", "legacy-recalibrate-ft0")]
+    assert conn.execute("SELECT score_set, kind, replicates FROM run_metrics").fetchall() == [
+        ("legacy-inherit-ft0", "run", 1)]
+    conn.close()
+
+
+def test_migration_5_puts_the_score_column_in_the_keys_and_adds_the_audit_inputs(tmp_path):
+    db = tmp_path / "v4.sqlite"
+    conn = sqlite3.connect(db, isolation_level=None)
+    assert store.migrate(conn, upto=4) == 4
+    audit = json.dumps({"kind": "audit", "audit": {"scores": {"score_col": "proxy"}}})
+    conn.execute("INSERT INTO runs (run_id, kind, space, config_json, indexed_at) VALUES "
+                 "('r', 'run', 'nb201', '{}', 'then'), ('a', 'audit', 'custom', ?, 'then')", (audit,))
+    for run in ("r", "a"):
+        conn.execute("INSERT INTO metrics VALUES (?, 0, 'n/a', 0, 'legacy', 'acc', 20, 'kendall', 0.25, 0.1, 0.4)",
+                     (run,))
+        conn.execute("INSERT INTO topk (run_id, epoch, bn_policy, score_set, truth, label, k) "
+                     "VALUES (?, 0, 'n/a', 'legacy', 'acc', '1', 1)", (run,))
+    conn.close()
+
+    conn = store.connect(db)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == store.SCHEMA_VERSION >= 5
+    assert _primary_keys(conn)["metrics"] == ["run_id", "epoch", "bn_policy", "finetune_batches", "score_set",
+                                              "score", "truth", "metric"]
+    assert sorted(conn.execute("SELECT run_id, score, truth, value FROM run_metrics")) == [
+        ("a", "proxy", "acc", 0.25), ("r", "supernet_acc", "acc", 0.25)]  # an old audit's score from its config
+    assert sorted(conn.execute("SELECT run_id, score FROM run_topk")) == [("a", "proxy"), ("r", "supernet_acc")]
+    conn.execute("INSERT INTO metrics VALUES ('a', 0, 'n/a', 0, 'legacy', 'other', 'acc', 20, 'kendall', 0.5, NULL, NULL)")
+    assert conn.execute("SELECT COUNT(*) FROM metrics WHERE run_id = 'a'").fetchone()[0] == 2  # two scores, one truth
+    assert {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")} >= {
+        "audit_files", "audit_columns"}
+    assert conn.execute("SELECT COUNT(*) FROM sqlite_master WHERE name = 'metrics_by_name'").fetchone()[0] == 1
+    conn.execute("DELETE FROM runs")
+    assert [conn.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0] for t in ("metrics", "topk")] == [0, 0]
     conn.close()
 
 
@@ -217,8 +276,8 @@ def test_queries_match_metrics_json(smoke_run, tmp_path, capsys):
 
     assert main(["query", "kendall", "--db", str(db)]) == 0  # the aligned table
     header, line = capsys.readouterr().out.splitlines()
-    assert header.split() == ["run_id", "space", "dataset", "epoch", "bn_policy", "finetune_batches", "truth",
-                              "n_archs", "kendall", "ci_low", "ci_high"]
+    assert header.split() == ["run_id", "kind", "space", "dataset", "epoch", "bn_policy", "finetune_batches",
+                              "score_set", "score", "truth", "n_archs", "replicates", "kendall", "ci_low", "ci_high"]
     assert len(header) == len(line) and f"{result['kendall']['value']:.4f}" in line
 
 

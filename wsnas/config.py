@@ -67,10 +67,13 @@ class EvalConfig:
     seed: int = 0
     bn_policy: str = "recalibrate"   # recalibrate | inherit | batch
     calib_batches: int = 4           # recalibration batches of training images per subnet
+    calib_seed: int | None = None    # which training images calibrate (None = eval.seed)
     batch_size: int = 500
     epochs: list[int] = field(default_factory=list)  # checkpoints to score; empty = the last one
     finetune_batches: int = 0        # SGD steps on each subnet's inherited weights before scoring (restored after)
     finetune_lr: float = 0.01        # learning rate of that fine-tuning
+    proxies: list[str] = field(default_factory=lambda: ["synflow", "naswot"])  # zero-cost proxies `study` computes
+    proxy_skeleton: str = "benchmark"  # the network they run on: benchmark (the space's own) or run (model.*)
 
 
 @dataclass
@@ -126,8 +129,9 @@ class SearchConfig:
 class RuntimeConfig:
     device: str = "auto"             # auto | cpu | cuda[:i]
     threads: int | None = None       # torch CPU threads (None = torch default)
-    amp: str = "auto"                # auto (bf16 on GPU) | off | bf16
-    channels_last: str = "auto"      # auto (on GPU) | on | off
+    amp: str = "auto"                # auto (bf16 on GPU; on CPU autotuned) | off | bf16
+    channels_last: str = "auto"      # auto (on GPU; on CPU autotuned) | on | off
+    autotune: bool = True            # on CPU, time `auto` amp/channels_last and keep the fastest (else fp32, NCHW)
     progress: bool = True
 
 
@@ -135,6 +139,7 @@ class RuntimeConfig:
 class Config:
     space: str = "nb201"
     preset: str = "cpu"
+    replicates: int = 3              # supernets `wsnas study` trains, differing only in train.seed (seed, seed+1, ...)
     plugins: list[str] = field(default_factory=list)  # modules or .py files that register spaces (wsnas.plugins)
     data: DataConfig = field(default_factory=DataConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
@@ -151,9 +156,10 @@ class Config:
 # Each preset lists what it changes from the dataclass defaults (which are the CPU default, "cpu").
 PRESETS: dict[str, dict[str, Any]] = {
     "smoke": {
-        "data.n_train": 512, "data.n_valid": 256, "model.C": 4, "model.N": 1,
+        "replicates": 1, "data.n_train": 512, "data.n_valid": 256, "model.C": 4, "model.N": 1,
         "train.epochs": 2, "train.batch_size": 64, "eval.n_archs": 12, "eval.calib_batches": 1,
-        "eval.batch_size": 128, "analysis.n_boot": 100, "runtime.progress": False,
+        "eval.batch_size": 128, "eval.proxy_skeleton": "run", "analysis.n_boot": 100, "runtime.progress": False,
+        "runtime.autotune": False,  # seconds-long runs: not worth timing, and fp32 on every CPU
     },
     "cpu": {},
     "paper": {
@@ -184,12 +190,18 @@ def set_value(cfg: Config, dotted: str, value: Any) -> None:
 
 
 def _coerce(value: Any, current: Any, dotted: str) -> Any:
-    """Parse a CLI string into the type of the current value (YAML scalars: 1, 0.5, true, null, [1, 2])."""
+    """Parse a CLI string into the type of the current value (YAML scalars: 1, 0.5, true, null, [1, 2]); a text
+    setting keeps the text as given (YAML reads `off`/`on` as booleans: a file's are read back as off/on)."""
     if isinstance(value, str):
+        text = value
         try:
             value = yaml.safe_load(value) if value.strip() else value
         except yaml.YAMLError as exc:
             raise ConfigError(f"cannot parse value for {dotted!r}: {exc}") from None
+        if value is not None and isinstance(current, str):
+            return text
+    if isinstance(current, str) and isinstance(value, bool):
+        return "on" if value else "off"
     if value is None or current is None:
         return value
     if isinstance(current, bool):

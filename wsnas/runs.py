@@ -1,7 +1,9 @@
 """A run directory: the fully resolved config with provenance, checkpoints, scores and metrics side by side.
 
     RUN/config.json        resolved config + provenance (versions, git commit, host, time) of the training
-    RUN/<stage>_config.json  the effective config of the latest evaluate / analyze
+    RUN/analyze_config.json  the effective config of the latest analyze
+    RUN/score_sets.json    every score set's settings, config and provenance (wsnas.score_sets)
+    RUN/score_timings.csv  seconds per scored subnet
     RUN/checkpoints/       epoch_XXXX.pt (written by wsnas.supernets.checkpoints)
     RUN/train_log.csv      one row per epoch
     RUN/scores.csv         supernet scores of the evaluated archs
@@ -24,9 +26,10 @@ from wsnas import __version__
 from wsnas.atomic import atomic_path, write_json
 from wsnas.config import Config, config_from_dict, diff_configs
 from wsnas.errors import WsnasError
+from wsnas.score_sets import with_score_set
 
 # Keys a resumed run may change without invalidating what is already there.
-RESUME_FREE_KEYS = ("runtime.", "eval.", "analysis.", "data.root", "data.mirror")
+RESUME_FREE_KEYS = ("runtime.", "eval.", "analysis.", "data.root", "data.mirror", "replicates")
 
 
 class RunError(WsnasError):
@@ -39,6 +42,11 @@ TEXT_COLUMNS = {"key": str, "function_key": str}  # arch keys may look like numb
 def read_table(path: str | Path) -> pd.DataFrame:
     """A scores-like CSV, arch keys kept as text (never parsed into numbers, so no leading zero is lost)."""
     return pd.read_csv(path, dtype=TEXT_COLUMNS)
+
+
+def read_scores_table(path: str | Path) -> pd.DataFrame:
+    """A scores table (read_table); rows written before score sets existed get their legacy score set."""
+    return with_score_set(read_table(path))
 
 
 def package_version(name: str) -> str | None:
@@ -104,7 +112,7 @@ class RunDir:
         write_json(self.config_path, {"config": cfg.to_dict(), "provenance": provenance()})
 
     def record(self, stage: str, cfg: Config) -> None:
-        """Save the effective config of a stage (evaluate, analyze) beside its results."""
+        """Save the effective config of a stage (analyze) beside its results."""
         write_json(self.path / f"{stage}_config.json", {"config": cfg.to_dict(), "provenance": provenance()})
 
     def saved_tree(self) -> dict[str, Any]:
@@ -115,13 +123,20 @@ class RunDir:
         except json.JSONDecodeError as exc:
             raise RunError(f"{self.config_path} is corrupt ({exc}); restore it or start a new run") from None
 
+    @property
+    def kind(self) -> str | None:
+        """What made the directory: 'run' (wsnas train/study), 'audit', 'correlate'; None without a config.json."""
+        if not self.config_path.is_file():
+            return None
+        return self.saved_tree().get("kind", "run")
+
     def config(self) -> Config:
         return config_from_dict(self.saved_tree()["config"])
 
     def read_scores(self) -> pd.DataFrame:
         if not self.scores_path.is_file():
             raise RunError(f"run {self.path} has no scores.csv yet; run `wsnas evaluate {self.path}` first")
-        return read_table(self.scores_path)
+        return read_scores_table(self.scores_path)
 
     def write_table(self, path: Path, table: pd.DataFrame) -> None:
         with atomic_path(path) as tmp:

@@ -1,0 +1,312 @@
+"""Choosing the CPU's precision and memory format by measuring them, reproducibly.
+
+On a CPU, bf16 autocast and channels_last can double a wide model's speed and slow a narrow one, so `auto`
+(runtime.amp, runtime.channels_last) is decided by timing: for each workload (`train`: forward, backward and an
+SGD step at train.batch_size; `evaluate`: the held-out forward at eval.batch_size) and model shape, a few steps
+run under every candidate, interleaved over rounds, and the fastest median wins; full precision in the
+contiguous format is kept unless another candidate is more than MARGIN faster. bf16 is a candidate only where
+the CPU computes it natively (avx512_bf16 or AMX on x86, the bf16 extension on ARM); a setting given explicitly
+(`off`, `on`, `bf16`) is never measured, and runtime.autotune=false (the smoke preset) keeps fp32 and the
+contiguous format. On a GPU `auto` stays bf16 and channels_last (runtime.py).
+
+Timing can flip between two measurements, and the choice changes the numbers a run computes, so a choice is
+made once and then reused:
+  * per machine, shape, torch version and thread count, in cache_dir()/autotune.json; a cache from another
+    machine, or one that does not parse, is measured again (with a log line);
+  * per run, in RUN/runtime.json: a resumed `wsnas train` and every later `wsnas evaluate` of the run use the
+    choice recorded there (on the same device type), whatever the cache says since.
+The chosen runtime is logged with where it came from (Runtime.describe()).
+"""
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import itertools
+import json
+import platform
+import statistics
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable, ContextManager, Iterator
+
+import torch
+from torch import nn
+
+from wsnas.atomic import write_json
+from wsnas.config import Config
+from wsnas.paths import cache_dir
+from wsnas.runs import RunDir
+from wsnas.supernets.runtime import Runtime, resolve_runtime
+
+WORKLOADS = ("train", "evaluate")
+CACHE_NAME = "autotune.json"
+RUN_RECORD = "runtime.json"
+CACHE_VERSION = 1
+MARGIN = 0.05      # another candidate must beat full precision, contiguous, by more than this to be chosen
+ROUNDS = 3         # timed rounds at least; every candidate runs once per round, the candidates interleaved
+MAX_ROUNDS = 15    # more rounds while a candidate has been timed for less than MIN_SECONDS (fast steps)
+MIN_SECONDS = 0.5
+WARMUP = 1         # untimed steps per candidate before the first round
+
+Candidate = tuple[str, bool]  # (amp: off | bf16, channels_last)
+Measure = Callable[[Config, str, list[Candidate]], dict[Candidate, float]]
+
+
+def autotuned_runtime(cfg: Config, workload: str, run: RunDir | None = None, log: Callable[[str], None] = print,
+                      measure: Measure | None = None) -> Runtime:
+    """The runtime of `workload` for cfg: resolve_runtime's, with `auto` amp and channels_last on a CPU taken
+    from the run's record, else the machine's cache, else measured (by `measure`, default `measure_candidates`)
+    and then written to both."""
+    if workload not in WORKLOADS:
+        raise ValueError(f"workload {workload!r}; one of {WORKLOADS}")
+    rt = resolve_runtime(cfg.runtime)
+    candidates = _candidates(cfg, rt)
+    if len(candidates) < 2:
+        return rt
+    with _locked(run.path / ".runtime.lock") if run else contextlib.nullcontext():
+        entry = _recorded(run, workload, rt, candidates, log) if run else None
+        source = f"recorded in {run.path / RUN_RECORD}" if entry else ""
+        if entry is None:
+            with _locked(cache_dir() / "autotune.lock"):
+                entry, source = _cached(cfg, workload, candidates, log), f"cached in {cache_dir() / CACHE_NAME}"
+                if entry is None:
+                    log(f"[runtime] timing {workload} steps under {', '.join(map(_label, candidates))} (once per "
+                        f"machine and shape)")
+                    entry, source = _decide((measure or measure_candidates)(cfg, workload, candidates)), "measured"
+                    _store(cfg, workload, candidates, entry)
+            if run:
+                _record(run, workload, rt, entry)
+    speeds = ", ".join(f"{_label(_parse(k))} {v:.0f}" for k, v in entry["images_per_s"].items())
+    log(f"[runtime] {workload}: {_label(_choice(entry))} (images/s: {speeds}; {source})")
+    return _runtime(rt, entry, f"autotune, {source.split(' in ')[0]}")
+
+
+def native_bf16() -> bool:
+    """Whether this CPU computes bf16 natively (x86: avx512_bf16 or AMX-BF16; ARM: the bf16 extension)."""
+    flags = set(_cpu_flags())
+    return bool(flags & {"avx512_bf16", "amx_bf16", "bf16"})
+
+
+def machine_fingerprint() -> dict[str, Any]:
+    """What makes timings of one machine differ from another's: processor, its flags, cores, torch build."""
+    flags = sorted(_cpu_flags())
+    return {"cpu": _cpu_name(), "flags_sha": hashlib.sha256(" ".join(flags).encode()).hexdigest()[:16],
+            "logical_cpus": _cpu_count(), "machine": platform.machine(), "torch": torch.__version__,
+            "capability": torch.backends.cpu.get_cpu_capability()}
+
+
+# ------------------------------------------------------------------------------------------ measurement
+
+
+def measure_candidates(cfg: Config, workload: str, candidates: list[Candidate]) -> dict[Candidate, float]:
+    """Median images/s of each candidate over interleaved rounds of one `workload` step (ROUNDS, or up to
+    MAX_ROUNDS until each candidate was timed for MIN_SECONDS) on a throwaway copy of the run's model, with the
+    run's first batch and a fixed set of archs (the same arch for every candidate of a round); the global RNG
+    is left as it was."""
+    from wsnas.benchmarks.registry import get_space
+    from wsnas.supernets.registry import prepare_data
+    from wsnas.supernets.train import build_model
+
+    rt = resolve_runtime(cfg.runtime)
+    train = workload == "train"
+    batch = cfg.train.batch_size if train else cfg.eval.batch_size
+    with torch.random.fork_rng(devices=[]):
+        train_set, valid_set = prepare_data(cfg.data, rt.device)
+        data = train_set if train else valid_set
+        x, y = next(iter(data.batches(min(batch, len(data)), shuffle=False, augment=False)))
+        archs = get_space(cfg.space).sample(MAX_ROUNDS + WARMUP, seed=cfg.train.seed)
+        model = build_model(cfg, rt)
+        opt = torch.optim.SGD(model.parameters(), lr=1e-4)  # no momentum: no state kept between candidates
+        seconds: dict[Candidate, list[float]] = {c: [] for c in candidates}
+        for round_, arch in enumerate(archs):
+            if round_ >= WARMUP + ROUNDS and min(map(sum, seconds.values())) >= MIN_SECONDS:
+                break
+            for amp, channels_last in candidates:
+                fmt = torch.channels_last if channels_last else torch.contiguous_format
+                model.to(memory_format=fmt)
+                inputs = x.contiguous(memory_format=fmt)
+                cast = torch.autocast(rt.device.type, dtype=torch.bfloat16, enabled=amp == "bf16")
+                began = time.perf_counter()
+                _step(model, opt, inputs, y, arch, cast, train)
+                if round_ >= WARMUP:
+                    seconds[(amp, channels_last)].append(time.perf_counter() - began)
+    return {c: len(y) / statistics.median(times) for c, times in seconds.items()}
+
+
+def _step(model: nn.Module, opt: torch.optim.Optimizer, x: torch.Tensor, y: torch.Tensor, arch: Any,
+          cast: ContextManager, train: bool) -> None:
+    """One step of the workload: forward, backward and SGD step (train), or an inference forward (evaluate)."""
+    if train:
+        model.train()
+        opt.zero_grad(set_to_none=True)
+        with cast:
+            loss = nn.functional.cross_entropy(model(x, arch), y)
+        loss.backward()
+        opt.step()
+    else:
+        model.eval()
+        with torch.no_grad(), cast:
+            model(x, arch)
+
+
+def _decide(speeds: dict[Candidate, float]) -> dict[str, Any]:
+    """The fastest candidate, unless full precision in the contiguous format (when measured) is within MARGIN."""
+    best = max(speeds, key=speeds.get)
+    plain = ("off", False)
+    if plain in speeds and speeds[plain] * (1 + MARGIN) >= speeds[best]:
+        best = plain
+    return {"amp": best[0], "channels_last": best[1], "images_per_s": {_key(c): v for c, v in speeds.items()},
+            "measured_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+
+
+# ------------------------------------------------------------------------------------- cache and record
+
+
+def _candidates(cfg: Config, rt: Runtime) -> list[Candidate]:
+    """The (amp, channels_last) pairs to measure: only on a CPU with runtime.autotune, only for `auto` settings
+    and 4-d image batches, bf16 only where native. Full precision, contiguous first."""
+    r = cfg.runtime
+    if rt.device.type != "cpu" or not r.autotune or not _image_data(cfg):
+        return [(rt.amp, rt.channels_last)]
+    amps = (["off", "bf16"] if native_bf16() else ["off"]) if r.amp == "auto" else [rt.amp]
+    formats = [False, True] if r.channels_last == "auto" else [rt.channels_last]
+    return list(itertools.product(amps, formats))
+
+
+def _image_data(cfg: Config) -> bool:
+    from wsnas.supernets.registry import dataset_spec
+
+    return dataset_spec(cfg.data.dataset).images
+
+
+def _shape_key(cfg: Config, workload: str, candidates: list[Candidate]) -> str:
+    """The cache key: workload, space, model, batch, dataset, threads and the candidates measured."""
+    batch = cfg.train.batch_size if workload == "train" else cfg.eval.batch_size
+    return json.dumps({"workload": workload, "space": cfg.space, "model": vars(cfg.model), "batch": batch,
+                       "dataset": cfg.data.dataset, "threads": torch.get_num_threads(),
+                       "candidates": [_key(c) for c in candidates]}, sort_keys=True)
+
+
+def _cached(cfg: Config, workload: str, candidates: list[Candidate],
+            log: Callable[[str], None]) -> dict[str, Any] | None:
+    """The cached choice for this shape on this machine, or None (logging why a cache file is not usable)."""
+    cache = _read_cache(log)
+    return cache["entries"].get(_shape_key(cfg, workload, candidates)) if cache else None
+
+
+def _read_cache(log: Callable[[str], None]) -> dict[str, Any] | None:
+    path = cache_dir() / CACHE_NAME
+    if not path.is_file():
+        return None
+    try:
+        cache = json.loads(path.read_text())
+        valid = cache.get("version") == CACHE_VERSION and isinstance(cache.get("entries"), dict)
+    except (OSError, ValueError, AttributeError):
+        valid = False
+    if not valid:
+        log(f"[runtime] {path} does not parse as an autotune cache; measuring again")
+        return None
+    if cache.get("machine") != machine_fingerprint():
+        log(f"[runtime] {path} was measured on another machine or torch ({cache.get('machine')}); measuring again")
+        return None
+    return cache
+
+
+def _store(cfg: Config, workload: str, candidates: list[Candidate], entry: dict[str, Any]) -> None:
+    cache = _read_cache(lambda _: None) or {"version": CACHE_VERSION, "machine": machine_fingerprint(), "entries": {}}
+    cache["entries"][_shape_key(cfg, workload, candidates)] = entry
+    write_json(cache_dir() / CACHE_NAME, cache)
+
+
+def _recorded(run: RunDir, workload: str, rt: Runtime, candidates: list[Candidate],
+              log: Callable[[str], None]) -> dict[str, Any] | None:
+    """The run's recorded choice for the workload, if it was made on this device type and the settings given
+    now allow it."""
+    path = run.path / RUN_RECORD
+    try:
+        record = json.loads(path.read_text()).get(workload) if path.is_file() else None
+    except (OSError, ValueError, AttributeError):
+        log(f"[runtime] {path} does not parse; choosing again")
+        return None
+    if record is None:
+        return None
+    if record.get("device") != rt.device.type or _choice(record) not in candidates:
+        log(f"[runtime] {path}: the recorded {workload} choice ({_label(_choice(record))} on "
+            f"{record.get('device')}) does not apply here ({rt.device.type}, choices {', '.join(map(_label, candidates))}); "
+            f"choosing again")
+        return None
+    return record
+
+
+def _record(run: RunDir, workload: str, rt: Runtime, entry: dict[str, Any]) -> None:
+    path = run.path / RUN_RECORD
+    try:
+        record = json.loads(path.read_text()) if path.is_file() else {}
+    except (OSError, ValueError):
+        record = {}
+    record[workload] = {**entry, "device": rt.device.type, "threads": torch.get_num_threads(),
+                        "machine": machine_fingerprint()}
+    write_json(path, record)
+
+
+@contextlib.contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    """An exclusive lock on `path` (created if missing) for the block: concurrent ranks or shards decide once."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
+
+
+# ------------------------------------------------------------------------------------------- helpers
+
+
+def _runtime(rt: Runtime, entry: dict[str, Any], source: str) -> Runtime:
+    amp, channels_last = _choice(entry)
+    return Runtime(rt.device, torch.bfloat16 if amp == "bf16" else None, channels_last, source)
+
+
+def _choice(entry: dict[str, Any]) -> Candidate:
+    return entry["amp"], bool(entry["channels_last"])
+
+
+def _key(candidate: Candidate) -> str:
+    return f"{candidate[0]}/{'channels_last' if candidate[1] else 'contiguous'}"
+
+
+def _parse(key: str) -> Candidate:
+    amp, fmt = key.split("/")
+    return amp, fmt == "channels_last"
+
+
+def _label(candidate: Candidate) -> str:
+    return f"{'bf16' if candidate[0] == 'bf16' else 'fp32'} {'channels_last' if candidate[1] else 'contiguous'}"
+
+
+def _cpu_flags() -> list[str]:
+    for line in _cpuinfo().splitlines():
+        if line.startswith(("flags", "Features")):
+            return line.split(":", 1)[1].split()
+    return []
+
+
+def _cpu_name() -> str:
+    for line in _cpuinfo().splitlines():
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    return platform.processor()
+
+
+def _cpuinfo() -> str:
+    try:
+        return Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return ""
+
+
+def _cpu_count() -> int:
+    import os
+
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1

@@ -1,0 +1,161 @@
+"""CPU autotuning of precision and memory format (wsnas.supernets.autotune): the fastest candidate is kept, the
+choice is cached per machine and shape and recorded per run, and reused from there, so the same command on the
+same machine computes the same numbers; explicit settings are never measured. The decision logic is driven by
+given timings (a `measure` function); one test times real steps at a tiny size."""
+import json
+
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from wsnas.cli import main  # noqa: E402
+from wsnas.config import build_config  # noqa: E402
+from wsnas.paths import cache_dir  # noqa: E402
+from wsnas.runs import RunDir  # noqa: E402
+from wsnas.supernets import autotune  # noqa: E402
+from wsnas.supernets.autotune import autotuned_runtime, measure_candidates  # noqa: E402
+
+FAST = {("off", False): 100.0, ("off", True): 150.0, ("bf16", False): 180.0, ("bf16", True): 300.0}
+
+
+class Timings:
+    """A `measure` that returns given images/s and counts its calls."""
+
+    def __init__(self, speeds):
+        self.speeds, self.calls = dict(speeds), 0
+
+    def __call__(self, cfg, workload, candidates):
+        self.calls += 1
+        return {c: self.speeds[c] for c in candidates}
+
+
+@pytest.fixture()
+def fresh_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("WSNAS_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(autotune, "native_bf16", lambda: True)
+    return tmp_path
+
+
+def _cfg(cifar, **overrides):
+    return build_config("cpu", overrides={"data.root": str(cifar), "data.n_train": 64, "data.n_valid": 32,
+                                          "runtime.device": "cpu", "model.C": 4, **overrides})
+
+
+def test_the_fastest_is_kept_cached_and_recorded(cifar, fresh_cache):
+    cfg, lines = _cfg(cifar), []
+    timings = Timings(FAST)
+    run = RunDir(fresh_cache / "run")
+    run.init(cfg)
+    rt = autotuned_runtime(cfg, "train", run, lines.append, timings)
+    assert (rt.amp, rt.channels_last, rt.source) == ("bf16", True, "autotune, measured")
+    assert timings.calls == 1 and any("train: bf16 channels_last" in line for line in lines)
+    record = json.loads((run.path / "runtime.json").read_text())["train"]
+    assert (record["amp"], record["channels_last"], record["device"]) == ("bf16", True, "cpu")
+    # the same shape elsewhere: from the machine's cache, not measured again
+    again = autotuned_runtime(cfg, "train", None, lines.append, Timings({c: 1.0 for c in FAST}))
+    assert (again.amp, again.channels_last, again.source) == ("bf16", True, "autotune, cached")
+    # another workload, another shape: measured on their own
+    assert autotuned_runtime(cfg, "evaluate", run, lines.append, timings).amp == "bf16" and timings.calls == 2
+    assert autotuned_runtime(_cfg(cifar, **{"train.batch_size": 32}), "train", None, lines.append, timings)
+    assert timings.calls == 3
+
+
+def test_the_run_record_wins_over_a_changed_cache(cifar, fresh_cache):
+    cfg = _cfg(cifar)
+    run = RunDir(fresh_cache / "run")
+    run.init(cfg)
+    autotuned_runtime(cfg, "evaluate", run, print, Timings(FAST))
+    (cache_dir() / "autotune.json").unlink()  # a new measurement would now choose fp32 contiguous
+    slow = Timings({c: 100.0 if c == ("off", False) else 50.0 for c in FAST})
+    rt = autotuned_runtime(cfg, "evaluate", run, print, slow)
+    assert (rt.amp, rt.channels_last) == ("bf16", True) and rt.source == "autotune, recorded" and slow.calls == 0
+    assert autotuned_runtime(cfg, "evaluate", None, print, slow).amp == "off" and slow.calls == 1
+
+
+def test_full_precision_is_kept_unless_another_is_clearly_faster(cifar, fresh_cache):
+    close = Timings({("off", False): 100.0, ("off", True): 104.0, ("bf16", False): 90.0, ("bf16", True): 80.0})
+    rt = autotuned_runtime(_cfg(cifar), "train", None, print, close)
+    assert (rt.amp, rt.channels_last) == ("off", False)
+
+
+def test_explicit_settings_are_not_measured(cifar, fresh_cache):
+    timings = Timings(FAST)
+    rt = autotuned_runtime(_cfg(cifar, **{"runtime.amp": "off", "runtime.channels_last": "off"}), "train", None,
+                           print, timings)
+    assert (rt.amp, rt.channels_last, rt.source, timings.calls) == ("off", False, "config", 0)
+    assert autotuned_runtime(_cfg(cifar, **{"runtime.autotune": False}), "train", None, print, timings).amp == "off"
+    assert timings.calls == 0
+    # one setting given: only the other is measured
+    rt = autotuned_runtime(_cfg(cifar, **{"runtime.channels_last": "off"}), "train", None, print, timings)
+    assert (rt.amp, rt.channels_last) == ("bf16", False) and timings.calls == 1
+
+
+def test_bf16_is_a_candidate_only_where_the_cpu_computes_it(cifar, fresh_cache, monkeypatch):
+    monkeypatch.setattr(autotune, "native_bf16", lambda: False)
+    seen = []
+    autotuned_runtime(_cfg(cifar), "train", None, print, lambda cfg, w, candidates: seen.extend(candidates) or
+                      {c: FAST[c] for c in candidates})
+    assert seen == [("off", False), ("off", True)]
+
+
+@pytest.mark.parametrize("damage", ["corrupt", "other machine"])
+def test_an_unusable_cache_is_measured_again_with_a_log_line(cifar, fresh_cache, damage):
+    cfg = _cfg(cifar)
+    autotuned_runtime(cfg, "train", None, print, Timings(FAST))
+    path = cache_dir() / "autotune.json"
+    if damage == "corrupt":
+        path.write_text("{not json")
+    else:
+        cache = json.loads(path.read_text())
+        cache["machine"]["cpu"] = "another processor"
+        path.write_text(json.dumps(cache))
+    lines, timings = [], Timings(FAST)
+    autotuned_runtime(cfg, "train", None, lines.append, timings)
+    assert timings.calls == 1
+    assert any(("does not parse" if damage == "corrupt" else "another machine") in line for line in lines)
+    assert json.loads(path.read_text())["machine"] == autotune.machine_fingerprint()
+
+
+def test_a_record_for_another_device_or_setting_is_not_reused(cifar, fresh_cache):
+    cfg = _cfg(cifar)
+    run = RunDir(fresh_cache / "run")
+    run.init(cfg)
+    autotuned_runtime(cfg, "train", run, print, Timings(FAST))
+    lines = []
+    forced = _cfg(cifar, **{"runtime.channels_last": "off"})  # the record's channels_last=True is ruled out
+    rt = autotuned_runtime(forced, "train", run, lines.append, Timings(FAST))
+    assert rt.channels_last is False and any("does not apply here" in line for line in lines)
+
+
+def test_real_timings_at_a_tiny_shape(cifar, fresh_cache):
+    cfg = _cfg(cifar, **{"train.batch_size": 16, "eval.batch_size": 16, "runtime.threads": 1})
+    for workload in ("train", "evaluate"):
+        candidates = autotune._candidates(cfg, autotune.resolve_runtime(cfg.runtime))
+        speeds = measure_candidates(cfg, workload, candidates)
+        assert set(speeds) == set(candidates) and all(v > 0 for v in speeds.values())
+
+
+def test_train_records_its_choice_and_a_resume_and_evaluate_reuse_it(cifar, fresh_cache, mirror, capsys):
+    run = fresh_cache / "run"
+    args = ["train", "--run-dir", str(run), "--data", str(cifar), "--device", "cpu", "--quiet", "--set",
+            "data.n_train=64", "--set", "data.n_valid=16", "--set", "model.C=4", "--set", "train.batch_size=32",
+            "--set", "runtime.threads=1"]
+    assert main([*args, "--epochs", "2"]) == 0
+    first = json.loads((run / "runtime.json").read_text())["train"]
+    assert "[runtime] train:" in capsys.readouterr().out
+    (cache_dir() / "autotune.json").unlink()
+    (run / "checkpoints" / "epoch_0002.pt").unlink()  # as if killed during epoch 2
+    assert main([*args, "--epochs", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "resuming" in out and "recorded in" in out and "timing train steps" not in out
+    assert json.loads((run / "runtime.json").read_text())["train"] == first
+    evaluate = ["evaluate", str(run), "--archs", "2", "--quiet", "--set", "eval.batch_size=16",
+                "--set", "eval.calib_batches=1"]
+    assert main(evaluate) == 0
+    assert "[runtime] evaluate:" in capsys.readouterr().out
+    evaluated = json.loads((run / "runtime.json").read_text())["evaluate"]
+    (cache_dir() / "autotune.json").unlink()
+    (run / "scores.csv").unlink()
+    assert main(evaluate) == 0
+    assert "recorded in" in capsys.readouterr().out
+    assert json.loads((run / "runtime.json").read_text())["evaluate"] == evaluated
