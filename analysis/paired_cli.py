@@ -3,8 +3,9 @@
 A and B are score sets named as DIR[@key=value,...]: DIR is a run or a replicate group, and the optional selector
 picks one of its results by epoch, bn_policy, finetune_batches or score_set, or by any setting of its score sets
 (a dotted key of RUN/score_sets.json's settings, e.g. runtime.precision=bfloat16 or calibration.batches=8); by
-default the newest epoch and the score set `wsnas studies` would use. B may also be `baseline:NAME`, a free baseline on A's archs (params, flops,
-or a zero-cost proxy of A's proxies.csv). Examples:
+default the newest epoch and the score set `wsnas studies` would use (the run's own evaluation), chosen on the
+first member of a group and the same for every member. B may also be `baseline:NAME`, a free baseline on A's
+archs (params, flops, or a zero-cost proxy of A's proxies.csv). Examples:
 
     wsnas compare runs/nb201-cpu@bn_policy=recalibrate runs/nb201-cpu@bn_policy=inherit
     wsnas compare runs/nb201-unique runs/nb201-cpu             # two samplers, two replicate groups
@@ -86,7 +87,7 @@ def load_side(spec: str, metric: str | None, mirror: str | None) -> Side:
     """The score set `spec` names (see the module docstring)."""
     path, chosen = parse_spec(spec)
     data = load_tables(path, metric, mirror)
-    tables = []
+    tables: list[pd.DataFrame] = []
     columns = {k: v for k, v in chosen.items() if k in SELECTORS}
     settings = {k: v for k, v in chosen.items() if k not in SELECTORS}
     for run, table in zip(data.runs, data.tables):
@@ -94,14 +95,16 @@ def load_side(spec: str, metric: str | None, mirror: str | None) -> Side:
             table = table[table[key] == value]
         if settings:
             table = table[table[SCORE_SET].isin(_sets_with(run, settings))]
+        if not tables and "epoch" not in chosen and not table.empty:
+            columns["epoch"] = int(table["epoch"].max())  # the first member's newest epoch, for every member
+            table = table[table["epoch"] == columns["epoch"]]
+        if not tables and SCORE_SET not in chosen and not table.empty:
+            columns[SCORE_SET] = choose_score_set(run, data.cfg, table)  # one score set for every member
+            table = table[table[SCORE_SET] == columns[SCORE_SET]]
         if table.empty:
             raise CompareError(f"score set {spec!r}: {run.path} has no scores with "
-                               f"{', '.join(f'{k}={v}' for k, v in chosen.items())}; it holds "
+                               f"{', '.join(f'{k}={v}' for k, v in {**chosen, **columns}.items())}; it holds "
                                f"{_holdings(data.tables[0])}")
-        if "epoch" not in chosen:
-            table = table[table["epoch"] == table["epoch"].max()]
-        if SCORE_SET not in chosen and not table.empty:
-            table = table[table[SCORE_SET] == choose_score_set(run, data.cfg, table)]
         tables.append(table)
     first = tables[0].iloc[0]
     description = (f"{path} ({len(tables)} replicate{'s' * (len(tables) > 1)}, epoch {first['epoch']}, "

@@ -129,9 +129,10 @@ def load_inputs(path: str | Path, metric: str | None = None, mirror: str | None 
 
 
 def choose_score_set(run: RunDir, cfg: Config, joined: pd.DataFrame, wanted: str | None = None) -> str:
-    """The score set studies use: `wanted` when given, else the newest score set (in RUN/score_sets.json order)
-    made with the run's eval.bn_policy and eval.finetune_batches, else the newest of the smallest fine-tuning
-    budget under the first BN policy scored."""
+    """The score set studies use: `wanted` when given, else the first score set (in RUN/score_sets.json order)
+    made with the run's eval.bn_policy and eval.finetune_batches (the run's own evaluation: rescoring with other
+    settings later never changes what the studies show), else the first of the smallest fine-tuning budget under
+    the first BN policy scored."""
     present = list(dict.fromkeys(joined[SCORE_SET]))
     if wanted is not None:
         if wanted not in present:
@@ -146,7 +147,7 @@ def choose_score_set(run: RunDir, cfg: Config, joined: pd.DataFrame, wanted: str
         policy = sorted(sets["bn_policy"])[0]
         matching = sets[sets["bn_policy"] == policy]
         matching = matching[matching[FINETUNE] == matching[FINETUNE].min()]
-    return str(matching.sort_values("order")[SCORE_SET].iloc[-1])
+    return str(matching.sort_values("order")[SCORE_SET].iloc[0])
 
 
 def _clean(obj: Any) -> Any:

@@ -4,6 +4,7 @@ plus noise, so the expected verdicts are known."""
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -12,11 +13,13 @@ import pytest
 
 from wsnas.analysis.metrics import bootstrap_ci, kendall_tau
 from wsnas.analysis.replicated import ScoreSet, paired_difference, replicate_summary, verdict
+from wsnas.analysis.studies import load_inputs
 from wsnas.benchmarks.groundtruth import load_ground_truth
 from wsnas.benchmarks.registry import get_space
 from wsnas.cli import main
 from wsnas.config import build_config
 from wsnas.groups import ReplicateGroup, member_config
+from wsnas.runs import RunDir
 
 METRIC = "cifar10/test"
 
@@ -125,6 +128,22 @@ def test_compare_two_bn_policies_of_one_group_pairs_the_replicates(group, capsys
     assert "A loses to B" in capsys.readouterr().out
     assert main(["compare", str(group), "baseline:params"]) == 0
     assert "B = free baseline params" in capsys.readouterr().out
+
+
+def test_a_later_partial_score_set_in_one_member_changes_no_default(group, capsys, tmp_path):
+    """Rescoring part of one replicate with other settings (a new score set) leaves the default score set of the
+    group, and so every comparison and study, where it was: one set, the run's own, for every member."""
+    copy = tmp_path / "g"
+    shutil.copytree(group, copy)
+    last = RunDir(copy / "rep-2")
+    scores = pd.read_csv(last.scores_path)
+    late = scores[(scores.score_set == "set-recalibrate") & (scores.epoch == 2)].head(20).assign(score_set="set-late")
+    last.write_table(last.scores_path, pd.concat([scores, late]))
+    out = tmp_path / "cmp.json"
+    assert main(["compare", f"{copy}@bn_policy=recalibrate", f"{copy}@bn_policy=inherit", "--out", str(out)]) == 0
+    assert "score set set-recalibrate" in capsys.readouterr().out
+    assert json.loads(out.read_text())["n_archs"] == 150
+    assert {i.score_set for i in load_inputs(copy)} == {"set-recalibrate"}
 
 
 def test_compare_names_what_is_wrong(group, capsys):
