@@ -66,7 +66,7 @@ def run_baselines(directory: Path, metrics: dict[str, Any] | None, label: str) -
     analyze = PRODUCERS["metrics"].format(dir=directory)
     if metrics is None or not metrics.get("results"):
         return [Missing(TITLE, "no results in metrics.json", analyze)]
-    results = metrics["results"]
+    results = _default_first(metrics["results"], metrics.get("config", {}).get("eval", {}))
     items: list[_Figure | Missing] = []
     older = sum("baselines" not in r for r in results)
     if older:
@@ -95,6 +95,18 @@ def run_baselines(directory: Path, metrics: dict[str, Any] | None, label: str) -
     which = ("parameter count and FLOPs of the space's cost model, and zero-cost proxies computed at initialisation "
              "(`wsnas proxies`)")
     return [*_figures(results, label, "the supernet", who, which, describe), *items]
+
+
+def _default_first(results: list[dict[str, Any]], evaluation: dict[str, Any]) -> list[dict[str, Any]]:
+    """`results` with the run's own evaluation (its eval.bn_policy and eval.finetune_batches at the newest epoch)
+    first, the others after it in their order: the figure a reader looks for comes first."""
+    newest = max((r["epoch"] for r in results), default=None)
+
+    def is_default(r: dict[str, Any]) -> bool:
+        return (r["epoch"] == newest and r.get("bn_policy") == evaluation.get("bn_policy", "recalibrate")
+                and (r.get(FINETUNE) or 0) == (evaluation.get("finetune_batches") or 0))
+
+    return sorted(results, key=lambda r: not is_default(r))
 
 
 def audit_baselines(metrics: dict[str, Any], label: str, rerun: str | None) -> list[_Figure | Missing]:
