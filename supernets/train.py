@@ -6,7 +6,6 @@ import math
 import time
 from dataclasses import dataclass
 
-import pandas as pd
 import torch
 from torch import nn
 from tqdm.auto import tqdm
@@ -118,7 +117,7 @@ def train_supernet(cfg: Config, run: RunDir, log=print) -> TrainResult:
         for epoch in range(start, cfg.train.epochs):
             stats = train_epoch(cfg, net, train_set, space, epoch, opt, sched, criterion, rt, bar, pool, world)
             if world.is_main:  # the log row first: a kill between the two reruns the epoch and rewrites the row
-                _append_log(run, epoch + 1, stats)
+                run.write_epoch_rows(run.train_log_path, [{"epoch": epoch + 1, **stats}], epoch + 1)
                 save_checkpoint(run.checkpoint_dir, epoch + 1, {"model": model.state_dict(),
                                                                "optimizer": opt.state_dict(),
                                                                "scheduler": sched.state_dict()})
@@ -180,11 +179,3 @@ def train_epoch(cfg: Config, model: nn.Module, data: DeviceImages, space, epoch:
 
 def _quiet(*_: object) -> None:
     """The log of ranks other than 0."""
-
-
-def _append_log(run: RunDir, epoch: int, stats: dict[str, float]) -> None:
-    row = pd.DataFrame([{"epoch": epoch, **stats}])
-    if run.train_log_path.is_file():
-        old = pd.read_csv(run.train_log_path)
-        row = pd.concat([old[old.epoch < epoch], row], ignore_index=True)
-    run.write_table(run.train_log_path, row)

@@ -141,3 +141,13 @@ class RunDir:
     def write_table(self, path: Path, table: pd.DataFrame) -> None:
         with atomic_path(path) as tmp:
             table.to_csv(tmp, index=False)
+
+    def write_epoch_rows(self, path: Path, rows: list[dict[str, Any]], epoch: int,
+                         text_columns: tuple[str, ...] = ()) -> None:
+        """Add one epoch's rows to the per-epoch table at `path`, replacing its rows of that epoch or later (an
+        epoch rerun after a kill); `text_columns` are read back as text."""
+        table = pd.DataFrame(rows)
+        if path.is_file():
+            old = pd.read_csv(path, dtype=dict.fromkeys(text_columns, str))
+            table = pd.concat([old[old.epoch < epoch], table], ignore_index=True)
+        self.write_table(path, table)

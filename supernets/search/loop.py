@@ -125,8 +125,9 @@ def run_search(cfg: Config, run: RunDir, log=print) -> dict[str, Any]:
     with bar:
         for epoch in range(start, epochs):
             row, shares = search_epoch(cfg, ctx, sched, method, splits, epoch, truth, bar)
-            _append(run, SEARCH_LOG, [row], epoch + 1)  # the log rows first: a kill before the checkpoint reruns
-            _append(run, SHARES, shares, epoch + 1)     # the epoch and rewrites them
+            # the log rows first: a kill before the checkpoint reruns the epoch and rewrites them
+            run.write_epoch_rows(run.path / SEARCH_LOG, [row], epoch + 1, text_columns=("derived",))
+            run.write_epoch_rows(run.path / SHARES, shares, epoch + 1, text_columns=("choice", "slot"))
             save_checkpoint(run.checkpoint_dir, epoch + 1, {"model": model.state_dict(), "optimizer": opt.state_dict(),
                                                            "scheduler": sched.state_dict(),
                                                            "search": method.state_dict()})
@@ -152,7 +153,9 @@ def search_epoch(cfg: Config, ctx: Context, scheduler, method: Method, splits: S
                          cfg.search.score_bn)
     weight_gen = torch.Generator().manual_seed(stream(seed, WEIGHT_DATA))
     ctx.model.train()
-    loss_sum, correct, seen, arch_losses = 0.0, 0, 0, []
+    loss_sum = torch.zeros((), device=rt.device)
+    correct = torch.zeros((), device=rt.device, dtype=torch.long)
+    seen, arch_losses = 0, []
     began, began_cpu = time.perf_counter(), time.process_time()
     updates = method.updates_arch()
     for step, (x, y) in enumerate(splits.weights.batches(batch, shuffle=True, augment=True, generator=weight_gen,
@@ -173,8 +176,8 @@ def search_epoch(cfg: Config, ctx: Context, scheduler, method: Method, splits: S
         if updates and not method.arch_first:
             arch_losses.append(method.arch_step(ctx, (x, y), next(arch_stream)))
         bar.update(1)
-        loss_sum += float(loss.detach()) * len(y)
-        correct += int((logits.argmax(1) == y).sum())
+        loss_sum += loss.detach() * len(y)
+        correct += (logits.argmax(1) == y).sum()
         seen += len(y)
         if step % 20 == 0 and not math.isfinite(float(loss.detach())):
             raise TrainingDiverged(f"search loss became {float(loss.detach())} at epoch {epoch + 1}, step {step}; the last good "
@@ -184,7 +187,7 @@ def search_epoch(cfg: Config, ctx: Context, scheduler, method: Method, splits: S
     ctx.model.train()
     key = method.space.format(derived)
     arch_losses = [a for a in arch_losses if a is not None]
-    row = {"epoch": epoch + 1, "loss": loss_sum / max(seen, 1), "acc": 100.0 * correct / max(seen, 1),
+    row = {"epoch": epoch + 1, "loss": loss_sum.item() / max(seen, 1), "acc": 100.0 * correct.item() / max(seen, 1),
            "arch_loss": float(np.mean(arch_losses)) if arch_losses else math.nan,
            "lr": ctx.optimizer.param_groups[0]["lr"], "entropy": method.entropy(), **method.stats(), **extra,
            "seconds": time.perf_counter() - began, "cpu_seconds": time.process_time() - began_cpu,
@@ -235,13 +238,3 @@ def method_score_name(method: str) -> str:
     """What a method's own score of an arch is."""
     return {"rsps": "one-batch accuracy on the arch data (its selection score)",
             "enas": "controller log-likelihood"}.get(method, "log-probability under the arch distribution")
-
-
-def _append(run: RunDir, name: str, rows: list[dict[str, Any]], epoch: int) -> None:
-    """Add an epoch's rows to RUN/<name>, replacing rows of that epoch or later (a rerun epoch)."""
-    path = run.path / name
-    table = pd.DataFrame(rows)
-    if path.is_file():
-        old = pd.read_csv(path, dtype={"derived": str, "choice": str, "slot": str})
-        table = pd.concat([old[old.epoch < epoch], table], ignore_index=True)
-    run.write_table(path, table)

@@ -98,6 +98,9 @@ class Method:
     arch_first = False   # arch step before the weight step (else after)
 
     def __init__(self, cfg: Config, space: SearchSpace, rt: Runtime) -> None:
+        if cfg.search.exclude and not self.relaxed:
+            raise WsnasError(f"search.exclude applies to methods with arch parameters, not {cfg.search.method}; "
+                             f"set search.exclude=[]")
         self.cfg, self.space, self.rt = cfg, space, rt
         self.slots = space.slots()
         self.epoch = 0
@@ -175,11 +178,6 @@ class RSPS(Method):
 
     name = "rsps"
 
-    def __init__(self, cfg: Config, space: SearchSpace, rt: Runtime) -> None:
-        super().__init__(cfg, space, rt)
-        if cfg.search.exclude:
-            raise WsnasError("search.exclude applies to methods with arch parameters, not rsps; set search.exclude=[]")
-
     def begin_epoch(self, epoch: int, seed: int) -> None:
         super().begin_epoch(epoch, seed)
         self.sampler = PathSampler(self.space, self.cfg.train.sampler, seed)
@@ -213,8 +211,6 @@ class ENAS(Method):
     def __init__(self, cfg: Config, space: SearchSpace, rt: Runtime) -> None:
         super().__init__(cfg, space, rt)
         s = cfg.search
-        if s.exclude:
-            raise WsnasError("search.exclude applies to methods with arch parameters, not enas; set search.exclude=[]")
         self.controller = Controller([len(slot.choices) for slot in self.slots], s.controller_hidden,
                                      s.controller_layers, s.controller_tanh, s.controller_temperature)
         self.optimizer = torch.optim.Adam(self.controller.parameters(), lr=s.controller_lr,
@@ -437,23 +433,18 @@ class SNAS(AlphaMethod):
     def __init__(self, cfg: Config, space: SearchSpace, rt: Runtime) -> None:
         super().__init__(cfg, space, rt)
         s = cfg.search
-        self.costs = None
-        if s.resource_lambda:
-            costs = slot_costs(space, s.resource)
-            self.costs = costs
-            self.cost_vectors = [torch.tensor([costs.per_slot[i][c] for c in allowed], device=rt.device)
+        self.costs = slot_costs(space, s.resource) if s.resource_lambda else None
+        if self.costs is not None:
+            self.cost_vectors = [torch.tensor([self.costs.per_slot[i][c] for c in allowed], device=rt.device)
                                  for i, allowed in enumerate(self.alphas.allowed)]
 
     def updates_arch(self) -> bool:
         return True
 
     def weight_arch(self) -> Any:
-        if not super().updates_arch():
-            with torch.no_grad():
-                return self.alphas.mixture([gumbel_softmax(lp, self.tau, self.generator, hard=False)
-                                            for lp in self.alphas.log_probs()])
-        return self.alphas.mixture([gumbel_softmax(lp, self.tau, self.generator, hard=False)
-                                    for lp in self.alphas.log_probs()])
+        with torch.set_grad_enabled(super().updates_arch()):  # a graph to the alphas only when they are updated
+            return self.alphas.mixture([gumbel_softmax(lp, self.tau, self.generator, hard=False)
+                                        for lp in self.alphas.log_probs()])
 
     def expected_cost(self) -> torch.Tensor:
         return self.costs.base + sum((p * c).sum() for p, c in zip(self.alphas.probs(), self.cost_vectors))
