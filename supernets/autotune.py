@@ -1,13 +1,13 @@
 """Choosing the CPU's precision and memory format by measuring them, reproducibly.
 
 On a CPU, bf16 autocast and channels_last can double a wide model's speed and slow a narrow one, so `auto`
-(runtime.amp, runtime.channels_last) is decided by timing: for each workload (`train`: forward, backward and an
-SGD step at train.batch_size; `evaluate`: the held-out forward at eval.batch_size) and model shape, a few steps
-run under every candidate, interleaved over rounds, and the fastest median wins; full precision in the
-contiguous format is kept unless another candidate is more than MARGIN faster. bf16 is a candidate only where
-the CPU computes it natively (avx512_bf16 or AMX on x86, the bf16 extension on ARM); a setting given explicitly
-(`off`, `on`, `bf16`) is never measured, and runtime.autotune=false (the smoke preset) keeps fp32 and the
-contiguous format. On a GPU `auto` stays bf16 and channels_last (runtime.py).
+(runtime.amp; runtime.channels_last, the layout of runtime.py) is decided by timing: for each workload (`train`:
+forward, backward and an SGD step at train.batch_size; `evaluate`: the held-out forward at eval.batch_size) and
+model shape, a few steps run under every candidate (precision x layout: contiguous, channels_last, wide),
+interleaved over rounds, and the fastest median wins; full precision in the contiguous format is kept unless
+another candidate is more than MARGIN faster. bf16 is a candidate only where the CPU computes it natively
+(avx512_bf16 or AMX on x86, the bf16 extension on ARM); a setting given explicitly (`off`, `on`, `wide`, `bf16`)
+is never measured, and runtime.autotune=false (the smoke preset) keeps fp32 and the contiguous format. On a GPU `auto` stays bf16 and channels_last (runtime.py).
 
 Timing can flip between two measurements, and the choice changes the numbers a run computes, so a choice is
 made once and then reused:
@@ -38,7 +38,7 @@ from wsnas.atomic import write_json
 from wsnas.config import Config
 from wsnas.paths import cache_dir
 from wsnas.runs import RunDir
-from wsnas.supernets.runtime import Runtime, resolve_runtime
+from wsnas.supernets.runtime import LAYOUTS, Runtime, apply_layout, resolve_runtime
 
 WORKLOADS = ("train", "evaluate")
 CACHE_NAME = "autotune.json"
@@ -50,7 +50,7 @@ MAX_ROUNDS = 15    # more rounds while a candidate has been timed for less than 
 MIN_SECONDS = 0.5
 WARMUP = 1         # untimed steps per candidate before the first round
 
-Candidate = tuple[str, bool]  # (amp: off | bf16, channels_last)
+Candidate = tuple[str, str]  # (amp: off | bf16, layout: one of LAYOUTS)
 Measure = Callable[[Config, str, list[Candidate]], dict[Candidate, float]]
 
 
@@ -123,15 +123,15 @@ def measure_candidates(cfg: Config, workload: str, candidates: list[Candidate]) 
         for round_, arch in enumerate(archs):
             if round_ >= WARMUP + ROUNDS and min(map(sum, seconds.values())) >= MIN_SECONDS:
                 break
-            for amp, channels_last in candidates:
-                fmt = torch.channels_last if channels_last else torch.contiguous_format
-                model.to(memory_format=fmt)
-                inputs = x.contiguous(memory_format=fmt)
+            for amp, layout in candidates:
+                apply_layout(model, layout)
+                inputs = x.contiguous(memory_format=torch.channels_last if layout == "channels_last"
+                                      else torch.contiguous_format)
                 cast = torch.autocast(rt.device.type, dtype=torch.bfloat16, enabled=amp == "bf16")
                 began = time.perf_counter()
                 _step(model, opt, inputs, y, arch, cast, train)
                 if round_ >= WARMUP:
-                    seconds[(amp, channels_last)].append(time.perf_counter() - began)
+                    seconds[(amp, layout)].append(time.perf_counter() - began)
     return {c: len(y) / statistics.median(times) for c, times in seconds.items()}
 
 
@@ -154,10 +154,10 @@ def _step(model: nn.Module, opt: torch.optim.Optimizer, x: torch.Tensor, y: torc
 def _decide(speeds: dict[Candidate, float]) -> dict[str, Any]:
     """The fastest candidate, unless full precision in the contiguous format (when measured) is within MARGIN."""
     best = max(speeds, key=speeds.get)
-    plain = ("off", False)
+    plain = ("off", "contiguous")
     if plain in speeds and speeds[plain] * (1 + MARGIN) >= speeds[best]:
         best = plain
-    return {"amp": best[0], "channels_last": best[1], "images_per_s": {_key(c): v for c, v in speeds.items()},
+    return {"amp": best[0], "layout": best[1], "images_per_s": {_key(c): v for c, v in speeds.items()},
             "measured_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
 
 
@@ -165,13 +165,13 @@ def _decide(speeds: dict[Candidate, float]) -> dict[str, Any]:
 
 
 def _candidates(cfg: Config, rt: Runtime) -> list[Candidate]:
-    """The (amp, channels_last) pairs to measure: only on a CPU with runtime.autotune, only for `auto` settings
-    and 4-d image batches, bf16 only where native. Full precision, contiguous first."""
+    """The (amp, layout) pairs to measure: only on a CPU with runtime.autotune, only for `auto` settings and 4-d
+    image batches, bf16 only where native. Full precision, contiguous first."""
     r = cfg.runtime
     if rt.device.type != "cpu" or not r.autotune or not _image_data(cfg):
-        return [(rt.amp, rt.channels_last)]
+        return [(rt.amp, rt.layout)]
     amps = (["off", "bf16"] if native_bf16() else ["off"]) if r.amp == "auto" else [rt.amp]
-    formats = [False, True] if r.channels_last == "auto" else [rt.channels_last]
+    formats = list(LAYOUTS) if r.channels_last == "auto" else [rt.layout]
     return list(itertools.product(amps, formats))
 
 
@@ -264,25 +264,28 @@ def _locked(path: Path) -> Iterator[None]:
 
 
 def _runtime(rt: Runtime, entry: dict[str, Any], source: str) -> Runtime:
-    amp, channels_last = _choice(entry)
-    return Runtime(rt.device, torch.bfloat16 if amp == "bf16" else None, channels_last, source)
+    amp, layout = _choice(entry)
+    return Runtime(rt.device, torch.bfloat16 if amp == "bf16" else None, layout, source)
 
 
 def _choice(entry: dict[str, Any]) -> Candidate:
-    return entry["amp"], bool(entry["channels_last"])
+    """An entry's (amp, layout); entries written before `wide` existed hold a channels_last flag instead."""
+    if "layout" in entry:
+        return entry["amp"], entry["layout"]
+    return entry["amp"], "channels_last" if entry["channels_last"] else "contiguous"
 
 
 def _key(candidate: Candidate) -> str:
-    return f"{candidate[0]}/{'channels_last' if candidate[1] else 'contiguous'}"
+    return f"{candidate[0]}/{candidate[1]}"
 
 
 def _parse(key: str) -> Candidate:
-    amp, fmt = key.split("/")
-    return amp, fmt == "channels_last"
+    amp, layout = key.split("/")
+    return amp, layout
 
 
 def _label(candidate: Candidate) -> str:
-    return f"{'bf16' if candidate[0] == 'bf16' else 'fp32'} {'channels_last' if candidate[1] else 'contiguous'}"
+    return f"{'bf16' if candidate[0] == 'bf16' else 'fp32'} {candidate[1]}"
 
 
 def _cpu_flags() -> list[str]:

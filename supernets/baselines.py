@@ -23,7 +23,7 @@ from wsnas.benchmarks.nb201 import EDGES, NUM_NODES, OPS, Arch201
 from wsnas.errors import WsnasError
 from wsnas.supernets.data import CIFAR10_MEAN, CIFAR10_STD
 from wsnas.supernets.evaluate import batch_norms
-from wsnas.supernets.runtime import Runtime
+from wsnas.supernets.runtime import Runtime, apply_layout
 
 XAUTODL_HINT = "pip install --no-deps xautodl"
 Batch = tuple[torch.Tensor, torch.Tensor]
@@ -171,7 +171,7 @@ class NaiveEvaluator:
     def score(self, arch: Any) -> tuple[float, float]:
         """Top-1 accuracy (%) and mean cross-entropy of `arch` on the evaluation images."""
         rt = self.rt
-        net = self.extract(self.supernet, arch).to(memory_format=rt.memory_format)
+        net = apply_layout(self.extract(self.supernet, arch), rt.layout)
         for bn in batch_norms(net):
             bn.reset_running_stats()
             bn.momentum = None

@@ -211,7 +211,7 @@ def run_bench(size: Size, out: Path, spaces: list[str], workers: int, common: di
 
 def plain_runtime(rt):
     """`rt` in fp32 and the contiguous format: how the baselines' users run them, and the reference numerics."""
-    return dataclasses.replace(rt, amp_dtype=None, channels_last=False, source="baseline: fp32, contiguous")
+    return dataclasses.replace(rt, amp_dtype=None, layout="contiguous", source="baseline: fp32, contiguous")
 
 
 def figures(doc: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -637,7 +637,7 @@ def format_report(doc: dict[str, Any]) -> str:
     for row in doc["train"]:
         shape, w = f"C={row['C']} N={row['N']} batch {row['batch']}", row["wsnas"]
         lines.append(f"train {shape}: wsnas at {w['runtime']['amp']}, "
-                     f"{'channels_last' if w['runtime']['channels_last'] else 'contiguous'}")
+                     f"{w['runtime']['layout']}")
         for name, label in TRAIN_BASELINES.items():
             other = row[name]
             if "images_per_s" not in other:
@@ -648,7 +648,7 @@ def format_report(doc: dict[str, Any]) -> str:
     e = doc["eval"]
     lines.append(f"eval C={e['C']} N={e['N']}, {e['subnets']} subnets, {e['calib_images']}+{e['eval_images']} images "
                  f"(subnets/min; wsnas at {e['wsnas']['runtime']['amp']}, "
-                 f"{'channels_last' if e['wsnas']['runtime']['channels_last'] else 'contiguous'})")
+                 f"{e['wsnas']['runtime']['layout']})")
     for name, ratio in e["ratios"].items():
         a, b = name.split(" over ")
         key = {"wsnas": "wsnas", "wsnas fp32": "wsnas_fp32", "naive": "naive"}

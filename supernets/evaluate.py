@@ -207,7 +207,9 @@ class SubnetScorer:
             "data_fingerprint": self.fingerprint,
             "finetune": {"batches": finetune.batches, "lr": finetune.lr, "seed": finetune.seed} if finetune else None,
             "runtime": {"device": self.rt.device.type, "precision": str(self.rt.describe()["amp"]),
-                        "channels_last": bool(self.rt.channels_last),
+                        # the layout as flagged before `wide` existed, so earlier score sets keep their identity
+                        "channels_last": {"contiguous": False, "channels_last": True}.get(self.rt.layout,
+                                                                                          self.rt.layout),
                         # CPU kernels sum in another order with another thread count: scores differ in the last bits
                         "threads": torch.get_num_threads() if self.rt.device.type == "cpu" else None},
         }

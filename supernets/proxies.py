@@ -291,7 +291,7 @@ class ProxyComputer:
         self.cfg = skeleton_config(cfg, settings.skeleton)
         self.space = get_space(cfg.space)
         self.spec = supernet_spec(self.cfg)
-        self.rt = dataclasses.replace(resolve_runtime(cfg.runtime), amp_dtype=None, channels_last=False)
+        self.rt = dataclasses.replace(resolve_runtime(cfg.runtime), amp_dtype=None, layout="contiguous")
         train_set, _ = prepare_data(cfg.data, self.rt.device)
         first = materialize(train_set, settings.batch_size, 1, settings.seed, self.rt, shuffle=True)[0]
         self.batch = ProbeBatch(*first)

@@ -43,7 +43,7 @@ def epoch_seed(seed: int, epoch: int) -> int:
 def build_model(cfg: Config, rt: Runtime) -> nn.Module:
     torch.manual_seed(cfg.train.seed)
     model = supernet_spec(cfg).build(cfg)
-    return model.to(rt.device, memory_format=rt.memory_format)
+    return rt.place(model)
 
 
 def make_optimizer(cfg: Config, model: nn.Module, steps_per_epoch: int):
@@ -92,7 +92,7 @@ def train_supernet(cfg: Config, run: RunDir, log=print) -> TrainResult:
         log(f"[train] {run.path}: {start} epochs already trained (train.epochs={cfg.train.epochs}); nothing to do")
         return TrainResult(start, 0.0, float("nan"))
     tuned = autotuned_runtime(cfg, "train", run, log)  # the run's recorded choice when resuming
-    rt = dataclasses.replace(rt, amp_dtype=tuned.amp_dtype, channels_last=tuned.channels_last, source=tuned.source)
+    rt = dataclasses.replace(rt, amp_dtype=tuned.amp_dtype, layout=tuned.layout, source=tuned.source)
     state = load_checkpoint(checkpoint_path(run.checkpoint_dir, start), rt.device) if start else None
     train_set, _ = prepare_data(cfg.data, rt.device)
     model = build_model(cfg, rt)

@@ -15,7 +15,9 @@ from wsnas.runs import RunDir  # noqa: E402
 from wsnas.supernets import autotune  # noqa: E402
 from wsnas.supernets.autotune import autotuned_runtime, measure_candidates  # noqa: E402
 
-FAST = {("off", False): 100.0, ("off", True): 150.0, ("bf16", False): 180.0, ("bf16", True): 300.0}
+LAYOUTS = ("contiguous", "channels_last", "wide")
+FAST = {("off", "contiguous"): 100.0, ("off", "channels_last"): 150.0, ("off", "wide"): 120.0,
+        ("bf16", "contiguous"): 180.0, ("bf16", "channels_last"): 300.0, ("bf16", "wide"): 250.0}
 
 
 class Timings:
@@ -47,13 +49,13 @@ def test_the_fastest_is_kept_cached_and_recorded(cifar, fresh_cache):
     run = RunDir(fresh_cache / "run")
     run.init(cfg)
     rt = autotuned_runtime(cfg, "train", run, lines.append, timings)
-    assert (rt.amp, rt.channels_last, rt.source) == ("bf16", True, "autotune, measured")
+    assert (rt.amp, rt.layout, rt.source) == ("bf16", "channels_last", "autotune, measured")
     assert timings.calls == 1 and any("train: bf16 channels_last" in line for line in lines)
     record = json.loads((run.path / "runtime.json").read_text())["train"]
-    assert (record["amp"], record["channels_last"], record["device"]) == ("bf16", True, "cpu")
+    assert (record["amp"], record["layout"], record["device"]) == ("bf16", "channels_last", "cpu")
     # the same shape elsewhere: from the machine's cache, not measured again
     again = autotuned_runtime(cfg, "train", None, lines.append, Timings({c: 1.0 for c in FAST}))
-    assert (again.amp, again.channels_last, again.source) == ("bf16", True, "autotune, cached")
+    assert (again.amp, again.layout, again.source) == ("bf16", "channels_last", "autotune, cached")
     # another workload, another shape: measured on their own
     assert autotuned_runtime(cfg, "evaluate", run, lines.append, timings).amp == "bf16" and timings.calls == 2
     assert autotuned_runtime(_cfg(cifar, **{"train.batch_size": 32}), "train", None, lines.append, timings)
@@ -66,28 +68,31 @@ def test_the_run_record_wins_over_a_changed_cache(cifar, fresh_cache):
     run.init(cfg)
     autotuned_runtime(cfg, "evaluate", run, print, Timings(FAST))
     (cache_dir() / "autotune.json").unlink()  # a new measurement would now choose fp32 contiguous
-    slow = Timings({c: 100.0 if c == ("off", False) else 50.0 for c in FAST})
+    slow = Timings({c: 100.0 if c == ("off", "contiguous") else 50.0 for c in FAST})
     rt = autotuned_runtime(cfg, "evaluate", run, print, slow)
-    assert (rt.amp, rt.channels_last) == ("bf16", True) and rt.source == "autotune, recorded" and slow.calls == 0
+    assert (rt.amp, rt.layout) == ("bf16", "channels_last") and rt.source == "autotune, recorded" and slow.calls == 0
     assert autotuned_runtime(cfg, "evaluate", None, print, slow).amp == "off" and slow.calls == 1
 
 
 def test_full_precision_is_kept_unless_another_is_clearly_faster(cifar, fresh_cache):
-    close = Timings({("off", False): 100.0, ("off", True): 104.0, ("bf16", False): 90.0, ("bf16", True): 80.0})
+    close = Timings({("off", "contiguous"): 100.0, ("off", "channels_last"): 104.0, ("off", "wide"): 103.0,
+                     ("bf16", "contiguous"): 90.0, ("bf16", "channels_last"): 80.0, ("bf16", "wide"): 85.0})
     rt = autotuned_runtime(_cfg(cifar), "train", None, print, close)
-    assert (rt.amp, rt.channels_last) == ("off", False)
+    assert (rt.amp, rt.layout) == ("off", "contiguous")
 
 
 def test_explicit_settings_are_not_measured(cifar, fresh_cache):
     timings = Timings(FAST)
     rt = autotuned_runtime(_cfg(cifar, **{"runtime.amp": "off", "runtime.channels_last": "off"}), "train", None,
                            print, timings)
-    assert (rt.amp, rt.channels_last, rt.source, timings.calls) == ("off", False, "config", 0)
+    assert (rt.amp, rt.layout, rt.source, timings.calls) == ("off", "contiguous", "config", 0)
     assert autotuned_runtime(_cfg(cifar, **{"runtime.autotune": False}), "train", None, print, timings).amp == "off"
     assert timings.calls == 0
     # one setting given: only the other is measured
     rt = autotuned_runtime(_cfg(cifar, **{"runtime.channels_last": "off"}), "train", None, print, timings)
-    assert (rt.amp, rt.channels_last) == ("bf16", False) and timings.calls == 1
+    assert (rt.amp, rt.layout) == ("bf16", "contiguous") and timings.calls == 1
+    rt = autotuned_runtime(_cfg(cifar, **{"runtime.channels_last": "wide"}), "train", None, print, timings)
+    assert (rt.amp, rt.layout) == ("bf16", "wide") and timings.calls == 2
 
 
 def test_bf16_is_a_candidate_only_where_the_cpu_computes_it(cifar, fresh_cache, monkeypatch):
@@ -95,7 +100,7 @@ def test_bf16_is_a_candidate_only_where_the_cpu_computes_it(cifar, fresh_cache, 
     seen = []
     autotuned_runtime(_cfg(cifar), "train", None, print, lambda cfg, w, candidates: seen.extend(candidates) or
                       {c: FAST[c] for c in candidates})
-    assert seen == [("off", False), ("off", True)]
+    assert seen == [("off", layout) for layout in LAYOUTS]
 
 
 @pytest.mark.parametrize("damage", ["corrupt", "other machine"])
@@ -122,9 +127,28 @@ def test_a_record_for_another_device_or_setting_is_not_reused(cifar, fresh_cache
     run.init(cfg)
     autotuned_runtime(cfg, "train", run, print, Timings(FAST))
     lines = []
-    forced = _cfg(cifar, **{"runtime.channels_last": "off"})  # the record's channels_last=True is ruled out
+    forced = _cfg(cifar, **{"runtime.channels_last": "off"})  # the record's channels_last layout is ruled out
     rt = autotuned_runtime(forced, "train", run, lines.append, Timings(FAST))
-    assert rt.channels_last is False and any("does not apply here" in line for line in lines)
+    assert rt.layout == "contiguous" and any("does not apply here" in line for line in lines)
+
+
+def test_the_wide_layout_is_chosen_where_it_is_fastest(cifar, fresh_cache):
+    speeds = {**FAST, ("bf16", "wide"): 400.0}
+    rt = autotuned_runtime(_cfg(cifar), "train", None, print, Timings(speeds))
+    assert (rt.amp, rt.layout, rt.channels_last) == ("bf16", "wide", False)  # wide keeps input batches contiguous
+
+
+def test_a_record_written_before_the_wide_layout_is_still_reused(cifar, fresh_cache):
+    cfg = _cfg(cifar)
+    run = RunDir(fresh_cache / "run")
+    run.init(cfg)
+    autotuned_runtime(cfg, "train", run, print, Timings(FAST))
+    record = json.loads((run.path / "runtime.json").read_text())
+    record["train"]["channels_last"] = record["train"].pop("layout") == "channels_last"  # the earlier format
+    (run.path / "runtime.json").write_text(json.dumps(record))
+    timings = Timings(FAST)
+    rt = autotuned_runtime(cfg, "train", run, print, timings)
+    assert (rt.amp, rt.layout, rt.source, timings.calls) == ("bf16", "channels_last", "autotune, recorded", 0)
 
 
 def test_real_timings_at_a_tiny_shape(cifar, fresh_cache):

@@ -1,4 +1,5 @@
 """The NAS-Bench-201 supernet: one path per step, and extracted subnets compute exactly the path's function."""
+import copy
 import random
 
 import pytest
@@ -91,3 +92,22 @@ def test_unique_sampler_draws_functions_uniformly():
     assert draws.count("0") < 10
     uniform = PathSampler(space, "uniform", seed=0)
     assert sum(space.function_key(uniform()) == "0" for _ in range(4000)) > 40  # ~2% of strings compute zero
+
+
+def test_the_wide_layout_puts_only_wide_convolutions_channels_last_and_computes_the_same(trained_supernet):
+    from wsnas.supernets.runtime import WIDE_CHANNELS, apply_layout
+
+    net = copy.deepcopy(trained_supernet).eval()  # C=4: stage widths 4, 8, 16
+    arch = parse_arch("|nor_conv_3x3~0|+|nor_conv_1x1~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|none~2|")
+    x = torch.randn(8, 3, 32, 32)
+    with torch.no_grad():
+        want = net(x, arch)
+        apply_layout(net, "wide")
+        got = net(x, arch)
+    convs = [m for m in net.modules() if isinstance(m, torch.nn.Conv2d)]
+    assert any(c.out_channels < WIDE_CHANNELS for c in convs) and any(c.out_channels >= WIDE_CHANNELS for c in convs)
+    for conv in (c for c in convs if c.kernel_size != (1, 1)):  # a 1x1 kernel is laid out alike either way
+        assert conv.weight.is_contiguous(memory_format=torch.channels_last) == (conv.out_channels >= WIDE_CHANNELS)
+    torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-5)
+    apply_layout(net, "contiguous")
+    assert all(c.weight.is_contiguous() for c in convs)

@@ -130,8 +130,8 @@ class RuntimeConfig:
     device: str = "auto"             # auto | cpu | cuda[:i]
     threads: int | None = None       # torch CPU threads (None = torch default)
     amp: str = "auto"                # auto (bf16 on GPU; on CPU autotuned) | off | bf16
-    channels_last: str = "auto"      # auto (on GPU; on CPU autotuned) | on | off
-    autotune: bool = True            # on CPU, time `auto` amp/channels_last and keep the fastest (else fp32, NCHW)
+    channels_last: str = "auto"      # layout: auto (on GPU; on CPU autotuned) | on | off | wide (convs of >= 16 channels)
+    autotune: bool = True            # on CPU, time `auto` amp/layout and keep the fastest (else fp32, NCHW)
     progress: bool = True
 
 
