@@ -18,7 +18,10 @@ busy machine.
            overhead + per-unit cost), with peak memory, per space;
   profile  torch.profiler of training steps and of staged scoring: shares of the conv/BN/matmul ops, of the
            data pipeline and of the rest; FLOPs per subnet scored whole and staged; FLOP/s achieved against a
-           measured matmul peak in the precision the run computes in.
+           measured matmul peak in the precision the run computes in;
+  layout   forward + backward milliseconds of a batch norm and of a ReLU-conv3x3 at each NB201 stage's width and
+           resolution of the last training shape, contiguous against channels_last, interleaved: what the
+           autotune's `wide` layout rests on (runtime.py).
 Everything goes to OUT/bench.json (atomically, with the config and machine facts), with a flat `figures` table
 that `wsnas bench --compare OLD.json` compares with a saved bench. Torch is imported only when the command runs.
 """
@@ -26,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import itertools
 import os
 import re
 import shutil
@@ -194,6 +198,8 @@ def run_bench(size: Size, out: Path, spaces: list[str], workers: int, common: di
                                                           epochs_only=True)[1]
     say(f"[bench] evaluation: {size.eval_subnets} subnets by SubnetScorer and by the naive evaluator")
     doc["eval"], scorers, archs = eval_row(eval_cfg, eval_run, rt, size, workers)
+    say("[bench] layouts of the batch norms and convolutions at each stage")
+    doc["layout"] = layout_ops(base, size.shapes[-1], size.rounds)
     say("[bench] profiling training steps and staged scoring")
     doc["profile"] = {"train": [profile_train(base, shape, size.profile_steps) for shape in size.shapes],
                       "eval": profile_eval(scorers, archs[1:])}
@@ -517,6 +523,42 @@ def profile_train(base: Config, shape: Shape, steps: int) -> dict[str, Any]:
             "archs": [space.format(sampler()) for _ in range(steps)], **profile(run, rt)}
 
 
+def layout_ops(base: Config, shape: Shape, rounds: int, repeats: int = 20) -> dict[str, Any]:
+    """Forward + backward ms of BatchNorm2d (training mode) and of ReLU-conv3x3 at each stage of `shape` (C, 2C, 4C
+    channels at 32, 16, 8 pixels), contiguous against channels_last, at the autotuned training precision: the
+    median over interleaved rounds of the mean of `repeats` calls."""
+    import torch
+    from torch import nn
+
+    from wsnas.supernets.autotune import autotuned_runtime
+
+    rt = autotuned_runtime(_shape_config(base, shape), "train", None, log=_silent)
+    formats = {"contiguous": torch.contiguous_format, "channels_last": torch.channels_last}
+    stages = []
+    for channels, pixels in ((shape.C, 32), (2 * shape.C, 16), (4 * shape.C, 8)):
+        ops = {"batch_norm": nn.BatchNorm2d(channels, affine=False),
+               "relu_conv3x3": nn.Sequential(nn.ReLU(), nn.Conv2d(channels, channels, 3, padding=1, bias=False))}
+        runs = {}
+        for (op, module), (fmt, memory_format) in itertools.product(ops.items(), formats.items()):
+            module = module.to(rt.device, memory_format=memory_format)
+            x = torch.randn(shape.batch, channels, pixels, pixels, device=rt.device).contiguous(
+                memory_format=memory_format).requires_grad_()
+
+            def run(_round: int, module: nn.Module = module, x: torch.Tensor = x) -> float:
+                with timed(rt.device) as t:
+                    for _ in range(repeats):
+                        with rt.autocast():
+                            out = module(x)
+                        out.float().sum().backward()
+                return 1000 * t["seconds"] / repeats
+
+            run(-1)  # warm-up: oneDNN builds its kernels for the shape
+            runs[f"{op}/{fmt}"] = run
+        ms = {name: summary(values) for name, values in interleave(runs, rounds).items()}
+        stages.append({"channels": channels, "pixels": pixels, "ms": ms})
+    return {"shape": shape.name, "batch": shape.batch, "amp": rt.amp, "stages": stages}
+
+
 def profile_eval(scorers: dict[str, Any], archs: list[Any]) -> dict[str, Any]:
     """Profile staged scoring of `archs` at wsnas's runtime; FLOPs per subnet staged and scored whole (fp32)."""
     from torch.utils.flop_counter import FlopCounterMode
@@ -675,6 +717,13 @@ def format_report(doc: dict[str, Any]) -> str:
                      f"{sh['conv_bn_matmul']:.0%}, other ops {sh['other_ops']:.0%}, data {sh['data']:.0%}, overhead "
                      f"{sh['overhead']:.0%}; {part['achieved_gflops']:.1f} GFLOP/s = {part['fraction_of_peak']:.0%} of "
                      f"peak")
+    lay = doc["layout"]
+    lines.append(f"layout, {lay['amp']}, batch {lay['batch']}: forward + backward ms, contiguous / channels_last")
+    for stage in lay["stages"]:
+        ms = {name: s["median"] for name, s in stage["ms"].items()}
+        lines.append(f"  {stage['channels']:3d} channels at {stage['pixels']:2d}x{stage['pixels']:<2d}: batch norm "
+                     f"{ms['batch_norm/contiguous']:.2f} / {ms['batch_norm/channels_last']:.2f}, ReLU-conv3x3 "
+                     f"{ms['relu_conv3x3/contiguous']:.2f} / {ms['relu_conv3x3/channels_last']:.2f}")
     p = doc["profile"]["eval"]
     lines.append(f"profile eval: {p['mflop_per_subnet']:.0f} MFLOP per subnet staged, {p['mflop_per_subnet_whole']:.0f} "
                  f"scored whole")

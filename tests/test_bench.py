@@ -60,6 +60,13 @@ def test_quick_bench_writes_every_measurement(bench):
     assert set(bench["profile"]["train"][0]["phases_s"]) == set(("data", "forward", "backward", "optimizer"))
     p = bench["profile"]["eval"]
     assert 0 < p["mflop_per_subnet"] < p["mflop_per_subnet_whole"]
+    layout = bench["layout"]  # what the `wide` layout rests on: each stage's ops in both formats
+    assert [s["channels"] for s in layout["stages"]] == [4, 8, 16] and [s["pixels"] for s in layout["stages"]] == [
+        32, 16, 8]
+    for stage in layout["stages"]:
+        assert set(stage["ms"]) == {f"{op}/{fmt}" for op in ("batch_norm", "relu_conv3x3")
+                                    for fmt in ("contiguous", "channels_last")}
+        assert all(len(s["values"]) == rounds and s["median"] > 0 for s in stage["ms"].values())
     figures = bench["figures"]
     assert figures["eval/wsnas over naive"]["value"] == e["ratios"]["wsnas over naive"]["median"]
     assert all(f["value"] > 0 for f in figures.values() if f["unit"] in ("images/s", "subnets/min", "x"))
