@@ -7,7 +7,8 @@ model shape, a few steps run under every candidate (precision x layout: contiguo
 interleaved over rounds, and the fastest median wins; full precision in the contiguous format is kept unless
 another candidate is more than MARGIN faster. bf16 is a candidate only where the CPU computes it natively
 (avx512_bf16 or AMX on x86, the bf16 extension on ARM); a setting given explicitly (`off`, `on`, `wide`, `bf16`)
-is never measured, and runtime.autotune=false (the smoke preset) keeps fp32 and the contiguous format. On a GPU `auto` stays bf16 and channels_last (runtime.py).
+is never measured, and runtime.autotune=false (the smoke preset) keeps fp32 and the contiguous format. On a GPU
+`auto` stays bf16 and channels_last (runtime.py).
 
 Timing can flip between two measurements, and the choice changes the numbers a run computes, so a choice is
 made once and then reused:
@@ -38,7 +39,7 @@ from wsnas.atomic import write_json
 from wsnas.config import Config
 from wsnas.paths import cache_dir
 from wsnas.runs import RunDir
-from wsnas.supernets.runtime import LAYOUTS, Runtime, apply_layout, resolve_runtime
+from wsnas.supernets.runtime import LAYOUTS, Runtime, apply_layout, batch_format, resolve_runtime
 
 WORKLOADS = ("train", "evaluate")
 CACHE_NAME = "autotune.json"
@@ -125,8 +126,7 @@ def measure_candidates(cfg: Config, workload: str, candidates: list[Candidate]) 
                 break
             for amp, layout in candidates:
                 apply_layout(model, layout)
-                inputs = x.contiguous(memory_format=torch.channels_last if layout == "channels_last"
-                                      else torch.contiguous_format)
+                inputs = x.contiguous(memory_format=batch_format(layout))
                 cast = torch.autocast(rt.device.type, dtype=torch.bfloat16, enabled=amp == "bf16")
                 began = time.perf_counter()
                 _step(model, opt, inputs, y, arch, cast, train)
@@ -281,7 +281,7 @@ def _key(candidate: Candidate) -> str:
 
 def _parse(key: str) -> Candidate:
     amp, layout = key.split("/")
-    return amp, layout
+    return amp, layout  # the inverse of _key
 
 
 def _label(candidate: Candidate) -> str:

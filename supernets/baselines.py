@@ -90,7 +90,7 @@ def make_loader(images: np.ndarray, labels: np.ndarray, batch_size: int, *, augm
 
 def to_device(batch: Batch, rt: Runtime) -> Batch:
     x, y = batch
-    return (x.to(rt.device, non_blocking=True, memory_format=rt.memory_format),
+    return (x.to(rt.device, non_blocking=True, memory_format=rt.batch_format),
             y.to(rt.device, non_blocking=True))
 
 

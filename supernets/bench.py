@@ -326,7 +326,7 @@ def train_row(base: Config, shape: Shape, plain, workers: int, progress: bool, r
     bare = build_model(cfg, rt)
     bare_opt, bare_sched = make_optimizer(cfg, bare, shape.steps)
     made = list(data.batches(b, shuffle=True, augment=True, generator=torch.Generator().manual_seed(cfg.train.seed),
-                             drop_last=True, channels_last=rt.channels_last))
+                             drop_last=True, channels_last=rt.batches_channels_last))
     contenders["model_only"] = clocked("model_only", lambda r: train_steps(
         bare, iter(made), PathSampler(space, "uniform", epoch_seed(cfg.train.seed, r + 1)), bare_opt, bare_sched, rt,
         cfg.train.grad_clip, shape.steps), rt)
@@ -513,7 +513,7 @@ def profile_train(base: Config, shape: Shape, steps: int) -> dict[str, Any]:
     def run() -> None:  # the same images, augmentation and paths every time
         gen = torch.Generator().manual_seed(cfg.train.seed)
         batches = data.batches(shape.batch, shuffle=True, augment=True, generator=gen, drop_last=True,
-                               channels_last=rt.channels_last)
+                               channels_last=rt.batches_channels_last)
         train_steps(model, batches, PathSampler(space, "uniform", cfg.train.seed), opt, sched, rt,
                     cfg.train.grad_clip, steps)
 

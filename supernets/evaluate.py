@@ -143,7 +143,7 @@ def materialize(data: DeviceImages, batch_size: int, limit: int | None, seed: in
     gen = torch.Generator().manual_seed(seed)
     out = []
     for x, y in data.batches(batch_size, shuffle=shuffle, augment=False, generator=gen, drop_last=False,
-                             channels_last=rt.channels_last):
+                             channels_last=rt.batches_channels_last):
         out.append((x, y))
         if limit is not None and len(out) >= limit:
             break

@@ -64,7 +64,7 @@ def _batches(ft: FineTuning, arch: Any, rt: Runtime) -> Iterator[tuple[torch.Ten
     """ft.batches augmented training batches for `arch`, passing over the data again if it runs out."""
     gen = torch.Generator().manual_seed(ft.seed_for(arch))
     passes = (ft.data.batches(ft.batch_size, shuffle=True, augment=True, generator=gen, drop_last=True,
-                              channels_last=rt.channels_last) for _ in itertools.count())
+                              channels_last=rt.batches_channels_last) for _ in itertools.count())
     return itertools.islice(itertools.chain.from_iterable(passes), ft.batches)
 
 

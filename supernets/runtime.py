@@ -4,9 +4,9 @@ Memory layouts (runtime.channels_last): `contiguous` (NCHW), `channels_last` (NH
 input batches), and `wide`: channels_last only on convolutions with at least WIDE_CHANNELS output channels, the
 narrower ones and the input batches contiguous. On a CPU, bf16 channels_last convolutions are faster at every
 width, but the per-channel kernels around them (batch norm, in training and in inference) fall off their
-vector path below 16 channels: at 8 channels, 32x32, batch 64, batch norm's forward and backward took 4.8 ms in
-channels_last against 0.64 ms contiguous (this CPU, 2 threads), which made a C=8 NAS-Bench-201 step slower in
-channels_last than contiguous. `wide` keeps the fast half of each."""
+vector path below 16 channels: at 8 channels, 32x32, batch 64, bf16 batch norm's forward and backward took 4.93
+ms in channels_last against 0.90 ms contiguous (`wsnas bench`'s layout section; a 2-core Xeon, 2 threads), which
+made a C=8 NAS-Bench-201 step slower in channels_last than contiguous. `wide` keeps the fast half of each."""
 from __future__ import annotations
 
 import contextlib
@@ -36,14 +36,14 @@ class Runtime:
         return torch.autocast(self.device.type, dtype=self.amp_dtype)
 
     @property
-    def channels_last(self) -> bool:
+    def batches_channels_last(self) -> bool:
         """Whether input batches go channels_last (the `channels_last` layout; `wide` keeps them contiguous)."""
         return self.layout == "channels_last"
 
     @property
-    def memory_format(self) -> torch.memory_format:
+    def batch_format(self) -> torch.memory_format:
         """The input batches' memory format."""
-        return torch.channels_last if self.channels_last else torch.contiguous_format
+        return batch_format(self.layout)
 
     def place(self, model: nn.Module) -> nn.Module:
         """`model` on the device in this runtime's layout (apply_layout)."""
@@ -84,6 +84,11 @@ def resolve_runtime(cfg: RuntimeConfig) -> Runtime:
     if cfg.channels_last not in layouts:
         raise WsnasError(f"runtime.channels_last={cfg.channels_last!r}; use auto, on, off or wide")
     return Runtime(device=device, amp_dtype=amp[cfg.amp], layout=layouts[cfg.channels_last])
+
+
+def batch_format(layout: str) -> torch.memory_format:
+    """The memory format of input batches under `layout` (channels_last only in the `channels_last` layout)."""
+    return torch.channels_last if layout == "channels_last" else torch.contiguous_format
 
 
 def apply_layout(model: nn.Module, layout: str) -> nn.Module:

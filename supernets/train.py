@@ -143,7 +143,7 @@ def train_epoch(cfg: Config, model: nn.Module, data: DeviceImages, space, epoch:
     correct = torch.zeros((), device=rt.device, dtype=torch.long)
     seen, began = 0, time.perf_counter()
     for step, (x, y) in enumerate(data.batches(cfg.train.batch_size, shuffle=True, augment=True, generator=gen,
-                                               drop_last=True, channels_last=rt.channels_last)):
+                                               drop_last=True, channels_last=rt.batches_channels_last)):
         x, y = world.shard(x), world.shard(y)  # the same global batch on every rank, a disjoint slice each
         opt.zero_grad(set_to_none=True)  # ops off the path keep grad None: no decay or momentum for them
         for arch in sampler.step():  # the same paths on every rank; gradients of several paths add up

@@ -135,7 +135,7 @@ def test_a_record_for_another_device_or_setting_is_not_reused(cifar, fresh_cache
 def test_the_wide_layout_is_chosen_where_it_is_fastest(cifar, fresh_cache):
     speeds = {**FAST, ("bf16", "wide"): 400.0}
     rt = autotuned_runtime(_cfg(cifar), "train", None, print, Timings(speeds))
-    assert (rt.amp, rt.layout, rt.channels_last) == ("bf16", "wide", False)  # wide keeps input batches contiguous
+    assert (rt.amp, rt.layout, rt.batches_channels_last) == ("bf16", "wide", False)  # wide keeps input batches contiguous
 
 
 def test_a_record_written_before_the_wide_layout_is_still_reused(cifar, fresh_cache):

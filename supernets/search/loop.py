@@ -159,7 +159,7 @@ def search_epoch(cfg: Config, ctx: Context, scheduler, method: Method, splits: S
     began, began_cpu = time.perf_counter(), time.process_time()
     updates = method.updates_arch()
     for step, (x, y) in enumerate(splits.weights.batches(batch, shuffle=True, augment=True, generator=weight_gen,
-                                                         drop_last=True, channels_last=rt.channels_last)):
+                                                         drop_last=True, channels_last=rt.batches_channels_last)):
         if updates and method.arch_first:
             arch_losses.append(method.arch_step(ctx, (x, y), next(arch_stream)))
         ctx.optimizer.zero_grad(set_to_none=True)

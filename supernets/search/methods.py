@@ -81,7 +81,7 @@ def _cycle(data: DeviceImages, batch_size: int, generator: torch.Generator, augm
     """Shuffled full batches of `data`, pass after pass, from `generator`."""
     while True:
         yield from data.batches(batch_size, shuffle=True, augment=augment, generator=generator, drop_last=True,
-                                channels_last=rt.channels_last)
+                                channels_last=rt.batches_channels_last)
 
 
 def arch_batches(data: DeviceImages, batch_size: int, generator: torch.Generator,
