@@ -78,7 +78,7 @@ def compare_first(joined: Joined, scores: Sequence[Column], free: Sequence[Colum
 
         def score_set(column: Column) -> ScoreSet:
             values = column.orient(rows[SCORE + column.name])
-            return ScoreSet(short_name(column.name), keys, values[None, :], (column.name,))
+            return ScoreSet(short_name(column.name), keys, values[None, :], (column.name,), fixed=column in free)
 
         own = [result_of[(c.name, result["truth"], result[BN_POLICY])] for c in others]
         entries = baseline_entries([score_set(c) for c in others], score_set(first), true, fitting(topk, len(keys)),

@@ -27,7 +27,8 @@ def cost_baselines(space: str, keys: Sequence[str]) -> list[ScoreSet]:
     if space not in space_names():
         return []
     features = feature_table(space, [get_space(space).key(k) for k in keys])
-    return [ScoreSet(name, tuple(keys), features[column].to_numpy(dtype=float)[None, :], (name,))
+    return [ScoreSet(name, tuple(keys), features[column].to_numpy(dtype=float)[None, :], (name,),
+                     fixed=True)
             for column, name in COST_BASELINES.items() if column in features.columns]
 
 
@@ -51,7 +52,7 @@ def proxy_baselines(directory: str | Path, keys: Sequence[str]) -> list[ScoreSet
         finite = values[np.isfinite(values)]
         if finite.size < values.size:  # -inf: a net whose output ignores its input ranks last (tied)
             values = np.where(np.isfinite(values), values, (finite.min() if finite.size else 0.0) - 1.0)
-        sets.append(ScoreSet(column, tuple(keys), values[None, :], (column,)))
+        sets.append(ScoreSet(column, tuple(keys), values[None, :], (column,), fixed=True))
     return sets
 
 

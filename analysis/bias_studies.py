@@ -18,12 +18,13 @@ nor_conv_3x3 edge on NB201). So each statistic is set against the null of wsnas.
 scorers with the supernet's own scores and Kendall, which see the truth plus noise and nothing else. A
 finding is stated only when a statistic lies outside the null's simultaneous 95% band over all the study's
 statistics (so at most 5% of unbiased supernets get any finding from a study); otherwise the study says
-"no evidence". Intervals in brackets are 95% percentile-bootstrap intervals over archs.
+"no evidence". Intervals in brackets are 95% percentile-bootstrap intervals over archs (seeds fixed).
 
 Replicates: each study takes one StudyInput per supernet replicate, scored on the same archs (a single run
 is a list of one). Every statistic is given per replicate and as the mean over replicates; the verdict is
-the mean's, against the band of the mean of R matched null scorers (each matched to its replicate's
-Kendall, and sharing noise as much as the replicates agree with each other).
+the mean's, against the band of the mean over the R replicates' null draws (one permutation for all, so the
+null replicates agree with each other as the replicates do). Intervals in brackets resample the archs with
+the seeds fixed (these supernets); the headline Kendall of `wsnas analyze` is the one with seeds random.
 """
 from __future__ import annotations
 
@@ -47,10 +48,11 @@ COSTS = (("params", PARAMS), ("flops", FLOPS))  # (name in the study, feature co
 CHECK_SIMS = 250  # null draws whose Kendall with the truth is reported as the check of the match
 MAX_FINDINGS = 8  # findings listed per study; the JSON holds every statistic
 NULL_RULE = (
-    "null: unbiased scorers that see only the truth plus noise (Gaussian copula on the truth's normal scores), "
-    "each with one replicate's own scores and matched to its Kendall tau-b with the truth (and, with several "
-    "replicates, to their mutual agreement); a statistic is a finding only outside the simultaneous 95% band "
-    "of the null over all statistics of the study, which bounds the study's false-positive rate at 5%"
+    "null: the supernet's own scores with its archs permuted among truth neighbours (strata of 5 archs sorted by "
+    "the truth; one permutation for all replicates), an unbiased scorer with the supernet's marginal, its "
+    "precision along the truth and its replicates' agreement; a statistic is a finding only outside the "
+    "simultaneous 95% band of the null over all statistics of the study, which bounds the study's "
+    "false-positive rate at 5%"
 )
 
 
@@ -149,9 +151,9 @@ def judge(statistics: list[Statistic], level: float = NULL_LEVEL) -> list[dict[s
 
 
 def _band_text(row: dict[str, Any], fmt: str) -> str:
-    return (f"{row['value']:{fmt}} [{row['ci_low']:{fmt}}, {row['ci_high']:{fmt}}]; an unbiased scorer with the "
-            f"supernet's Kendall: {row['null_median']:{fmt}}, 95% band [{row['null_sim_low']:{fmt}}, "
-            f"{row['null_sim_high']:{fmt}}]")
+    return (f"{row['value']:{fmt}} [{row['ci_low']:{fmt}}, {row['ci_high']:{fmt}}] (archs resampled, seeds fixed); "
+            f"an unbiased scorer with the supernet's precision along the truth: {row['null_median']:{fmt}}, 95% band "
+            f"[{row['null_sim_low']:{fmt}}, {row['null_sim_high']:{fmt}}]")
 
 
 def _replicate_note(rows: list[dict[str, Any]], reps: int) -> list[str]:
@@ -160,19 +162,6 @@ def _replicate_note(rows: list[dict[str, Any]], reps: int) -> list[str]:
     flagged = [sum(r["replicates"][i]["outside"] for r in rows) for i in range(reps)]
     return [f"figures are means over {reps} replicates; statistics outside the band per replicate: "
             f"{', '.join(map(str, flagged))}"]
-
-
-_FITTED: dict[tuple, NullModel] = {}  # the last fits: the bias and operator studies of one run share theirs
-
-
-def matched_null(truth: np.ndarray, scores: np.ndarray, seed: int) -> NullModel:
-    """fit_null(truth, scores, seed), fitted once for the same inputs."""
-    key = (truth.tobytes(), scores.tobytes(), scores.shape, seed)
-    if key not in _FITTED:
-        if len(_FITTED) >= 4:
-            _FITTED.clear()
-        _FITTED[key] = fit_null(truth, scores, seed)
-    return _FITTED[key]
 
 
 def _null_summary(model: NullModel, null: np.ndarray, truth: np.ndarray, sims: int, level: float) -> dict[str, Any]:
@@ -209,7 +198,7 @@ def size_statistics(truth: np.ndarray, scores: np.ndarray, costs: dict[str, np.n
     judge() rows for kendall(c, supernet) and partial_spearman(supernet, c | truth) per cost in `judged`
     (default: every cost), "null"}.
     """
-    model = matched_null(truth, scores, seed)
+    model = fit_null(truth, scores, seed)
     null = model.simulate(sims)  # (sims, R, n)
     n = truth.size
     rows = [_tau_row("supernet", "truth", scores, truth, n_boot, seed)]
@@ -242,7 +231,7 @@ def size_statistics(truth: np.ndarray, scores: np.ndarray, costs: dict[str, np.n
 
 def _size_findings(rows: list[dict[str, Any]], statistics: list[dict[str, Any]], reps: int) -> list[str]:
     findings = [f"tau({r['a']}, {r['b']}) = {r['kendall']:+.3f} [{r['kendall_ci_low']:+.3f}, "
-                f"{r['kendall_ci_high']:+.3f}]" for r in rows]
+                f"{r['kendall_ci_high']:+.3f}] (archs resampled, seeds fixed)" for r in rows]
     outside = [s for s in statistics if s["outside"]]
     for s in outside:
         larger = s["excess"] > 0
@@ -251,7 +240,7 @@ def _size_findings(rows: list[dict[str, Any]], statistics: list[dict[str, Any]],
                         f"{s['statistic']} = {_band_text(s, '+.3f')}; {s['excess']:+.3f} beyond the null median")
     if not outside:
         findings.append("no evidence of a size bias: every statistic lies inside the 95% band of an unbiased "
-                        "scorer with the supernet's Kendall (" + "; ".join(
+                        "scorer with the supernet's precision along the truth (" + "; ".join(
                             f"{s['statistic']} = {s['value']:+.3f}, band [{s['null_sim_low']:+.3f}, "
                             f"{s['null_sim_high']:+.3f}]" for s in statistics) + ")")
     return findings + _replicate_note(statistics, reps)
@@ -368,7 +357,7 @@ def operator_statistics(truth: np.ndarray, scores: np.ndarray, designs: list[Des
     Returns {"rows": judge() rows of every estimable effect (model, op, edge, value, CI, null band, per
     replicate), "not_estimable": labels of the effects these archs cannot identify, "null"}.
     """
-    model = matched_null(truth, scores, seed)
+    model = fit_null(truth, scores, seed)
     null = model.simulate(sims)
     x, y = percentiles(truth), percentiles(scores)  # (n,), (R, n)
     y_null = percentiles(null)  # (sims, R, n)
@@ -405,7 +394,7 @@ def _operator_findings(rows: list[dict[str, Any]], reps: int) -> list[str]:
     if not outside:
         top = max(rows, key=lambda r: abs(r["excess"]))
         findings.append(f"no evidence of an operator bias: all {len(rows)} effects (per op and per edge) lie inside "
-                        f"the 95% band of an unbiased scorer with the supernet's Kendall; the largest, "
+                        f"the 95% band of an unbiased scorer with the supernet's precision; the largest, "
                         f"{_effect_name(top)}: {_band_text(top, '+.1f')}")
     return findings + _replicate_note(rows, reps)
 

@@ -4,12 +4,16 @@ A score set is a matrix: one row per replicate (supernets that differ only in th
 run, or a free baseline such as parameter count), one column per arch. Its figure for a statistic (Kendall tau,
 Spearman rho, top-k) is the mean over rows of the statistic of each row against the truth.
 
-Intervals come from a two-level bootstrap: each resample draws the archs with replacement (the same draw for
-every row and for both sides of a comparison: the comparison is paired over archs) and the replicates with
-replacement, and averages the statistic over the drawn replicates on the drawn archs. Two score sets made by the
-same supernets (e.g. two BN policies of one replicate group) also share the replicate draw; sets of different
-supernets draw their replicates independently. A difference's p-value is the two-sided bootstrap p:
-2 x the smaller share of resampled differences on either side of 0 (at least 1/n_boot).
+The leading interval of every figure and difference is built at the replicate level (wsnas.analysis.inference):
+the mean plus or minus t(df) times a standard error that combines the spread of the per-replicate values with
+the arch-sampling variance the replicates share (seeds random, archs resampled). A single supernet's interval
+resamples the archs with its seed fixed, and says so. A difference is tested on the per-replicate differences
+when both sides are the same supernets (two BN policies of one group) or one side is a fixed scorer (a free
+baseline); two independent groups combine their seed parts Welch-style. Each difference carries its t p-value,
+the smallest difference it could detect at 80% power, and how many replicates would detect the observed one.
+
+A two-level bootstrap (archs and replicates resampled) stays as a secondary figure ("bootstrap"): with 3
+replicates its replicate level is little more than the min and max of three numbers, and it covers too little.
 """
 from __future__ import annotations
 
@@ -21,6 +25,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from wsnas.analysis.inference import (SEEDS_FIXED, Estimate, cross_shared, p_text, replicated_estimate,
+                                      replicates_needed, spread, welch_estimate)
 from wsnas.analysis.metrics import (MetricInputError, StatFn, kendall_tau, precision_at_bottom_k, precision_at_k,
                                     random_expected_best, resample_indices, resampled_stat, resolve_k,
                                     spearman_rho, stat_or_nan, topk_best_truth)
@@ -34,12 +40,15 @@ TOPK_STATS = {"supernet_best": topk_best_truth, "precision_at_k": precision_at_k
 @dataclass(frozen=True)
 class ScoreSet:
     """Scores of the same archs by R replicates: `scores[r, j]` is replicate r's score of arch keys[j] (higher =
-    better); `members[r]` names replicate r (sets that share member names are the same supernets)."""
+    better); `members[r]` names replicate r (sets that share member names are the same supernets). `fixed`: a
+    scorer with no training seed (parameter count, FLOPs, a zero-cost proxy computed once), whose figure varies
+    only with the archs."""
 
     label: str
     keys: tuple[str, ...]
     scores: np.ndarray
     members: tuple[str, ...]
+    fixed: bool = False
 
     def __post_init__(self) -> None:
         if self.scores.ndim != 2 or self.scores.shape != (len(self.members), len(self.keys)):
@@ -58,7 +67,7 @@ class ScoreSet:
             raise MetricInputError(f"score set {self.label!r} has no score for {len(missing)} of the archs, e.g. "
                                    f"{missing[0]}")
         columns = [position[k] for k in keys]
-        return ScoreSet(self.label, tuple(keys), self.scores[:, columns], self.members)
+        return ScoreSet(self.label, tuple(keys), self.scores[:, columns], self.members, self.fixed)
 
 
 def fitting(topk: Sequence[int | float], n: int) -> list[int | float]:
@@ -82,11 +91,14 @@ def _replicate_draws(replicates: int, n_boot: int, seed: int) -> np.ndarray:
     return np.random.default_rng([seed, 1_000_003]).integers(0, replicates, size=(n_boot, replicates))
 
 
-def _resampled(stat_fn: StatFn, scores: np.ndarray, truth: np.ndarray, idx: np.ndarray,
-               draws: np.ndarray) -> np.ndarray:
-    """Per resample b: the mean over replicates draws[b] of stat_fn on archs idx[b] (NaN where undefined)."""
-    per_row = np.stack([resampled_stat(stat_fn, row, truth, idx) for row in scores])  # (R, n_boot)
-    return per_row[draws, np.arange(idx.shape[0])[:, None]].mean(axis=1)
+def _per_row(stat_fn: StatFn, scores: np.ndarray, truth: np.ndarray, idx: np.ndarray) -> np.ndarray:
+    """(R, n_boot): stat_fn of each row on each resample of the archs (NaN where undefined)."""
+    return np.stack([resampled_stat(stat_fn, row, truth, idx) for row in scores])
+
+
+def _two_level(per_row: np.ndarray, draws: np.ndarray) -> np.ndarray:
+    """Per resample b: the mean over replicates draws[b] of the per-row resampled statistic."""
+    return per_row[draws, np.arange(per_row.shape[1])[:, None]].mean(axis=1)
 
 
 def _interval(values: np.ndarray) -> tuple[float, float]:
@@ -103,14 +115,25 @@ def _point(stat_fn: StatFn, scores: np.ndarray, truth: np.ndarray) -> list[float
 
 def replicated_stat(stat_fn: StatFn, scores: np.ndarray, truth: np.ndarray, idx: np.ndarray,
                     draws: np.ndarray) -> dict[str, Any]:
-    """{"value" (mean over replicates), "sd" (over replicates, ddof 1; NaN for one), "ci_low", "ci_high"
-    (two-level bootstrap), "per_replicate"}."""
-    per = _point(stat_fn, scores, truth)
-    low, high = _interval(_resampled(stat_fn, scores, truth, idx, draws))
-    values = np.asarray(per, dtype=float)
-    return {"value": float(np.nanmean(values)) if np.isfinite(values).any() else math.nan,
-            "sd": float(np.std(values, ddof=1)) if values.size > 1 else math.nan,
-            "ci_low": low, "ci_high": high, "per_replicate": per}
+    """{"value" (mean over replicates), "sd" (over replicates, ddof 1; NaN for one), "ci_low", "ci_high", "se",
+    "df", "conditions", "interval" (the leading interval: module docstring), "bootstrap" (the two-level
+    bootstrap's "ci_low", "ci_high", secondary), "per_replicate"}."""
+    per = np.asarray(_point(stat_fn, scores, truth), dtype=float)
+    per_row = _per_row(stat_fn, scores, truth, idx)
+    measured = spread(per, per_row)
+    estimate = replicated_estimate(measured)
+    if estimate.conditions == SEEDS_FIXED:  # one scorer: the percentile interval of the arch bootstrap
+        low, high = _interval(per_row[0])
+        lead = {**estimate.to_dict(), "ci_low": low, "ci_high": high}
+    else:
+        lead = estimate.to_dict()
+    lead.update(seed_part=estimate.seed_part, shared_part=estimate.shared_part, interaction=measured.interaction)
+    boot_low, boot_high = _interval(_two_level(per_row, draws))
+    return {"value": float(np.nanmean(per)) if np.isfinite(per).any() else math.nan,
+            "sd": float(np.std(per, ddof=1)) if per.size > 1 else math.nan, **lead,
+            "bootstrap": {"ci_low": boot_low, "ci_high": boot_high,
+                          "conditions": "two-level bootstrap: replicates and archs resampled"},
+            "per_replicate": per.tolist()}
 
 
 def replicate_summary(score_set: ScoreSet, truth: np.ndarray, *, topk: Sequence[int | float], n_boot: int,
@@ -139,15 +162,37 @@ def replicate_summary(score_set: ScoreSet, truth: np.ndarray, *, topk: Sequence[
         mean = scores.mean(axis=0)
         single = np.zeros((n_boot, 1), dtype=int)
         out["mean_score"] = {name: replicated_stat(fn, mean[None, :], truth, idx, single)
-                             for name, fn in CORRELATION_STATS.items()}
+                             for name, fn in CORRELATION_STATS.items()}  # these supernets' mean: seeds fixed
     return out
 
 
 def paired_difference(a: ScoreSet, b: ScoreSet, truth: np.ndarray, *, topk: Sequence[int | float], n_boot: int,
                       seed: int) -> dict[str, dict[str, Any]]:
     """a minus b for every statistic of `statistics()`, on the same archs (a.keys == b.keys, aligned with
-    `truth`): {"a", "b", "difference", "ci_low", "ci_high", "p_value"} per statistic."""
+    `truth`): per statistic {"a", "b", "difference", "ci_low", "ci_high", "p_value", "se", "df", "conditions",
+    "interval", "design", "detectable", "replicates_needed", "per_replicate"}."""
     return paired_differences(a, [b], truth, topk=topk, n_boot=n_boot, seed=seed)[0]
+
+
+def _design(a: ScoreSet, b: ScoreSet) -> str:
+    """How A and B pair: 'same supernets', 'fixed B', 'fixed A', 'independent' (module docstring)."""
+    if a.members == b.members:
+        return "same supernets"
+    if b.fixed and b.replicates == 1:
+        return "fixed B"
+    if a.fixed and a.replicates == 1:
+        return "fixed A"
+    return "independent"
+
+
+def _difference(design: str, per_a: np.ndarray, per_b: np.ndarray, boot_a: np.ndarray,
+                boot_b: np.ndarray) -> tuple[Estimate, float, list[float]]:
+    """The estimate of mean(A) - mean(B), its seed x arch variance (for projections; 0 for independent groups) and
+    the per-replicate differences (empty for independent groups)."""
+    if design == "independent":
+        return welch_estimate(spread(per_a, boot_a), spread(per_b, boot_b), cross_shared(boot_a, boot_b)), 0.0, []
+    d = spread(per_a - per_b, boot_a - boot_b)  # fixed sides broadcast: one row against every replicate
+    return replicated_estimate(d), d.interaction, d.values.tolist()
 
 
 def paired_differences(a: ScoreSet, others: Sequence[ScoreSet], truth: np.ndarray, *, topk: Sequence[int | float],
@@ -159,37 +204,54 @@ def paired_differences(a: ScoreSet, others: Sequence[ScoreSet], truth: np.ndarra
                                    f"first")
     n = len(a.keys)
     idx = resample_indices(n, n_boot, seed)
-    draws_a = _replicate_draws(a.replicates, n_boot, seed)
     out: list[dict[str, dict[str, Any]]] = [{} for _ in others]
     for name, fn in statistics(topk, n).items():
-        value_a = float(np.nanmean(_point(fn, a.scores, truth)))
-        resampled_a = _resampled(fn, a.scores, truth, idx, draws_a)
+        per_a = np.asarray(_point(fn, a.scores, truth), dtype=float)
+        boot_a = _per_row(fn, a.scores, truth, idx)
         for entry, b in zip(out, others):
-            draws_b = draws_a if a.members == b.members else _replicate_draws(b.replicates, n_boot, seed + 1)
-            value_b = float(np.nanmean(_point(fn, b.scores, truth)))
-            diffs = resampled_a - _resampled(fn, b.scores, truth, idx, draws_b)
-            low, high = _interval(diffs)
-            entry[name] = {"a": value_a, "b": value_b, "difference": value_a - value_b, "ci_low": low,
-                           "ci_high": high, "p_value": _two_sided_p(diffs)}
+            per_b = np.asarray(_point(fn, b.scores, truth), dtype=float)
+            design = _design(a, b)
+            estimate, interaction, per_difference = _difference(design, per_a, per_b, boot_a,
+                                                                _per_row(fn, b.scores, truth, idx))
+            reps = max(a.replicates, b.replicates) if design != "independent" else min(a.replicates, b.replicates)
+            entry[name] = {"a": float(np.nanmean(per_a)), "b": float(np.nanmean(per_b)),
+                           "difference": estimate.value, **estimate.to_dict(), "p_value": estimate.p_value(),
+                           "design": design, "replicates": reps, "per_replicate": per_difference,
+                           "detectable": estimate.detectable(),
+                           "replicates_needed": replicates_needed(estimate, estimate.value, reps, interaction)}
     return out
 
 
-def _two_sided_p(diffs: np.ndarray) -> float:
-    finite = diffs[np.isfinite(diffs)]
-    if finite.size == 0:
-        return math.nan
-    side = min(np.mean(finite <= 0), np.mean(finite >= 0))
-    return float(min(1.0, max(2 * side, 1 / finite.size)))
+def decide_text(entry: dict[str, Any]) -> str:
+    """What a difference's design could detect, and what would decide it: 'detectable at 80% power: 0.61; about
+    9 replicates would detect -0.339'."""
+    detect = entry.get("detectable")
+    if detect is None or not math.isfinite(detect):
+        return ""
+    text = f"smallest difference detectable at 80% power: {detect:.3f}"
+    needed = entry.get("replicates_needed")
+    if entry.get("ci_low", 0) <= 0 <= entry.get("ci_high", 0) and entry.get("conditions") != SEEDS_FIXED:
+        if needed:
+            text += f"; about {needed} replicates would detect {entry['difference']:+.3f}"
+        elif entry.get("difference"):
+            text += f"; no number of replicates detects {entry['difference']:+.3f} on these archs (more archs needed)"
+    return text
 
 
 def verdict(entry: dict[str, Any], a: str, b: str, what: str = "Kendall tau") -> str:
-    """'A beats B by +x [lo, hi] (p)' / 'A loses to B ...' / 'A and B are not distinguishable ...'."""
-    d, low, high, p = entry["difference"], entry["ci_low"], entry["ci_high"], entry["p_value"]
-    interval = f"{d:+.3f} [{low:+.3f}, {high:+.3f}], p={p:.3f}"
+    """'A beats B by +x [lo, hi] (p, what the interval holds fixed)' / 'A loses to B ...' / 'A and B are not
+    distinguishable ...' with the replicate count and what it could have detected."""
+    d, low, high = entry["difference"], entry["ci_low"], entry["ci_high"]
     if math.isnan(low):
         return f"{a} vs {b}: {what} difference undefined"
+    reps = entry.get("replicates")
+    interval = f"{d:+.3f} [{low:+.3f}, {high:+.3f}], {p_text(entry['p_value'])}"
+    held = "; ".join(part for part in (f"R={reps}" if reps and reps > 1 else "", entry.get("conditions", "")) if part)
+    held = f" ({held})" if held else ""
     if low > 0:
-        return f"{a} beats {b} on {what} by {interval}"
+        return f"{a} beats {b} on {what} by {interval}{held}"
     if high < 0:
-        return f"{a} loses to {b} on {what} by {interval}"
-    return f"{a} and {b} are not distinguishable on {what}: {interval} (the 95% CI covers 0)"
+        return f"{a} loses to {b} on {what} by {interval}{held}"
+    decide = decide_text(entry)
+    return (f"{a} and {b} are not distinguishable on {what}: {interval}{held}"
+            + (f"; {decide}" if decide else ""))

@@ -5,11 +5,13 @@ For each (epoch, BN policy, fine-tuning, score set) that every member scored, on
 - one run: compare.summarise's entry (Kendall, Spearman, Pearson, weighted and sparse Kendall with bootstrap CIs,
   regret, top-k, seed-noise ceiling);
 - a group of R replicates: the same figures for each member ("members"), and the replicated figures: Kendall,
-  Spearman and top-k as the mean over replicates with a two-level bootstrap CI and the sd over replicates, how the
-  replicates agree with each other, and the Kendall of their mean score ("replicated", analysis/replicated.py);
-  "kendall"/"spearman"/"topk" then hold the replicated figures;
+  Spearman and top-k as the mean over replicates with the replicate-level t interval (seeds random, archs
+  resampled; the two-level bootstrap beside it) and the sd over replicates, how the replicates agree with each
+  other, and the Kendall of their mean score ("replicated", analysis/replicated.py); "kendall"/"spearman"/"topk"
+  then hold the replicated figures, and the verdict says how many replicates the group's own spread calls for;
 - both: "baselines", the same figures for parameter count, FLOPs and the zero-cost proxies on the same archs, each
-  with the paired difference supernet minus baseline (CI and p-value).
+  with the paired difference supernet minus baseline, tested on the per-replicate differences (CI, t p-value,
+  the smallest difference detectable at 80% power).
 """
 from __future__ import annotations
 
@@ -25,6 +27,7 @@ from wsnas.analysis.baselines import baselines
 from wsnas.analysis.ceiling import no_ceiling_reason, seed_ceiling
 from wsnas.analysis.compare import (FINETUNE, GROUP_KEYS, SCORE_SET, check_scores_meta, format_summary, join_truth,
                                     summarise)
+from wsnas.analysis.inference import Estimate, replicates_for_half_width
 from wsnas.analysis.replicated import ScoreSet, fitting, paired_differences, replicate_summary, verdict
 from wsnas.benchmarks.groundtruth import GroundTruth, load_ground_truth
 from wsnas.config import Config
@@ -33,6 +36,7 @@ from wsnas.groups import ReplicateGroup, is_group, runs_of
 from wsnas.runs import RunDir
 
 HEADLINE = ("kendall", "spearman")
+TARGET_HALF_WIDTH = 0.1  # the precision a replicated Kendall should reach: +-0.1 tells 0.3 from 0.5
 
 
 @dataclass
@@ -130,7 +134,8 @@ def _replicated_entry(group: tuple, supernet: ScoreSet, member_results: list[dic
     return {"epoch": int(epoch), "bn_policy": policy, FINETUNE: int(batches), SCORE_SET: score_set,
             "n_archs": len(supernet.keys), "replicates": supernet.replicates,
             "mean_supernet_acc": float(supernet.scores.mean()), "mean_truth": float(true.mean()),
-            **{name: {k: replicated[name][k] for k in ("value", "ci_low", "ci_high", "sd")} for name in HEADLINE},
+            **{name: {k: replicated[name][k] for k in ("value", "ci_low", "ci_high", "sd", "se", "df", "conditions")}
+               for name in HEADLINE},
             "topk": topk_rows, "replicated": replicated, "members": member_results,
             "ceiling": {"undefined_because": reason} if reason else seed_ceiling(truth, metric, list(supernet.keys),
                                                                                   topk)}
@@ -169,21 +174,47 @@ def verdict_lines(result: dict[str, Any], metric: str) -> list[str]:
     """The first lines of an analysis: the (replicated) Kendall with its interval, then the supernet against each
     free baseline by a paired comparison on the same archs."""
     r = result.get("replicates", 1)
-    head = (f"{r} replicates: Kendall {interval_text(result['kendall'])} (mean over replicates, two-level bootstrap "
-            f"95% CI; sd {result['kendall']['sd']:.3f}; per replicate "
+    k = result["kendall"]
+    head = (f"{r} replicates: Kendall {interval_text(k)} (mean over replicates; 95% CI: t({_df_text(k)}) on the seed "
+            f"part + the shared arch part, seeds random, archs resampled; sd {k['sd']:.3f}; per replicate "
             + " ".join(f"{v:+.3f}" for v in result["replicated"]["kendall"]["per_replicate"]) + ")"
-            if r > 1 else f"1 supernet: Kendall {interval_text(result['kendall'])} (bootstrap 95% CI over archs)")
+            if r > 1 else f"1 supernet: Kendall {interval_text(k)} (bootstrap 95% CI over archs; its training seed "
+                          f"fixed: another seed moves the figure more than this interval says)")
     lines = [f"epoch {result['epoch']}  bn_policy={result['bn_policy']}  "
              + (f"finetune_batches={result[FINETUNE]}  " if result.get(FINETUNE) else "")
              + f"score set {result.get(SCORE_SET)}  {result['n_archs']} archs  truth={metric}", f"  {head}"]
     if r > 1:
         agree, mean_score = result["replicated"]["agreement"], result["replicated"]["mean_score"]["kendall"]
         lines.append(f"  replicates agree with each other at Kendall {agree['mean']:+.3f} ({agree['min']:+.3f}.."
-                     f"{agree['max']:+.3f}); their mean score ranks the truth at {interval_text(mean_score)}")
+                     f"{agree['max']:+.3f}); their mean score ranks the truth at {interval_text(mean_score)} (these "
+                     f"{r} supernets: seeds fixed, archs resampled)")
+        needed = replicates_for_width(result["replicated"]["kendall"], r, result["n_archs"])
+        if needed:
+            lines.append(f"  {needed}")
     lines += [f"  {line}" for line in baseline_verdicts(result)]
     if not result.get("baselines"):
         lines.append("  no free baseline for these archs (the space has no cost features and no proxies.csv)")
     return lines
+
+
+def _df_text(entry: dict[str, Any]) -> str:
+    df = entry.get("df")
+    return "inf" if df is None else f"{df:.1f}"
+
+
+def replicates_for_width(entry: dict[str, Any], reps: int, archs: int, target: float = TARGET_HALF_WIDTH) -> str:
+    """How many replicates this group's own spread calls for: the R whose 95% half-width (the measured seed and arch
+    parts projected) reaches `target` on these archs; '' where the figure has no seed part."""
+    if entry.get("seed_part") is None or reps < 2:
+        return ""
+    estimate = Estimate(entry["value"], entry["seed_part"], reps - 1, entry["shared_part"], entry["conditions"])
+    half = estimate.half_width()
+    needed = replicates_for_half_width(estimate, reps, target, entry.get("interaction", 0.0))
+    head = f"the seed spread (sd {entry['sd']:.3f}) leaves a 95% half-width of {half:.3f} at R={reps}"
+    if needed is None:
+        return (f"{head}; no number of replicates brings it to {target:.2f} on {archs} archs (the arch part alone "
+                f"is wider: score more archs)")
+    return f"{head}; R={needed} would bring it to {target:.2f} on these {archs} archs"
 
 
 def baseline_verdicts(result: dict[str, Any], subject: str = "the supernet") -> list[str]:
@@ -211,10 +242,12 @@ def format_replicated(result: dict[str, Any]) -> str:
     rep = result["replicated"]
     lines = [f"epoch {result['epoch']}  {result['replicates']} replicates  mean supernet acc "
              f"{result['mean_supernet_acc']:.2f}%",
-             f"  {'':<22} {'mean':>8}  {'95% CI (2-level)':<18} {'sd':>6}  per replicate"]
+             f"  {'':<22} {'mean':>8}  {'95% CI (t, seeds random)':<24} {'2-level bootstrap':<18} {'sd':>6}  "
+             f"per replicate"]
     for name in HEADLINE:
-        e = rep[name]
-        lines.append(f"  {name:<22} {e['value']:>+8.3f}  [{e['ci_low']:+.3f}, {e['ci_high']:+.3f}]  {e['sd']:>6.3f}  "
+        e, b = rep[name], rep[name]["bootstrap"]
+        lines.append(f"  {name:<22} {e['value']:>+8.3f}  [{e['ci_low']:+.3f}, {e['ci_high']:+.3f}]{'':<8} "
+                     f"[{b['ci_low']:+.3f}, {b['ci_high']:+.3f}]  {e['sd']:>6.3f}  "
                      + " ".join(f"{v:+.3f}" for v in e["per_replicate"]))
     ceiling = result.get("ceiling") or {}
     if "undefined_because" in ceiling:

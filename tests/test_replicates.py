@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from wsnas.analysis.metrics import bootstrap_ci, kendall_tau
+from wsnas.analysis.metrics import bootstrap_ci, bootstrap_values, kendall_tau
 from wsnas.analysis.replicated import ScoreSet, paired_difference, replicate_summary, verdict
 from wsnas.analysis.studies import load_inputs
 from wsnas.benchmarks.groundtruth import load_ground_truth
@@ -30,7 +30,9 @@ def _synthetic(n: int, noise: float, seed: int) -> tuple[np.ndarray, np.ndarray]
     return truth, truth + noise * rng.normal(size=n)
 
 
-def test_identical_replicates_give_the_single_run_bootstrap_interval():
+def test_identical_replicates_give_the_single_run_arch_interval():
+    """Replicates without seed spread: only the arch part is left, the single run's bootstrap variance (a normal
+    interval on it), while one run keeps its percentile interval and says its seed is fixed."""
     truth, score = _synthetic(60, 1.0, 0)
     keys = tuple(str(i) for i in range(60))
     one = replicate_summary(ScoreSet("one", keys, score[None, :], ("r0",)), truth, topk=(), n_boot=300, seed=3)
@@ -38,7 +40,11 @@ def test_identical_replicates_give_the_single_run_bootstrap_interval():
                               n_boot=300, seed=3)
     low, high = bootstrap_ci(kendall_tau, score, truth, n_boot=300, seed=3)
     assert (one["kendall"]["ci_low"], one["kendall"]["ci_high"]) == pytest.approx((low, high))
-    assert (three["kendall"]["ci_low"], three["kendall"]["ci_high"]) == pytest.approx((low, high))
+    assert one["kendall"]["conditions"] == "seeds fixed, archs resampled"
+    sd = np.std(bootstrap_values(kendall_tau, score, truth, n_boot=300, seed=3), ddof=1)
+    assert three["kendall"]["se"] == pytest.approx(sd) and three["kendall"]["df"] is None  # normal: no seed part
+    assert three["kendall"]["ci_high"] - three["kendall"]["ci_low"] == pytest.approx(2 * 1.959964 * sd)
+    assert three["kendall"]["conditions"] == "seeds random, archs resampled"
     assert three["kendall"]["sd"] == 0 and three["agreement"]["mean"] == pytest.approx(1)
 
 

@@ -95,7 +95,10 @@ def test_bias_triangle_matches_the_cost_model(run, mirror):
     expected = (r(s_, params) - r(s_, t_) * r(params, t_)) / np.sqrt((1 - r(s_, t_) ** 2) * (1 - r(params, t_) ** 2))
     assert partial["value"] == pytest.approx(expected)
     for s in doc["statistics"]:
-        assert s["null_sim_low"] <= s["null_low"] <= s["null_median"] <= s["null_high"] <= s["null_sim_high"]
+        # a permutation null on few archs is discrete: its quantiles may coincide, up to np.quantile's float
+        # interpolation of equal values (a few ulps; 1e-12 is far below any statistic's resolution)
+        bounds = [s[k] for k in ("null_sim_low", "null_low", "null_median", "null_high", "null_sim_high")]
+        assert all(a <= b + 1e-12 for a, b in zip(bounds, bounds[1:]))
         assert s["outside"] == (not s["null_sim_low"] <= s["value"] <= s["null_sim_high"])
     assert doc["null"]["target_kendall"] == [pytest.approx(rows[("supernet", "truth")]["kendall"])]
 
