@@ -6,7 +6,8 @@ arch it derives and its own ranking of archs.
     enas      paths from an LSTM controller trained by REINFORCE on one-batch accuracy after each epoch; derives
               the best of search.candidates controller samples (xautodl ENAS), logs the greedy arch each epoch
     darts-v1  softmax mixture on every slot; first-order arch step with Adam on the arch split
-    darts-v2  as darts-v1 with the unrolled second-order arch gradient (finite-difference Hessian-vector product)
+    darts-v2  as darts-v1 with the unrolled second-order arch gradient (finite-difference Hessian-vector product),
+              in fp32 whatever the runtime
     gdas      hard Gumbel-softmax sample, straight-through, one path per step; tau linear in epochs
     snas      soft Gumbel-softmax mixture, weights and arch updated by one joint step (single level), with an
               optional resource penalty lambda * E[cost]
@@ -37,7 +38,7 @@ from wsnas.supernets.runtime import Runtime
 from wsnas.supernets.samplers import PathSampler
 from wsnas.supernets.search.controller import Controller
 from wsnas.supernets.search.distribution import SlotParameters, gumbel_softmax, linear_tau
-from wsnas.supernets.search.unrolled import gradients, unrolled_arch_grad
+from wsnas.supernets.search.unrolled import Loss, gradients, unrolled_arch_grad
 
 SCORE_BN = ("batch", "inherit")  # search.score_bn: how one-batch scores normalise (evaluate.BN_POLICIES' names)
 
@@ -51,7 +52,11 @@ class Context:
     rt: Runtime
     optimizer: torch.optim.Optimizer
 
-    def loss(self, x: torch.Tensor, y: torch.Tensor, arch: Any) -> torch.Tensor:
+    def loss(self, x: torch.Tensor, y: torch.Tensor, arch: Any, fp32: bool = False) -> torch.Tensor:
+        """The loss of `arch` on (x, y) in the runtime's precision, or in fp32 (autocast off) with `fp32`."""
+        if fp32:
+            with torch.autocast(self.rt.device.type, enabled=False):
+                return self.criterion(self.model(x.float(), arch), y)
         with self.rt.autocast():
             return self.criterion(self.model(x, arch), y)
 
@@ -382,19 +387,25 @@ class DARTS(AlphaMethod):
         return self.alphas.mixture(self.alphas.probs())
 
     def arch_step(self, ctx: Context, weight_batch, arch_batch) -> float | None:
-        xa, ya = arch_batch
-        valid_loss = lambda: ctx.loss(xa, ya, self.alphas.mixture(self.alphas.probs()))  # noqa: E731
         if self.unrolled:
-            xw, yw = weight_batch
-            train_loss = lambda: ctx.loss(xw, yw, self.alphas.mixture(self.alphas.probs()))  # noqa: E731
+            train_loss, valid_loss = self.unrolled_losses(ctx, weight_batch, arch_batch)
             weights = [p for p in ctx.model.parameters() if p.requires_grad]
             grads, loss = unrolled_arch_grad(train_loss, valid_loss, weights, self.params, ctx.optimizer,
                                              self.cfg.search.unrolled_r)
         else:
-            loss = valid_loss()
+            loss = ctx.loss(*arch_batch, self.alphas.mixture(self.alphas.probs()))
             grads = gradients(loss, self.params)
         self._apply(grads)
         return float(loss.detach())
+
+    def unrolled_losses(self, ctx: Context, weight_batch, arch_batch) -> tuple[Loss, Loss]:
+        """DARTS-V2's training and validation losses through the current weights and arch parameters, in fp32
+        whatever the runtime: the finite-difference step moves the weights by r = 0.01 in all, far below bf16's
+        resolution of each weight, so under bf16 autocast the Hessian-vector product would be rounding noise."""
+        def loss(batch) -> Loss:
+            return lambda: ctx.loss(*batch, self.alphas.mixture(self.alphas.probs()), fp32=True)
+
+        return loss(weight_batch), loss(arch_batch)
 
     def stats(self) -> dict[str, float]:
         return {}
