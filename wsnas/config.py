@@ -95,6 +95,8 @@ class SearchConfig:
                                      # training images; single: both on all of them; auto: the method's own
     arch_split: float = 0.5          # share of the training images (data.n_train) in the arch split (bilevel)
     arch_lr: float = 3e-4            # Adam learning rate of the arch parameters (GAEA: exponentiated-gradient step)
+    arch_step: str = "published"     # a reduced preset's arch (and ENAS controller) lr: published (the method's own
+                                     # per update) or matched (lr x updates of the published run: larger, noisier)
     arch_betas: list[float] = field(default_factory=lambda: [0.5, 0.999])
     arch_eps: float = 1e-8
     arch_weight_decay: float = 1e-3  # Adam weight decay (GAEA: weight of the entropic regulariser)
