@@ -234,9 +234,10 @@ class ENAS(Method):
         return self._archs(self.controller(1, self.generator).indices)[0]
 
     def end_epoch(self, ctx: Context, scorer: BatchScorer) -> dict[str, float]:
-        """search.controller_steps updates, each averaging search.controller_aggregate samples (xautodl's
-        train_controller: reward = accuracy in [0, 1] + entropy_weight * entropy, baseline b <- b - (1 - decay)
-        (b - reward), loss = -log_prob (reward - b), gradient norm clipped)."""
+        """search.controller_steps updates, each averaging search.controller_aggregate samples: reward = accuracy
+        in [0, 1] + entropy_weight * entropy, loss = -log_prob (reward - b), gradient norm clipped (as xautodl's
+        train_controller), with the moving-average baseline b <- b - (1 - decay) (b - reward) updated after every
+        sample, as in the ENAS paper (xautodl computes each sample's from the previous epoch's baseline)."""
         s = self.cfg.search
         self.controller.train()
         rewards, entropies = [], []
