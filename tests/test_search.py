@@ -15,13 +15,15 @@ from wsnas.benchmarks.slot_costs import slot_costs  # noqa: E402
 from wsnas.benchmarks.space import SpaceError  # noqa: E402
 from wsnas.cli import main  # noqa: E402
 from wsnas.config import build_config  # noqa: E402
+from wsnas.errors import WsnasError  # noqa: E402
 from wsnas.supernets.checkpoints import load_checkpoint  # noqa: E402
+from wsnas.supernets.data import DeviceImages  # noqa: E402
 from wsnas.supernets.macro_model import MacroSupernet  # noqa: E402
 from wsnas.supernets.nb201_model import NB201Supernet  # noqa: E402
 from wsnas.supernets.runtime import Runtime, resolve_runtime  # noqa: E402
 from wsnas.supernets.search.controller import Controller  # noqa: E402
 from wsnas.supernets.search.distribution import SlotParameters, gumbel_softmax  # noqa: E402
-from wsnas.supernets.search.methods import Context, make_method  # noqa: E402
+from wsnas.supernets.search.methods import BatchScorer, Context, make_method  # noqa: E402
 from wsnas.supernets.search.unrolled import finite_difference_hvp, unrolled_arch_grad  # noqa: E402
 from wsnas.supernets.search_presets import METHODS, method_layers  # noqa: E402
 from wsnas.supernets.selection import Mix, Pick  # noqa: E402
@@ -183,6 +185,34 @@ def test_darts_v2_runs_its_hessian_vector_product_in_fp32_under_a_bf16_runtime(m
 
     assert error(train_loss) < 1e-2
     assert error(lambda: ctx.loss(*batch, method.alphas.mixture(method.alphas.probs()))) > 0.1  # bf16: noise
+
+
+def test_rsps_ranks_every_arch_on_the_same_batches(mirror):
+    """RSPS's own ranking: every arch sees the same search.rank_batches batches, so an arch's score does not depend
+    on its place in the list, and a fresh scorer from the same seed gives the same scores."""
+    cfg = tiny_config("rsps", **{"data.mirror": str(mirror), "search.rank_batches": 2})
+    rt = resolve_runtime(cfg.runtime)
+    space = get_space("nb201")
+    method = make_method(cfg, space, rt, relaxed_supernet=True)
+    torch.manual_seed(0)
+    model = NB201Supernet(C=4, N=1)
+    ctx = Context(model, torch.nn.CrossEntropyLoss(), rt, torch.optim.SGD(model.parameters(), lr=0.1))
+    rng = np.random.default_rng(0)
+    data = DeviceImages(rng.integers(0, 256, (192, 8, 8, 3), dtype=np.uint8), rng.integers(0, 10, 192))
+    archs = space.sample(5, seed=1)
+
+    def scorer() -> BatchScorer:
+        return BatchScorer(data, 64, torch.Generator().manual_seed(3), rt)
+
+    seen = []
+    spy = scorer()
+    spy_on = spy.on
+    spy.on = lambda model, arch, batches: seen.append([x.data_ptr() for x, _ in batches]) or spy_on(model, arch, batches)
+    scores = method.rank_scores(ctx, spy, archs)
+    assert len(seen) == 5 and len(seen[0]) == 2 and all(s == seen[0] for s in seen)
+    assert method.rank_scores(ctx, scorer(), archs[::-1]).tolist() == scores[::-1].tolist()
+    with pytest.raises(WsnasError, match="search.rank_batches=0"):
+        make_method(tiny_config("rsps", **{"search.rank_batches": 0}), space, rt, relaxed_supernet=False)
 
 
 def test_arch_parameters_live_outside_the_supernet(mirror):

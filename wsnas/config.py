@@ -120,6 +120,7 @@ class SearchConfig:
     controller_aggregate: int = 20
     controller_grad_clip: float = 5.0
     candidates: int = 100            # RSPS, ENAS: archs scored (one arch batch each) to pick the derived arch
+    rank_batches: int = 4            # RSPS: arch batches its own ranking scores every arch on (the same for all)
     score_bn: str = "batch"          # BN of those one-batch scores and ENAS's rewards: batch (the batch's statistics,
                                      # xautodl BN=0 / NATS-Bench) or inherit (the running statistics, BN=1)
     resource_lambda: float = 0.0     # SNAS: weight of the expected-cost penalty lambda * E[cost]

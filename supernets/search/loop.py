@@ -239,5 +239,5 @@ def finish(cfg: Config, run: RunDir, ctx: Context, method: Method, splits: Split
 
 def method_score_name(method: str) -> str:
     """What a method's own score of an arch is."""
-    return {"rsps": "one-batch accuracy on the arch data (its selection score)",
+    return {"rsps": "accuracy on a fixed set of arch batches (search.rank_batches), the same for every arch",
             "enas": "controller log-likelihood"}.get(method, "log-probability under the arch distribution")

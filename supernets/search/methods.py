@@ -2,7 +2,8 @@
 arch it derives and its own ranking of archs.
 
     rsps      uniform paths (train.sampler); derives the best of search.candidates random archs, each scored on one
-              arch batch (Li & Talwalkar, 2019; xautodl RANDOM-NAS)
+              arch batch (Li & Talwalkar, 2019; xautodl RANDOM-NAS); ranks archs by accuracy on one fixed set of
+              search.rank_batches arch batches, the same for every arch
     enas      paths from an LSTM controller trained by REINFORCE on one-batch accuracy after each epoch; derives
               the best of search.candidates controller samples (xautodl ENAS), logs the greedy arch each epoch
     darts-v1  softmax mixture on every slot; first-order arch step with Adam on the arch split
@@ -63,8 +64,9 @@ class Context:
 
 class BatchScorer:
     """One-batch accuracy (%) of archs on a seeded stream of unaugmented batches of the arch data, each arch on the
-    next batch (xautodl's get_best_arch and ENAS reward), BatchNorm on each batch's own statistics (bn="batch",
-    xautodl's BN=0) or on the running statistics of the search so far ("inherit", BN=1)."""
+    next batch (xautodl's get_best_arch and ENAS reward), or on given batches (`fixed`, `on`); BatchNorm on each
+    batch's own statistics (bn="batch", xautodl's BN=0) or on the running statistics of the search so far
+    ("inherit", BN=1)."""
 
     def __init__(self, data: DeviceImages, batch_size: int, generator: torch.Generator, rt: Runtime,
                  bn: str = "batch") -> None:
@@ -74,10 +76,19 @@ class BatchScorer:
         if bn not in SCORE_BN:
             raise WsnasError(f"search.score_bn={bn!r}; choose {' or '.join(SCORE_BN)}")
         self.rt, self.bn = rt, bn
+        self.per_pass = data.num_batches(batch_size, drop_last=True)
         self._stream = _cycle(data, batch_size, generator, augment=False, rt=rt)
 
     def __call__(self, model: nn.Module, arch: Any) -> float:
-        accuracy, _ = accuracy_and_loss(model, arch, [next(self._stream)], self.rt, self.bn)
+        return self.on(model, arch, [next(self._stream)])
+
+    def fixed(self, n: int) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        """The stream's next `n` batches (at most one pass: no image twice), to score several archs on the same."""
+        return [next(self._stream) for _ in range(min(n, self.per_pass))]
+
+    def on(self, model: nn.Module, arch: Any, batches: list[tuple[torch.Tensor, torch.Tensor]]) -> float:
+        """Accuracy (%) of `arch` over `batches`."""
+        accuracy, _ = accuracy_and_loss(model, arch, batches, self.rt, self.bn)
         return accuracy
 
 
@@ -183,6 +194,11 @@ class RSPS(Method):
 
     name = "rsps"
 
+    def __init__(self, cfg: Config, space: SearchSpace, rt: Runtime) -> None:
+        super().__init__(cfg, space, rt)
+        if cfg.search.rank_batches < 1:
+            raise WsnasError(f"search.rank_batches={cfg.search.rank_batches}: RSPS ranks on at least 1 arch batch")
+
     def begin_epoch(self, epoch: int, seed: int) -> None:
         super().begin_epoch(epoch, seed)
         self.sampler = PathSampler(self.space, self.cfg.train.sampler, seed)
@@ -202,8 +218,10 @@ class RSPS(Method):
         return float(sum(math.log(len(slot.choices)) for slot in self.slots))
 
     def rank_scores(self, ctx: Context, scorer: BatchScorer, archs: Sequence[Any]) -> np.ndarray:
-        """RSPS ranks by its selection score: one-batch accuracy, each arch on the next arch batch."""
-        return np.array([scorer(ctx.model, arch) for arch in archs])
+        """RSPS ranks by accuracy on the arch data, every arch on the same search.rank_batches batches (one
+        batch per arch, as its selection scores them, would add each batch's luck to the ranking)."""
+        batches = scorer.fixed(self.cfg.search.rank_batches)
+        return np.array([scorer.on(ctx.model, arch, batches) for arch in archs])
 
 
 # ---------------------------------------------------------------------------------------------------- ENAS
