@@ -3,7 +3,8 @@ reductions, which training images each part of a method reads, and the published
 
 Config layers of `wsnas search` (last wins): the global preset, the space's preset, the method's published
 settings (`paper_settings`), the method's reduction for the chosen preset (`REDUCTIONS`; its MATCHED arch learning
-rate only with search.arch_step=matched), then the user's file and --set overrides. Sources, checked against the code (read, not copied):
+rate only with search.arch_step=matched), then the user's file and --set overrides. Sources, checked against the
+code (read, not copied):
   xautodl  D-X-Y/AutoDL-Projects f46486e: configs/nas-benchmark/algos/{RANDOM,ENAS,DARTS,GDAS}.config,
            scripts-search/NAS-Bench-201-algos/*.sh, exps/NAS-Bench-201-algos/*.py,
            xautodl/models/cell_searchs/search_model_enas_utils.py (controller)

@@ -9,7 +9,8 @@
     RUN/search_shares.csv      per epoch, slot and choice: its probability under the method's arch distribution
     RUN/method_scores.csv      the method's own score of each arch of the evaluation sample (eval.n_archs, eval.seed)
     RUN/search.json            the derived arch (by the method's final rule) and its ground truth, data splits,
-                               the arch step regime (search_presets.arch_step_regime), timing; `wsnas search` adds the method's ranking metrics after `wsnas evaluate`
+                               the arch step regime (search_presets.arch_step_regime), timing; `wsnas search`
+                               adds the method's ranking metrics after `wsnas evaluate`
 
 Every epoch's randomness (data order and augmentation, arch batches, paths, Gumbel noise, controller samples,
 candidates) comes from generators seeded by (train.seed, epoch), so a resumed search equals an uninterrupted one.
