@@ -2,10 +2,10 @@
 what one process computes, and resume from the same checkpoint.
 
 How close "the same" can be: one training step on 2 ranks equals one process to float rounding (global-batch BN,
-averaged gradients), and the first epoch (3 steps) stays within a bound on float32 summation (assert_updates_close). Over more steps, rounding
-differences flip a few ReLUs and grow: one process run with 1 thread and with 2 threads differs by as much as
-2 ranks and 1 process do (max relative weight difference ~0.1 after 8 steps). So the second epoch is compared
-by its loss and by which ops were updated, not weight by weight.
+averaged gradients), and the first epoch (3 steps) stays within a bound on float32 summation
+(assert_updates_close). Over more steps, rounding differences flip a few ReLUs and grow: one process run with 1
+thread and with 2 threads differs by as much as 2 ranks and 1 process do (max relative weight difference ~0.1
+after 8 steps). So the second epoch is compared by its loss and by which ops were updated, not weight by weight.
 """
 import os
 import shutil

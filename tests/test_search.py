@@ -53,14 +53,14 @@ def test_slots_describe_one_choice_per_slot():
                                          ("macro", lambda: MacroSupernet(width_mult=0.125))])
 def test_one_hot_mixtures_and_unit_picks_compute_the_discrete_path(space, model):
     torch.manual_seed(0)
-    net, s = model().eval(), get_space(space)
-    x = torch.randn(2, 3, 16, 16)
+    net, s = model().eval().double(), get_space(space)  # float64: the mixture sums its ops in another order
+    x = torch.randn(2, 3, 16, 16, dtype=torch.float64)
     for arch in s.sample(3, seed=1):
-        one_hot = tuple(Mix(slot.choices, torch.tensor([float(c == a) for c in slot.choices]))
+        one_hot = tuple(Mix(slot.choices, torch.tensor([float(c == a) for c in slot.choices], dtype=torch.float64))
                         for slot, a in zip(s.slots(), arch))
-        picks = tuple(Pick(a, torch.tensor(1.0)) for a in arch)
+        picks = tuple(Pick(a, torch.tensor(1.0, dtype=torch.float64)) for a in arch)
         discrete = net(x, arch)
-        assert torch.allclose(net(x, one_hot), discrete, atol=1e-6)
+        assert torch.allclose(net(x, one_hot), discrete, atol=1e-9)
         assert torch.equal(net(x, picks), discrete)
 
 
@@ -72,7 +72,7 @@ def test_straight_through_gumbel_is_one_hot_and_its_gradient_reaches_the_arch_pa
             a[3] += 5.0  # nor_conv_3x3 most likely everywhere, so every edge is live
     gen = torch.Generator().manual_seed(1)
     weights = [gumbel_softmax(lp, 0.5, gen, hard=True) for lp in alphas.log_probs()]
-    for w in weights:
+    for w in weights:  # straight-through (hard - soft) + soft: exact zeros, and 1 to one float32 rounding (6e-8)
         assert torch.allclose(w, torch.nn.functional.one_hot(w.argmax(), len(w)).float(), atol=1e-6)
     entries = alphas.picks(weights)
     assert all(isinstance(e, Pick) for e in entries)
@@ -95,7 +95,7 @@ def test_eg_update_keeps_every_slot_on_the_simplex(mirror):
     batch = (torch.randn(16, 3, 32, 32), torch.arange(16) % 10)
     for _ in range(3):
         method.arch_step(ctx, batch, batch)
-        for a in method.params:
+        for a in method.params:  # float32 division by the sum, then a sum of 4: within 5 u = 3e-7 of 1
             assert abs(float(a.detach().sum()) - 1.0) < 1e-6 and float(a.detach().min()) >= cfg.search.eg_clamp * (1 - 1e-6)
     assert any(float(a.max()) > 0.5 for a in method.params)  # it moved off the uniform start
 
@@ -113,9 +113,10 @@ def test_controller_log_prob_is_the_sum_of_its_decisions_log_probs():
             assert choice < size and torch.isinf(log_p[size:]).all()
             total += float(log_p[choice])
             inputs = controller.embed(torch.tensor([choice]))[None]
+        # float32 log-softmaxes (|log p| < 3, a few ulps each) summed in another order: 4 terms x ~1e-6 at most
         assert abs(total - float(decisions.log_prob[b])) < 1e-5
     forced = controller(given=decisions.indices)
-    assert torch.allclose(forced.log_prob, decisions.log_prob)
+    assert torch.allclose(forced.log_prob, decisions.log_prob)  # the same float32 ops: rtol 1e-5 is ~80 ulps
 
 
 def _tiny_darts_problem():
@@ -181,7 +182,8 @@ def test_darts_v2_runs_its_hessian_vector_product_in_fp32_under_a_bf16_runtime(m
     exact = _flat(torch.autograd.grad(sum((g * v).sum() for g, v in zip(grads, vector)), alphas))
 
     def error(loss) -> float:
-        return float((_flat(finite_difference_hvp(loss, weights, alphas, vector, r=1e-3)) - exact).norm() / exact.norm())
+        approx = _flat(finite_difference_hvp(loss, weights, alphas, vector, r=1e-3))
+        return float((approx - exact).norm() / exact.norm())
 
     assert error(train_loss) < 1e-2
     assert error(lambda: ctx.loss(*batch, method.alphas.mixture(method.alphas.probs()))) > 0.1  # bf16: noise
@@ -206,8 +208,8 @@ def test_rsps_ranks_every_arch_on_the_same_batches(mirror):
 
     seen = []
     spy = scorer()
-    spy_on = spy.on
-    spy.on = lambda model, arch, batches: seen.append([x.data_ptr() for x, _ in batches]) or spy_on(model, arch, batches)
+    score = spy.on
+    spy.on = lambda model, arch, batches: seen.append([x.data_ptr() for x, _ in batches]) or score(model, arch, batches)
     scores = method.rank_scores(ctx, spy, archs)
     assert len(seen) == 5 and len(seen[0]) == 2 and all(s == seen[0] for s in seen)
     assert method.rank_scores(ctx, scorer(), archs[::-1]).tolist() == scores[::-1].tolist()
@@ -227,7 +229,7 @@ def test_expected_cost_decomposition_is_exact_for_nb201_and_macro():
         space = get_space(name)
         costs = slot_costs(space, "params_M")
         for arch in space.sample(20, seed=3):
-            assert abs(costs.of(space, arch) - space.features(arch)["params_M"]) < 1e-9
+            assert abs(costs.of(space, arch) - space.features(arch)["params_M"]) < 1e-9  # float64 sums of < 100
 
 
 @pytest.mark.parametrize("space", ["nb201", "macro"])
@@ -241,6 +243,7 @@ def test_every_method_runs_at_smoke_size(tmp_path, mirror, space):
         assert result["method"] == method and len(log) == 1 and np.isfinite(log.loss).all()
         assert result["derived"]["truth"]["truth:cifar10/test"] > 0
         shares = pd.read_csv(run / "seed-0" / "search_shares.csv")
+        # float32 shares (ENAS's: means of 100 conditional distributions): sums within ~100 u = 6e-6 of 1
         assert np.allclose(shares.groupby("slot").share.sum(), 1.0, atol=1e-5)
         scores = pd.read_csv(run / "seed-0" / "method_scores.csv", dtype={"key": str})
         assert len(scores) == 12  # the smoke preset's evaluation sample
