@@ -10,6 +10,13 @@ another candidate is more than MARGIN faster. bf16 is a candidate only where the
 is never measured, and runtime.autotune=false (the smoke preset) keeps fp32 and the contiguous format. On a GPU
 `auto` stays bf16 and channels_last (runtime.py).
 
+A busy machine cannot decide: before a measured choice is kept, its rounds must agree (`_agreement`): every
+candidate's slowest round within SPREAD of its fastest, and the chosen candidate the choice (fastest, or within
+MARGIN of it) in at least AGREE of the rounds. Rounds that disagree are measured once more; if they disagree
+again, the rule `fallback_choice` decides (fp32 contiguous, unless bf16 is native and the model is wide: bf16
+`wide`), is recorded in the run (a resume computes the same numbers) but not cached, so the next run on the
+machine measures again.
+
 Timing can flip between two measurements, and the choice changes the numbers a run computes, so a choice is
 made once and then reused:
   * per machine, shape, torch version and thread count, in cache_dir()/autotune.json; a cache from another
@@ -39,27 +46,28 @@ from wsnas.atomic import write_json
 from wsnas.config import Config
 from wsnas.paths import cache_dir
 from wsnas.runs import RunDir
-from wsnas.supernets.runtime import LAYOUTS, Runtime, apply_layout, batch_format, resolve_runtime
+from wsnas.supernets.autotune_cli import CACHE_NAME, CACHE_VERSION
+from wsnas.supernets.runtime import LAYOUTS, WIDE_CHANNELS, Runtime, apply_layout, batch_format, resolve_runtime
 
 WORKLOADS = ("train", "evaluate")
-CACHE_NAME = "autotune.json"
 RUN_RECORD = "runtime.json"
-CACHE_VERSION = 1
 MARGIN = 0.05      # another candidate must beat full precision, contiguous, by more than this to be chosen
 ROUNDS = 3         # timed rounds at least; every candidate runs once per round, the candidates interleaved
 MAX_ROUNDS = 15    # more rounds while a candidate has been timed for less than MIN_SECONDS (fast steps)
 MIN_SECONDS = 0.5
 WARMUP = 1         # untimed steps per candidate before the first round
+SPREAD = 1.5       # rounds disagree when a candidate's slowest round takes more than this times its fastest
+AGREE = 2 / 3      # ... or when the choice is not the fastest (within MARGIN) in at least this share of the rounds
 
 Candidate = tuple[str, str]  # (amp: off | bf16, layout: one of LAYOUTS)
-Measure = Callable[[Config, str, list[Candidate]], dict[Candidate, float]]
+Measure = Callable[[Config, str, list[Candidate]], dict[Candidate, list[float]]]  # images/s of each round
 
 
 def autotuned_runtime(cfg: Config, workload: str, run: RunDir | None = None, log: Callable[[str], None] = print,
                       measure: Measure | None = None) -> Runtime:
     """The runtime of `workload` for cfg: resolve_runtime's, with `auto` amp and channels_last on a CPU taken
     from the run's record, else the machine's cache, else measured (by `measure`, default `measure_candidates`)
-    and then written to both."""
+    and then written to both (a fallback, when the rounds disagree twice, to the run's record only)."""
     if workload not in WORKLOADS:
         raise ValueError(f"workload {workload!r}; one of {WORKLOADS}")
     rt = resolve_runtime(cfg.runtime)
@@ -73,15 +81,63 @@ def autotuned_runtime(cfg: Config, workload: str, run: RunDir | None = None, log
             with _locked(cache_dir() / "autotune.lock"):
                 entry, source = _cached(cfg, workload, candidates, log), f"cached in {cache_dir() / CACHE_NAME}"
                 if entry is None:
-                    log(f"[runtime] timing {workload} steps under {', '.join(map(_label, candidates))} (once per "
-                        f"machine and shape)")
-                    entry, source = _decide((measure or measure_candidates)(cfg, workload, candidates)), "measured"
-                    _store(cfg, workload, candidates, entry)
+                    entry, source = _measured(cfg, workload, candidates, measure or measure_candidates, log)
+                    if "fallback" not in entry:
+                        _store(cfg, workload, candidates, entry)
             if run:
                 _record(run, workload, rt, entry)
     speeds = ", ".join(f"{_label(_parse(k))} {v:.0f}" for k, v in entry["images_per_s"].items())
     log(f"[runtime] {workload}: {_label(_choice(entry))} (images/s: {speeds}; {source})")
     return _runtime(rt, entry, f"autotune, {source.split(' in ')[0]}")
+
+
+def _measured(cfg: Config, workload: str, candidates: list[Candidate], measure: Measure,
+              log: Callable[[str], None]) -> tuple[dict[str, Any], str]:
+    """The measured choice, measured twice at most; the rule's choice (marked `fallback`) if the rounds disagree
+    both times."""
+    log(f"[runtime] timing {workload} steps under {', '.join(map(_label, candidates))} (once per machine and shape)")
+    for attempt in range(2):
+        rounds = measure(cfg, workload, candidates)
+        entry = _decide(rounds)
+        problem = _agreement(rounds, _choice(entry))
+        if problem is None:
+            return entry, "measured"
+        log(f"[runtime] {workload}: timing rounds disagree ({problem}); "
+            f"{'measuring again' if attempt == 0 else 'falling back to the rule, not cached'}")
+    amp, layout = fallback_choice(cfg, candidates)
+    return {**entry, "amp": amp, "layout": layout, "fallback": problem}, "fallback (timing rounds disagreed)"
+
+
+def fallback_choice(cfg: Config, candidates: list[Candidate]) -> Candidate:
+    """The choice without timing: bf16 `wide` where bf16 is a candidate (native) and the model is wide (at least
+    half its convolutions have WIDE_CHANNELS or more outputs), else the first candidate (fp32 contiguous when
+    both settings are `auto`)."""
+    if ("bf16", "wide") in candidates and _wide_model(cfg):
+        return "bf16", "wide"
+    return candidates[0]
+
+
+def _wide_model(cfg: Config) -> bool:
+    from wsnas.supernets.train import build_model
+
+    with torch.random.fork_rng(devices=[]):
+        model = build_model(cfg, Runtime(torch.device("cpu"), None))
+    convs = [m.out_channels for m in model.modules() if isinstance(m, nn.Conv2d)]
+    return bool(convs) and 2 * sum(c >= WIDE_CHANNELS for c in convs) >= len(convs)
+
+
+def _agreement(rounds: dict[Candidate, list[float]], choice: Candidate) -> str | None:
+    """Why the rounds (images/s per round, the candidates' rounds interleaved) disagree about `choice`, or None:
+    a candidate's rounds spread by more than SPREAD, or `choice` within MARGIN of the round's fastest in fewer
+    than AGREE of the rounds."""
+    for candidate, speeds in rounds.items():
+        if max(speeds) > SPREAD * min(speeds):
+            return f"{_label(candidate)}'s rounds range {min(speeds):.0f}-{max(speeds):.0f} images/s"
+    n = min(map(len, rounds.values()))
+    kept = sum(rounds[choice][r] * (1 + MARGIN) >= max(s[r] for s in rounds.values()) for r in range(n))
+    if kept < AGREE * n:
+        return f"{_label(choice)} is the fastest in {kept} of {n} rounds"
+    return None
 
 
 def native_bf16() -> bool:
@@ -101,8 +157,8 @@ def machine_fingerprint() -> dict[str, Any]:
 # ------------------------------------------------------------------------------------------ measurement
 
 
-def measure_candidates(cfg: Config, workload: str, candidates: list[Candidate]) -> dict[Candidate, float]:
-    """Median images/s of each candidate over interleaved rounds of one `workload` step (ROUNDS, or up to
+def measure_candidates(cfg: Config, workload: str, candidates: list[Candidate]) -> dict[Candidate, list[float]]:
+    """Images/s of each candidate in each of its interleaved rounds of one `workload` step (ROUNDS, or up to
     MAX_ROUNDS until each candidate was timed for MIN_SECONDS) on a throwaway copy of the run's model, with the
     run's first batch and a fixed set of archs (the same arch for every candidate of a round); the global RNG
     is left as it was."""
@@ -132,7 +188,7 @@ def measure_candidates(cfg: Config, workload: str, candidates: list[Candidate]) 
                 _step(model, opt, inputs, y, arch, cast, train)
                 if round_ >= WARMUP:
                     seconds[(amp, layout)].append(time.perf_counter() - began)
-    return {c: len(y) / statistics.median(times) for c, times in seconds.items()}
+    return {c: [len(y) / t for t in times] for c, times in seconds.items()}
 
 
 def _step(model: nn.Module, opt: torch.optim.Optimizer, x: torch.Tensor, y: torch.Tensor, arch: Any,
@@ -151,13 +207,16 @@ def _step(model: nn.Module, opt: torch.optim.Optimizer, x: torch.Tensor, y: torc
             model(x, arch)
 
 
-def _decide(speeds: dict[Candidate, float]) -> dict[str, Any]:
-    """The fastest candidate, unless full precision in the contiguous format (when measured) is within MARGIN."""
+def _decide(rounds: dict[Candidate, list[float]]) -> dict[str, Any]:
+    """The fastest candidate by median, unless full precision in the contiguous format (when measured) is within
+    MARGIN; with each candidate's median images/s and the spread (slowest / fastest round) of its rounds."""
+    speeds = {c: statistics.median(v) for c, v in rounds.items()}
     best = max(speeds, key=speeds.get)
     plain = ("off", "contiguous")
     if plain in speeds and speeds[plain] * (1 + MARGIN) >= speeds[best]:
         best = plain
     return {"amp": best[0], "layout": best[1], "images_per_s": {_key(c): v for c, v in speeds.items()},
+            "spread": {_key(c): max(v) / min(v) for c, v in rounds.items()}, "rounds": min(map(len, rounds.values())),
             "measured_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
 
 

@@ -2,8 +2,9 @@
 reductions, which training images each part of a method reads, and the published results to compare with.
 
 Config layers of `wsnas search` (last wins): the global preset, the space's preset, the method's published
-settings (`paper_settings`), the method's reduction for the chosen preset (`REDUCTIONS`), then the user's file and
---set overrides. Sources, checked against the code (read, not copied):
+settings (`paper_settings`), the method's reduction for the chosen preset (`REDUCTIONS`; its MATCHED arch learning
+rate only with search.arch_step=matched), then the user's file and --set overrides. Sources, checked against the
+code (read, not copied):
   xautodl  D-X-Y/AutoDL-Projects f46486e: configs/nas-benchmark/algos/{RANDOM,ENAS,DARTS,GDAS}.config,
            scripts-search/NAS-Bench-201-algos/*.sh, exps/NAS-Bench-201-algos/*.py,
            xautodl/models/cell_searchs/search_model_enas_utils.py (controller)
@@ -19,6 +20,8 @@ from typing import Any
 from wsnas.config import Config, ConfigError
 
 METHODS: tuple[str, ...] = ("rsps", "enas", "darts-v1", "darts-v2", "gdas", "snas", "gaea")
+ARCH_STEPS = ("published", "matched")  # search.arch_step: the regime of a reduced run's arch learning rate
+MATCHED = "matched"  # a reduction's key for the arch learning rate that search.arch_step=matched applies
 LEVELS = ("single", "bilevel")
 GAEA_BASES = ("darts", "gdas")
 
@@ -86,8 +89,8 @@ GAEA: dict[str, dict[str, Any]] = {
 }
 
 # Arch updates of each method's published NB201 CIFAR-10 run (epochs x steps per epoch: 25k/25k split at batch 64 =
-# 390 bilevel steps, 50k at 64 = 781 single-level steps; ENAS: controller updates), to scale the cpu preset's arch
-# learning rate (below).
+# 390 bilevel steps, 50k at 64 = 781 single-level steps; ENAS: controller updates), to say how far a reduced run's
+# arch distribution can travel, and to scale its arch learning rate under search.arch_step=matched.
 PUBLISHED_ARCH_STEPS: dict[str, int] = {"darts-v1": 50 * 390, "darts-v2": 50 * 390, "gdas": 250 * 390,
                                         "snas": 150 * 781, "gaea:darts": 25 * 781, "gaea:gdas": 200 * 781,
                                         "enas": 250 * 50}
@@ -96,25 +99,28 @@ BILEVEL, SINGLE = 78, 156  # cpu arch steps per epoch: 10,000 training images (5
 
 def matched_lr(key: str, lr: float, updates: int) -> float:
     """The learning rate that moves the arch parameters as far in `updates` updates as the published run's lr does
-    in its PUBLISHED_ARCH_STEPS (lr x updates kept): at the cpu preset a method takes 20-200x fewer arch steps,
-    and at the published lr its arch distribution would barely leave its start. Three significant digits."""
+    in its PUBLISHED_ARCH_STEPS (lr x updates kept; search.arch_step=matched). At the cpu preset a method takes
+    20-200x fewer arch steps, so this multiplies the step per update by as much (GAEA's EG step 0.1 becomes 3.13,
+    ENAS's controller lr 20x) and the noise of the travelled distance by its square root. Three significant
+    digits."""
     return float(f"{lr * PUBLISHED_ARCH_STEPS[key] / updates:.3g}")
 
 
 def _cpu(key: str, epochs: int, lr_key: str, lr: float, steps_per_epoch: int, warmup: int = 0,
          **extra: Any) -> dict[str, Any]:
-    """A cpu reduction: `epochs`, and the arch learning rate matched to (epochs - warmup) * steps_per_epoch
-    updates; `extra` keys spelled with '__' for '.'."""
+    """A cpu reduction: `epochs`, and under MATCHED the arch learning rate matched to (epochs - warmup) *
+    steps_per_epoch updates; `extra` keys spelled with '__' for '.'."""
     updates = (epochs - warmup) * steps_per_epoch
-    return {"train.epochs": epochs, lr_key: matched_lr(key, lr, updates),
+    return {"train.epochs": epochs, MATCHED: {lr_key: matched_lr(key, lr, updates)},
             **{k.replace("__", "."): v for k, v in extra.items()}}
 
 
 # The reductions of each preset, applied over the published settings ("<method>@<space>" after "<method>"). cpu:
 # each method searches for about 250-300 CPU-seconds on one thread at the global cpu preset's size (C=8, N=1;
 # macro at width 0.25; 10,000 training images), i.e. within 10 minutes on 2 cores, measured per epoch
-# (docs/search-methods.md); arch learning rates matched_lr. GAEA's cosine keeps its published shape (the run
-# stops half way through a schedule twice its length).
+# (docs/search-methods.md); arch learning rates as published per update (search.arch_step=published), or
+# matched_lr (search.arch_step=matched). GAEA's cosine keeps its published shape (the run stops half way through a
+# schedule twice its length).
 REDUCTIONS: dict[str, dict[str, dict[str, Any]]] = {
     "smoke": {
         "*": {"train.epochs": 2, "search.candidates": 4, "search.controller_steps": 2,
@@ -177,12 +183,48 @@ def paper_settings(method: str, space: str, gaea_base: str = "darts") -> dict[st
 
 def method_layers(probe: Config) -> list[dict[str, Any]]:
     """The config layers of probe.search.method (see the module docstring): published settings, then the
-    reduction of probe.preset (its '*' entries first)."""
+    reduction of probe.preset (its '*' entries first; their MATCHED learning rates under search.arch_step=matched)."""
     s = probe.search
+    if s.arch_step not in ARCH_STEPS:
+        raise ConfigError(f"search.arch_step={s.arch_step!r}; choose {' or '.join(ARCH_STEPS)}")
     key = method_key(s.method, s.gaea_base)
     reductions = REDUCTIONS.get(probe.preset, {})
-    return [paper_settings(s.method, probe.space, s.gaea_base), reductions.get("*", {}), reductions.get(key, {}),
-            reductions.get(f"{key}@{probe.space}", {})]
+    layers = [reductions.get("*", {}), reductions.get(key, {}), reductions.get(f"{key}@{probe.space}", {})]
+    return [paper_settings(s.method, probe.space, s.gaea_base), *(_in_regime(layer, s.arch_step) for layer in layers)]
+
+
+def _in_regime(layer: dict[str, Any], arch_step: str) -> dict[str, Any]:
+    """A reduction's settings, with its MATCHED learning rate only under arch_step=matched."""
+    settings = {k: v for k, v in layer.items() if k != MATCHED}
+    return {**settings, **layer.get(MATCHED, {})} if arch_step == MATCHED else settings
+
+
+def arch_step_regime(cfg: Config, steps_per_epoch: int) -> dict[str, Any] | None:
+    """How a search's arch learning rate relates to its method's published run: the regime (search.arch_step),
+    the lr per update and the published one, the arch updates of this run and of the published one, and the
+    share of the published lr x updates it covers. None for RSPS (no arch updates)."""
+    s = cfg.search
+    if s.method == "rsps":
+        return None
+    key = method_key(s.method, s.gaea_base)
+    lr_key = "search.controller_lr" if s.method == "enas" else "search.arch_lr"
+    lr = s.controller_lr if s.method == "enas" else s.arch_lr
+    published = paper_settings(s.method, cfg.space, s.gaea_base)[lr_key]
+    epochs = cfg.train.epochs - (0 if s.method == "enas" else s.arch_warmup_epochs)
+    updates = max(epochs, 0) * (s.controller_steps if s.method == "enas" else steps_per_epoch)
+    return {"arch_step": s.arch_step, "lr_key": lr_key, "lr": lr, "published_lr": published,
+            "step_vs_published": lr / published, "updates": updates, "published_updates": PUBLISHED_ARCH_STEPS[key],
+            "travel_vs_published": lr * updates / (published * PUBLISHED_ARCH_STEPS[key])}
+
+
+def describe_regime(regime: dict[str, Any] | None) -> str:
+    """One line for the run's log."""
+    if regime is None:
+        return "no arch updates (uniform paths)"
+    r = regime
+    return (f"arch step {r['arch_step']}: {r['lr_key']}={r['lr']:g} per update ({r['step_vs_published']:.3g}x the "
+            f"published {r['published_lr']:g}), {r['updates']} updates against the published run's "
+            f"{r['published_updates']}, lr x updates {r['travel_vs_published']:.3g}x the published")
 
 
 def check_method(method: str, gaea_base: str = "darts") -> None:

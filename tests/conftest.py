@@ -1,5 +1,13 @@
 """Shared test fixtures: the local data mirror, and a per-session cache and results database (tests never
-write to ~/.cache or ./runs)."""
+write to ~/.cache or ./runs).
+
+Numerical tolerances, so that the suite passes on any x86 or ARM CPU at any thread count: a comparison of float32
+torch results states its error bound where it is made (u = 2^-24 = 6e-8; a sum of n terms in another order
+differs by at most 2 n u of the magnitudes summed), or is made in float64. Statistics computed with numpy, scipy
+and pandas are float64 (u = 1.1e-16): pytest.approx's default (rel 1e-6) and abs=1e-12 on correlations in
+[-1, 1] lie far above their rounding (Kendall from integer pair counts: a few ulps; a correlation over the at most
+a few thousand values here: n u < 1e-12). Tolerances on Monte Carlo estimates are stated as multiples of their
+standard errors where they are made, and tolerances on table values as the table's own rounding."""
 from __future__ import annotations
 
 import os

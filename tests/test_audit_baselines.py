@@ -135,7 +135,7 @@ def test_the_database_and_query_hold_the_paired_comparisons(tables, capsys):
     assert (row["kind"], row["score"], row["truth"]) == ("audit", "noisy", "accuracy")
     assert row["supernet"] == round(metrics["results"][0]["kendall"]["value"], 3)
     assert (row["difference"], row["ci_low"], row["ci_high"], row["p"]) == pytest.approx(
-        (diff["difference"], diff["ci_low"], diff["ci_high"], diff["p_value"]), abs=5e-4)
+        (diff["difference"], diff["ci_low"], diff["ci_high"], diff["p_value"]), abs=5e-4)  # the query rounds to 3
 
 
 def test_the_report_of_an_audit_draws_its_verdicts(tables, capsys):

@@ -21,14 +21,33 @@ FAST = {("off", "contiguous"): 100.0, ("off", "channels_last"): 150.0, ("off", "
 
 
 class Timings:
-    """A `measure` that returns given images/s and counts its calls."""
+    """A `measure` that returns given images/s (the same in each of 3 rounds) and counts its calls."""
 
     def __init__(self, speeds):
         self.speeds, self.calls = dict(speeds), 0
 
     def __call__(self, cfg, workload, candidates):
         self.calls += 1
-        return {c: self.speeds[c] for c in candidates}
+        return {c: [self.speeds[c]] * 3 for c in candidates}
+
+
+class NoisyTimings(Timings):
+    """Rounds as on a busy machine: each candidate's second round is 3x slower (another job took the cores)."""
+
+    def __call__(self, cfg, workload, candidates):
+        self.calls += 1
+        return {c: [self.speeds[c], self.speeds[c] / 3, self.speeds[c]] for c in candidates}
+
+
+class FlippingTimings(Timings):
+    """Steady rounds whose fastest candidate changes every round: the ranking is not stable."""
+
+    def __call__(self, cfg, workload, candidates):
+        self.calls += 1
+        rounds = {c: [100.0] * 3 for c in candidates}
+        for r, c in enumerate(candidates[-3:]):
+            rounds[c][r] = 140.0
+        return rounds
 
 
 @pytest.fixture()
@@ -99,7 +118,7 @@ def test_bf16_is_a_candidate_only_where_the_cpu_computes_it(cifar, fresh_cache, 
     monkeypatch.setattr(autotune, "native_bf16", lambda: False)
     seen = []
     autotuned_runtime(_cfg(cifar), "train", None, print, lambda cfg, w, candidates: seen.extend(candidates) or
-                      {c: FAST[c] for c in candidates})
+                      {c: [FAST[c]] * 3 for c in candidates})
     assert seen == [("off", layout) for layout in LAYOUTS]
 
 
@@ -155,8 +174,46 @@ def test_real_timings_at_a_tiny_shape(cifar, fresh_cache):
     cfg = _cfg(cifar, **{"train.batch_size": 16, "eval.batch_size": 16, "runtime.threads": 1})
     for workload in ("train", "evaluate"):
         candidates = autotune._candidates(cfg, autotune.resolve_runtime(cfg.runtime))
-        speeds = measure_candidates(cfg, workload, candidates)
-        assert set(speeds) == set(candidates) and all(v > 0 for v in speeds.values())
+        rounds = measure_candidates(cfg, workload, candidates)
+        assert set(rounds) == set(candidates) and all(len(v) >= 3 and min(v) > 0 for v in rounds.values())
+
+
+@pytest.mark.parametrize("timings", [NoisyTimings, FlippingTimings])
+def test_rounds_that_disagree_twice_fall_back_to_the_rule_and_cache_nothing(cifar, fresh_cache, timings):
+    cfg, lines = _cfg(cifar), []
+    run = RunDir(fresh_cache / "run")
+    run.init(cfg)
+    noisy = timings(FAST)
+    rt = autotuned_runtime(cfg, "train", run, lines.append, noisy)
+    assert noisy.calls == 2 and sum(": timing rounds disagree (" in line for line in lines) == 2
+    # C=4: most convolutions are narrower than 16 channels, so the rule keeps fp32 contiguous
+    assert (rt.amp, rt.layout, rt.source) == ("off", "contiguous", "autotune, fallback (timing rounds disagreed)")
+    assert not (cache_dir() / "autotune.json").exists()
+    assert json.loads((run.path / "runtime.json").read_text())["train"]["fallback"]  # a resume reuses it
+    assert autotuned_runtime(cfg, "train", run, print, noisy).source == "autotune, recorded" and noisy.calls == 2
+    wide = _cfg(cifar, **{"model.C": 16})
+    assert (autotune.fallback_choice(wide, autotune._candidates(wide, autotune.resolve_runtime(wide.runtime)))
+            == ("bf16", "wide"))
+    # steady rounds the second time: that measurement is kept and cached
+    once = iter([timings(FAST), Timings(FAST)])
+    rt = autotuned_runtime(cfg, "train", None, print, lambda *a: next(once)(*a))
+    assert (rt.amp, rt.layout, rt.source) == ("bf16", "channels_last", "autotune, measured")
+    assert len(json.loads((cache_dir() / "autotune.json").read_text())["entries"]) == 1
+
+
+def test_the_cli_shows_and_resets_the_cache(cifar, fresh_cache, capsys):
+    assert main(["autotune", "--show"]) == 0 and "no cache" in capsys.readouterr().out
+    autotuned_runtime(_cfg(cifar), "train", None, print, Timings(FAST))
+    capsys.readouterr()
+    assert main(["autotune", "--show"]) == 0
+    out = capsys.readouterr().out
+    assert "1 entries" in out and "train: bf16 channels_last  [nb201" in out and "runtime.amp" in out
+    assert "bf16/channels_last" in out and "300 images/s, rounds spread 1.00x" in out
+    assert main(["autotune", "--reset"]) == 0 and "removed" in capsys.readouterr().out
+    assert not (cache_dir() / "autotune.json").exists()
+    assert main(["autotune", "--reset"]) == 0 and "no cache" in capsys.readouterr().out
+    (cache_dir() / "autotune.json").write_text("{not json")
+    assert main(["autotune", "--show"]) == 2 and "wsnas autotune --reset" in capsys.readouterr().err
 
 
 def test_train_records_its_choice_and_a_resume_and_evaluate_reuse_it(cifar, fresh_cache, mirror, capsys):
@@ -167,7 +224,7 @@ def test_train_records_its_choice_and_a_resume_and_evaluate_reuse_it(cifar, fres
     assert main([*args, "--epochs", "2"]) == 0
     first = json.loads((run / "runtime.json").read_text())["train"]
     assert "[runtime] train:" in capsys.readouterr().out
-    (cache_dir() / "autotune.json").unlink()
+    (cache_dir() / "autotune.json").unlink(missing_ok=True)  # not written if the rounds disagreed (a fallback)
     (run / "checkpoints" / "epoch_0002.pt").unlink()  # as if killed during epoch 2
     assert main([*args, "--epochs", "2"]) == 0
     out = capsys.readouterr().out
@@ -178,7 +235,7 @@ def test_train_records_its_choice_and_a_resume_and_evaluate_reuse_it(cifar, fres
     assert main(evaluate) == 0
     assert "[runtime] evaluate:" in capsys.readouterr().out
     evaluated = json.loads((run / "runtime.json").read_text())["evaluate"]
-    (cache_dir() / "autotune.json").unlink()
+    (cache_dir() / "autotune.json").unlink(missing_ok=True)
     (run / "scores.csv").unlink()
     assert main(evaluate) == 0
     assert "recorded in" in capsys.readouterr().out

@@ -131,6 +131,8 @@ def test_naive_evaluator_scores_exactly_as_subnet_scorer():
     for arch in SPACE.sample(4, seed=0):
         acc, loss = score_subnet(supernet, arch, calib, evaluation, rt, "recalibrate")
         naive_acc, naive_loss = naive.score(arch)
+        # the same float32 kernels; the mean losses sum the same terms in another order: at most n u = 2.4e-6
+        # relative over n = 40 images, below 1e-5
         assert naive_acc == acc and naive_loss == pytest.approx(loss, rel=1e-5)
 
 

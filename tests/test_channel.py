@@ -1,5 +1,6 @@
 """Channel-Bench-Macro (channel-mobilenet, channel-resnet): keys, cost model vs the tables, ground truth, the
 slimmable supernet and its extracted subnets, and a smoke study through the CLI."""
+import copy
 import json
 import random
 
@@ -69,7 +70,7 @@ def test_ground_truth_from_the_mirror(truth):
     top = frame.loc[frame["cifar10/test"].idxmax()]
     assert top.key == best_key and round(top["cifar10/test"], 3) == best
     runs = frame[truth.seed_columns("cifar10/test")].to_numpy()
-    assert np.allclose(runs.mean(1), frame["cifar10/test"], atol=1e-4)
+    assert np.allclose(runs.mean(1), frame["cifar10/test"], atol=1e-4)  # float64; the table's own rounding
     assert truth.index_of(best_key) == int(top["index"]) and truth.key_of(0) == "1111111"
 
 
@@ -132,11 +133,12 @@ def test_extracted_subnet_equals_the_supernet_path(torch, skeleton):
         x, y = torch.randn(8, 3, 32, 32), torch.randint(0, 10, (8,))
         torch.nn.functional.cross_entropy(net(x, space.random_arch(rng)), y).backward()
         opt.step()
-    x = torch.randn(4, 3, 32, 32)
+    # float64 (both from the same float32 weights): sliced and copied weights may take different float32 kernels
+    x = torch.randn(4, 3, 32, 32, dtype=torch.float64)
     for arch in [*space.extremes(), *(space.random_arch(rng) for _ in range(3))]:
-        sub = _extract(net, arch)
+        wide, sub = copy.deepcopy(net).double(), _extract(net, arch).double()
         for train in (False, True):  # running statistics, then batch statistics
-            assert torch.allclose(net.train(train)(x, arch), sub.train(train)(x), atol=1e-5), (arch, train)
+            assert torch.allclose(wide.train(train)(x, arch), sub.train(train)(x), atol=1e-9), (arch, train)
 
 
 def test_a_path_computes_and_trains_only_its_channels(torch):

@@ -298,7 +298,7 @@ def test_no_augmentation_is_exact_normalised_image() -> None:
     out = torch.cat([b for b, _ in batches])
     assert out.dtype == torch.float32 and out.shape == (40, 3, 32, 32)
     expected = (torch.from_numpy(x).permute(0, 3, 1, 2).float() / 255 - MEAN) / STD
-    torch.testing.assert_close(out, expected, rtol=0, atol=1e-5)
+    torch.testing.assert_close(out, expected, rtol=0, atol=1e-5)  # float32 of values < 3: a few ulps (2.4e-7)
     assert torch.equal(torch.cat([t for _, t in batches]), torch.from_numpy(y).long())
 
 
@@ -339,6 +339,7 @@ def test_batches_reproducible_shuffled_and_typed() -> None:
     assert sorted(order.tolist()) == sorted(y.tolist()) and not torch.equal(order, torch.from_numpy(y).long())
     half = epoch(5, channels_last=True, dtype=torch.bfloat16)
     assert half[0][0].dtype == torch.bfloat16 and half[0][0].is_contiguous(memory_format=torch.channels_last)
+    # bf16 keeps 8 significant bits: relative rounding 2^-9 = 0.002, values < 3 (0.006 absolute at most)
     torch.testing.assert_close(half[0][0].float(), a[0][0], atol=0.02, rtol=0.01)
     with pytest.raises(WsnasError, match="needs a seeded torch.Generator"):
         next(images.batches(16, shuffle=True, augment=False))
@@ -354,7 +355,7 @@ def test_cuda_batches_equal_cpu_batches() -> None:
                                                   generator=torch.Generator().manual_seed(0)))
     for (c, c_labels), (g, g_labels) in zip(cpu, gpu, strict=True):
         assert g.is_cuda and torch.equal(c_labels, g_labels.cpu())
-        torch.testing.assert_close(g.cpu(), c, rtol=0, atol=1e-6)
+        torch.testing.assert_close(g.cpu(), c, rtol=0, atol=1e-6)  # float32 of values < 3: a few ulps
 
 
 # ------------------------------------------------------------------------------------------ real mirror
@@ -374,5 +375,5 @@ def test_real_mirror_cifar10(mirror: Path) -> None:
     assert np.bincount(arrays.train_y).tolist() == [5000] * 10
     assert np.bincount(arrays.test_y).tolist() == [1000] * 10
     mean = arrays.train_x.reshape(-1, 3).mean(axis=0) / 255
-    np.testing.assert_allclose(mean, [0.4913, 0.4821, 0.4465], atol=1e-3)
+    np.testing.assert_allclose(mean, [0.4913, 0.4821, 0.4465], atol=1e-3)  # float64; published to 4 digits
     assert np.array_equal(again.test_x[:100], arrays.test_x[:100]) and second < 2.0

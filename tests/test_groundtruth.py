@@ -92,7 +92,7 @@ def test_values_follow_the_order_of_the_keys_and_accept_any_spelling(truth: Grou
     assert truth.values("cifar100/valid", keys).tolist() == truth.frame["cifar100/valid"].iloc[[5, 3]].tolist()
     # the inputs of node 3 listed in another order name the same arch
     respelled = "|nor_conv_3x3~0|+|nor_conv_3x3~1|nor_conv_3x3~0|+|nor_conv_1x1~2|skip_connect~0|nor_conv_3x3~1|"
-    assert truth.values("cifar10/test", [respelled])[0] == pytest.approx(94.3733, abs=1e-4)
+    assert truth.values("cifar10/test", [respelled])[0] == pytest.approx(94.3733, abs=1e-4)  # the value to 4 decimals
     assert truth.index_of(respelled) == truth.index_of(BEST_CIFAR10)
     single = truth.frame.index[truth.frame["cifar10/test#seed1"].isna()][0]
     assert np.isnan(truth.values("cifar10/test#seed1", [truth.key_of(int(single))])[0])

@@ -15,13 +15,15 @@ from wsnas.benchmarks.slot_costs import slot_costs  # noqa: E402
 from wsnas.benchmarks.space import SpaceError  # noqa: E402
 from wsnas.cli import main  # noqa: E402
 from wsnas.config import build_config  # noqa: E402
+from wsnas.errors import WsnasError  # noqa: E402
 from wsnas.supernets.checkpoints import load_checkpoint  # noqa: E402
+from wsnas.supernets.data import DeviceImages  # noqa: E402
 from wsnas.supernets.macro_model import MacroSupernet  # noqa: E402
 from wsnas.supernets.nb201_model import NB201Supernet  # noqa: E402
-from wsnas.supernets.runtime import resolve_runtime  # noqa: E402
+from wsnas.supernets.runtime import Runtime, resolve_runtime  # noqa: E402
 from wsnas.supernets.search.controller import Controller  # noqa: E402
 from wsnas.supernets.search.distribution import SlotParameters, gumbel_softmax  # noqa: E402
-from wsnas.supernets.search.methods import Context, make_method  # noqa: E402
+from wsnas.supernets.search.methods import BatchScorer, Context, make_method  # noqa: E402
 from wsnas.supernets.search.unrolled import finite_difference_hvp, unrolled_arch_grad  # noqa: E402
 from wsnas.supernets.search_presets import METHODS, method_layers  # noqa: E402
 from wsnas.supernets.selection import Mix, Pick  # noqa: E402
@@ -51,14 +53,14 @@ def test_slots_describe_one_choice_per_slot():
                                          ("macro", lambda: MacroSupernet(width_mult=0.125))])
 def test_one_hot_mixtures_and_unit_picks_compute_the_discrete_path(space, model):
     torch.manual_seed(0)
-    net, s = model().eval(), get_space(space)
-    x = torch.randn(2, 3, 16, 16)
+    net, s = model().eval().double(), get_space(space)  # float64: the mixture sums its ops in another order
+    x = torch.randn(2, 3, 16, 16, dtype=torch.float64)
     for arch in s.sample(3, seed=1):
-        one_hot = tuple(Mix(slot.choices, torch.tensor([float(c == a) for c in slot.choices]))
+        one_hot = tuple(Mix(slot.choices, torch.tensor([float(c == a) for c in slot.choices], dtype=torch.float64))
                         for slot, a in zip(s.slots(), arch))
-        picks = tuple(Pick(a, torch.tensor(1.0)) for a in arch)
+        picks = tuple(Pick(a, torch.tensor(1.0, dtype=torch.float64)) for a in arch)
         discrete = net(x, arch)
-        assert torch.allclose(net(x, one_hot), discrete, atol=1e-6)
+        assert torch.allclose(net(x, one_hot), discrete, atol=1e-9)
         assert torch.equal(net(x, picks), discrete)
 
 
@@ -70,7 +72,7 @@ def test_straight_through_gumbel_is_one_hot_and_its_gradient_reaches_the_arch_pa
             a[3] += 5.0  # nor_conv_3x3 most likely everywhere, so every edge is live
     gen = torch.Generator().manual_seed(1)
     weights = [gumbel_softmax(lp, 0.5, gen, hard=True) for lp in alphas.log_probs()]
-    for w in weights:
+    for w in weights:  # straight-through (hard - soft) + soft: exact zeros, and 1 to one float32 rounding (6e-8)
         assert torch.allclose(w, torch.nn.functional.one_hot(w.argmax(), len(w)).float(), atol=1e-6)
     entries = alphas.picks(weights)
     assert all(isinstance(e, Pick) for e in entries)
@@ -93,7 +95,7 @@ def test_eg_update_keeps_every_slot_on_the_simplex(mirror):
     batch = (torch.randn(16, 3, 32, 32), torch.arange(16) % 10)
     for _ in range(3):
         method.arch_step(ctx, batch, batch)
-        for a in method.params:
+        for a in method.params:  # float32 division by the sum, then a sum of 4: within 5 u = 3e-7 of 1
             assert abs(float(a.detach().sum()) - 1.0) < 1e-6 and float(a.detach().min()) >= cfg.search.eg_clamp * (1 - 1e-6)
     assert any(float(a.max()) > 0.5 for a in method.params)  # it moved off the uniform start
 
@@ -111,9 +113,10 @@ def test_controller_log_prob_is_the_sum_of_its_decisions_log_probs():
             assert choice < size and torch.isinf(log_p[size:]).all()
             total += float(log_p[choice])
             inputs = controller.embed(torch.tensor([choice]))[None]
+        # float32 log-softmaxes (|log p| < 3, a few ulps each) summed in another order: 4 terms x ~1e-6 at most
         assert abs(total - float(decisions.log_prob[b])) < 1e-5
     forced = controller(given=decisions.indices)
-    assert torch.allclose(forced.log_prob, decisions.log_prob)
+    assert torch.allclose(forced.log_prob, decisions.log_prob)  # the same float32 ops: rtol 1e-5 is ~80 ulps
 
 
 def _tiny_darts_problem():
@@ -146,6 +149,74 @@ def test_darts_v2_finite_difference_hessian_vector_product_matches_autograd():
     assert all(g.shape == a.shape and torch.isfinite(g).all() for g, a in zip(grads, arch))
 
 
+def _flat(tensors) -> "torch.Tensor":
+    return torch.cat([t.flatten() for t in tensors])
+
+
+def test_darts_v2_runs_its_hessian_vector_product_in_fp32_under_a_bf16_runtime(mirror):
+    """DARTS-V2's losses (unrolled_losses) under a bf16 autocast runtime: the finite-difference HVP equals the
+    exact double-backward one. The supernet's ReLUs are swapped for tanh here, because a ReLU that changes side
+    within +-eps moves the difference quotient by any amount in any precision (the float64 test above): this test
+    is about precision. Error bound at r = 1e-3 (measured over seeds, C = 2 and 4, 1 and 2 threads): truncation,
+    O(eps^2), 1e-2 to 6e-2 at r = 1e-2 and so at most 6e-4 at 1e-3; fp32 rounding of the two arch gradients,
+    O(u / eps), at most 6e-4 at r = 1e-4 and so 6e-5 at 1e-3. The bound 1e-2 is 14 times the largest measured
+    (7e-4); the same quotient through the runtime's bf16 loss is 0.7-2.1 off (bf16's u is 2^16 times fp32's)."""
+    cfg = tiny_config("darts-v2", **{"data.mirror": str(mirror)})
+    rt = Runtime(torch.device("cpu"), torch.bfloat16)
+    method = make_method(cfg, get_space("nb201"), rt, relaxed_supernet=True)
+    with torch.no_grad():
+        for a in method.params:
+            a.normal_(0, 0.5, generator=torch.Generator().manual_seed(0))
+    torch.manual_seed(0)
+    model = NB201Supernet(C=2, N=1)
+    for module in list(model.modules()):
+        for name, child in module.named_children():
+            if isinstance(child, torch.nn.ReLU):
+                setattr(module, name, torch.nn.Tanh())
+    ctx = Context(model, torch.nn.CrossEntropyLoss(), rt, torch.optim.SGD(model.parameters(), lr=0.1))
+    batch = (torch.randn(6, 3, 8, 8, generator=torch.Generator().manual_seed(0)), torch.arange(6) % 10)
+    weights, alphas = list(model.parameters()), method.params
+    train_loss, _ = method.unrolled_losses(ctx, batch, batch)
+    vector = [g.detach() for g in torch.autograd.grad(train_loss(), weights)]
+    grads = torch.autograd.grad(train_loss(), weights, create_graph=True)
+    exact = _flat(torch.autograd.grad(sum((g * v).sum() for g, v in zip(grads, vector)), alphas))
+
+    def error(loss) -> float:
+        approx = _flat(finite_difference_hvp(loss, weights, alphas, vector, r=1e-3))
+        return float((approx - exact).norm() / exact.norm())
+
+    assert error(train_loss) < 1e-2
+    assert error(lambda: ctx.loss(*batch, method.alphas.mixture(method.alphas.probs()))) > 0.1  # bf16: noise
+
+
+def test_rsps_ranks_every_arch_on_the_same_batches(mirror):
+    """RSPS's own ranking: every arch sees the same search.rank_batches batches, so an arch's score does not depend
+    on its place in the list, and a fresh scorer from the same seed gives the same scores."""
+    cfg = tiny_config("rsps", **{"data.mirror": str(mirror), "search.rank_batches": 2})
+    rt = resolve_runtime(cfg.runtime)
+    space = get_space("nb201")
+    method = make_method(cfg, space, rt, relaxed_supernet=True)
+    torch.manual_seed(0)
+    model = NB201Supernet(C=4, N=1)
+    ctx = Context(model, torch.nn.CrossEntropyLoss(), rt, torch.optim.SGD(model.parameters(), lr=0.1))
+    rng = np.random.default_rng(0)
+    data = DeviceImages(rng.integers(0, 256, (192, 8, 8, 3), dtype=np.uint8), rng.integers(0, 10, 192))
+    archs = space.sample(5, seed=1)
+
+    def scorer() -> BatchScorer:
+        return BatchScorer(data, 64, torch.Generator().manual_seed(3), rt)
+
+    seen = []
+    spy = scorer()
+    score = spy.on
+    spy.on = lambda model, arch, batches: seen.append([x.data_ptr() for x, _ in batches]) or score(model, arch, batches)
+    scores = method.rank_scores(ctx, spy, archs)
+    assert len(seen) == 5 and len(seen[0]) == 2 and all(s == seen[0] for s in seen)
+    assert method.rank_scores(ctx, scorer(), archs[::-1]).tolist() == scores[::-1].tolist()
+    with pytest.raises(WsnasError, match="search.rank_batches=0"):
+        make_method(tiny_config("rsps", **{"search.rank_batches": 0}), space, rt, relaxed_supernet=False)
+
+
 def test_arch_parameters_live_outside_the_supernet(mirror):
     cfg = tiny_config("darts-v1", **{"data.mirror": str(mirror)})
     method = make_method(cfg, get_space("nb201"), resolve_runtime(cfg.runtime), relaxed_supernet=True)
@@ -158,7 +229,7 @@ def test_expected_cost_decomposition_is_exact_for_nb201_and_macro():
         space = get_space(name)
         costs = slot_costs(space, "params_M")
         for arch in space.sample(20, seed=3):
-            assert abs(costs.of(space, arch) - space.features(arch)["params_M"]) < 1e-9
+            assert abs(costs.of(space, arch) - space.features(arch)["params_M"]) < 1e-9  # float64 sums of < 100
 
 
 @pytest.mark.parametrize("space", ["nb201", "macro"])
@@ -172,6 +243,7 @@ def test_every_method_runs_at_smoke_size(tmp_path, mirror, space):
         assert result["method"] == method and len(log) == 1 and np.isfinite(log.loss).all()
         assert result["derived"]["truth"]["truth:cifar10/test"] > 0
         shares = pd.read_csv(run / "seed-0" / "search_shares.csv")
+        # float32 shares (ENAS's: means of 100 conditional distributions): sums within ~100 u = 6e-6 of 1
         assert np.allclose(shares.groupby("slot").share.sum(), 1.0, atol=1e-5)
         scores = pd.read_csv(run / "seed-0" / "method_scores.csv", dtype={"key": str})
         assert len(scores) == 12  # the smoke preset's evaluation sample

@@ -1,9 +1,11 @@
 """Torch-free pieces of the search results: the Pareto front, probability-zero archs in a ranking, the presets."""
 import numpy as np
+import pytest
 
 from wsnas.analysis.search_results import finite_scores, pareto_front
-from wsnas.config import build_config
-from wsnas.supernets.search_presets import PUBLISHED_ARCH_STEPS, matched_lr, method_layers
+from wsnas.config import ConfigError, build_config
+from wsnas.supernets.search_presets import (PUBLISHED_ARCH_STEPS, arch_step_regime, describe_regime, matched_lr,
+                                            method_layers)
 
 
 def test_pareto_front_keeps_the_archs_no_other_beats_on_cost_and_accuracy():
@@ -26,5 +28,27 @@ def test_method_layers_apply_the_published_settings_then_the_preset_reduction():
     gaea = build_config("cpu", None, {"search.method": "gaea", "space": "nb201"}, layers=method_layers)
     assert gaea.search.exclude == ["none"] and gaea.train.nesterov is False
     macro = build_config("cpu", None, {"search.method": "gdas", "space": "macro"}, layers=method_layers)
-    assert macro.train.epochs == 20 and macro.search.arch_lr == matched_lr("gdas", 3e-4, 20 * 78)
+    assert macro.train.epochs == 20 and macro.search.arch_lr == 3e-4  # the published step per update
+    matched = build_config("cpu", None, {"search.method": "gdas", "space": "macro", "search.arch_step": "matched"},
+                           layers=method_layers)
+    assert matched.train.epochs == 20 and matched.search.arch_lr == matched_lr("gdas", 3e-4, 20 * 78)
+    # matched_lr keeps 3 significant digits: lr x updates (5.85 here) within 0.5e-3 relative, 0.003
     assert abs(matched_lr("darts-v1", 3e-4, 624) * 624 - 3e-4 * PUBLISHED_ARCH_STEPS["darts-v1"]) < 0.01
+
+
+def test_the_cpu_preset_keeps_each_published_step_per_update_and_says_its_regime():
+    def regime(method, arch_step="published", **extra):
+        cfg = build_config("cpu", None, {"search.method": method, "space": "nb201", "search.arch_step": arch_step,
+                                         **extra}, layers=method_layers)
+        return arch_step_regime(cfg, 156)
+
+    gaea, enas = regime("gaea"), regime("enas")
+    assert (gaea["lr"], gaea["step_vs_published"], gaea["updates"]) == (0.1, 1.0, 4 * 156)  # not 3.13
+    assert (enas["lr"], enas["lr_key"], enas["updates"]) == (1e-3, "search.controller_lr", 30 * 20)  # not 20x
+    assert gaea["travel_vs_published"] == 0.1 * 624 / (0.1 * PUBLISHED_ARCH_STEPS["gaea:darts"])
+    assert regime("gaea", "matched")["lr"] == 3.13 and regime("enas", "matched")["step_vs_published"] > 20
+    line = describe_regime(gaea)
+    assert line.startswith("arch step published: search.arch_lr=0.1 per update (1x the published 0.1), 624 updates")
+    assert regime("rsps") is None and describe_regime(None) == "no arch updates (uniform paths)"
+    with pytest.raises(ConfigError, match="search.arch_step='fast'; choose published or matched"):
+        regime("gaea", "fast")

@@ -21,7 +21,8 @@ from wsnas.runs import RunDir
 COMMAND_MODULES = ("wsnas.benchmarks.catalog", "wsnas.analysis.results_cli", "wsnas.analysis.audit",
                    "wsnas.analysis.paired_cli", "wsnas.supernets.study_cli", "wsnas.analysis.studies",
                    "wsnas.analysis.report", "wsnas.supernets.bench", "wsnas.supernets.standalone",
-                   "wsnas.supernets.proxies_cli", "wsnas.supernets.search_cli", "wsnas.analysis.search_report")
+                   "wsnas.supernets.proxies_cli", "wsnas.supernets.search_cli", "wsnas.analysis.search_report",
+                   "wsnas.supernets.autotune_cli")
 
 # Named flags and the config keys they set.
 FLAG_KEYS = {

@@ -95,6 +95,8 @@ class SearchConfig:
                                      # training images; single: both on all of them; auto: the method's own
     arch_split: float = 0.5          # share of the training images (data.n_train) in the arch split (bilevel)
     arch_lr: float = 3e-4            # Adam learning rate of the arch parameters (GAEA: exponentiated-gradient step)
+    arch_step: str = "published"     # a reduced preset's arch (and ENAS controller) lr: published (the method's own
+                                     # per update) or matched (lr x updates of the published run: larger, noisier)
     arch_betas: list[float] = field(default_factory=lambda: [0.5, 0.999])
     arch_eps: float = 1e-8
     arch_weight_decay: float = 1e-3  # Adam weight decay (GAEA: weight of the entropic regulariser)
@@ -118,6 +120,7 @@ class SearchConfig:
     controller_aggregate: int = 20
     controller_grad_clip: float = 5.0
     candidates: int = 100            # RSPS, ENAS: archs scored (one arch batch each) to pick the derived arch
+    rank_batches: int = 4            # RSPS: arch batches its own ranking scores every arch on (the same for all)
     score_bn: str = "batch"          # BN of those one-batch scores and ENAS's rewards: batch (the batch's statistics,
                                      # xautodl BN=0 / NATS-Bench) or inherit (the running statistics, BN=1)
     resource_lambda: float = 0.0     # SNAS: weight of the expected-cost penalty lambda * E[cost]

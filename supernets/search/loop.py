@@ -9,7 +9,8 @@
     RUN/search_shares.csv      per epoch, slot and choice: its probability under the method's arch distribution
     RUN/method_scores.csv      the method's own score of each arch of the evaluation sample (eval.n_archs, eval.seed)
     RUN/search.json            the derived arch (by the method's final rule) and its ground truth, data splits,
-                               timing; `wsnas search` adds the method's ranking metrics after `wsnas evaluate`
+                               the arch step regime (search_presets.arch_step_regime), timing; `wsnas search`
+                               adds the method's ranking metrics after `wsnas evaluate`
 
 Every epoch's randomness (data order and augmentation, arch batches, paths, Gumbel noise, controller samples,
 candidates) comes from generators seeded by (train.seed, epoch), so a resumed search equals an uninterrupted one.
@@ -43,7 +44,7 @@ from wsnas.supernets.registry import prepare_data, supernet_spec
 from wsnas.supernets.runtime import resolve_runtime
 from wsnas.supernets.samplers import evaluation_sample
 from wsnas.supernets.search.methods import BatchScorer, Context, Method, arch_batches, make_method
-from wsnas.supernets.search_presets import DATA_USE, resolved_level
+from wsnas.supernets.search_presets import DATA_USE, arch_step_regime, describe_regime, resolved_level
 from wsnas.supernets.train import TrainingDiverged, build_model, epoch_seed, make_optimizer
 
 # independent random streams of one epoch
@@ -120,6 +121,7 @@ def run_search(cfg: Config, run: RunDir, log=print) -> dict[str, Any]:
     log(f"[search] method={method.name} level={level} space={cfg.space} epochs={epochs} batch={cfg.train.batch_size} "
         f"weight images={len(splits.weights)} arch images={len(splits.arch)} (held-out {len(held_out)} unused) "
         f"{rt.describe()}")
+    log(f"[search] {describe_regime(arch_step_regime(cfg, steps))}")
     bar = tqdm(total=(epochs - start) * steps, desc=f"search {method.name}", unit="step",
                disable=not cfg.runtime.progress, dynamic_ncols=True)
     with bar:
@@ -221,7 +223,9 @@ def finish(cfg: Config, run: RunDir, ctx: Context, method: Method, splits: Split
     log = pd.read_csv(run.path / SEARCH_LOG)
     document: dict[str, Any] = {
         "method": method.name, "space": cfg.space, "seed": cfg.train.seed, "epochs": cfg.train.epochs,
-        "data": splits.describe(cfg, held_out), "truth_source": truth.source, "truth_metric": truth_metric(cfg),
+        "data": splits.describe(cfg, held_out),
+        "arch_step": arch_step_regime(cfg, splits.weights.num_batches(batch, drop_last=True)),
+        "truth_source": truth.source, "truth_metric": truth_metric(cfg),
         "derived": {"key": key, "index": truth.index(key), "rule": rule, "truth": truth.values(key)},
         "method_score": method_score_name(method.name),
         "seconds": {"search": float(log.seconds.sum()), "search_cpu": float(log.cpu_seconds.sum()),
@@ -236,5 +240,5 @@ def finish(cfg: Config, run: RunDir, ctx: Context, method: Method, splits: Split
 
 def method_score_name(method: str) -> str:
     """What a method's own score of an arch is."""
-    return {"rsps": "one-batch accuracy on the arch data (its selection score)",
+    return {"rsps": "accuracy on a fixed set of arch batches (search.rank_batches), the same for every arch",
             "enas": "controller log-likelihood"}.get(method, "log-probability under the arch distribution")

@@ -2,11 +2,13 @@
 arch it derives and its own ranking of archs.
 
     rsps      uniform paths (train.sampler); derives the best of search.candidates random archs, each scored on one
-              arch batch (Li & Talwalkar, 2019; xautodl RANDOM-NAS)
+              arch batch (Li & Talwalkar, 2019; xautodl RANDOM-NAS); ranks archs by accuracy on one fixed set of
+              search.rank_batches arch batches, the same for every arch
     enas      paths from an LSTM controller trained by REINFORCE on one-batch accuracy after each epoch; derives
               the best of search.candidates controller samples (xautodl ENAS), logs the greedy arch each epoch
     darts-v1  softmax mixture on every slot; first-order arch step with Adam on the arch split
-    darts-v2  as darts-v1 with the unrolled second-order arch gradient (finite-difference Hessian-vector product)
+    darts-v2  as darts-v1 with the unrolled second-order arch gradient (finite-difference Hessian-vector product),
+              in fp32 whatever the runtime
     gdas      hard Gumbel-softmax sample, straight-through, one path per step; tau linear in epochs
     snas      soft Gumbel-softmax mixture, weights and arch updated by one joint step (single level), with an
               optional resource penalty lambda * E[cost]
@@ -37,7 +39,7 @@ from wsnas.supernets.runtime import Runtime
 from wsnas.supernets.samplers import PathSampler
 from wsnas.supernets.search.controller import Controller
 from wsnas.supernets.search.distribution import SlotParameters, gumbel_softmax, linear_tau
-from wsnas.supernets.search.unrolled import gradients, unrolled_arch_grad
+from wsnas.supernets.search.unrolled import Loss, gradients, unrolled_arch_grad
 
 SCORE_BN = ("batch", "inherit")  # search.score_bn: how one-batch scores normalise (evaluate.BN_POLICIES' names)
 
@@ -51,15 +53,20 @@ class Context:
     rt: Runtime
     optimizer: torch.optim.Optimizer
 
-    def loss(self, x: torch.Tensor, y: torch.Tensor, arch: Any) -> torch.Tensor:
+    def loss(self, x: torch.Tensor, y: torch.Tensor, arch: Any, fp32: bool = False) -> torch.Tensor:
+        """The loss of `arch` on (x, y) in the runtime's precision, or in fp32 (autocast off) with `fp32`."""
+        if fp32:
+            with torch.autocast(self.rt.device.type, enabled=False):
+                return self.criterion(self.model(x.float(), arch), y)
         with self.rt.autocast():
             return self.criterion(self.model(x, arch), y)
 
 
 class BatchScorer:
     """One-batch accuracy (%) of archs on a seeded stream of unaugmented batches of the arch data, each arch on the
-    next batch (xautodl's get_best_arch and ENAS reward), BatchNorm on each batch's own statistics (bn="batch",
-    xautodl's BN=0) or on the running statistics of the search so far ("inherit", BN=1)."""
+    next batch (xautodl's get_best_arch and ENAS reward), or on given batches (`fixed`, `on`); BatchNorm on each
+    batch's own statistics (bn="batch", xautodl's BN=0) or on the running statistics of the search so far
+    ("inherit", BN=1)."""
 
     def __init__(self, data: DeviceImages, batch_size: int, generator: torch.Generator, rt: Runtime,
                  bn: str = "batch") -> None:
@@ -69,10 +76,19 @@ class BatchScorer:
         if bn not in SCORE_BN:
             raise WsnasError(f"search.score_bn={bn!r}; choose {' or '.join(SCORE_BN)}")
         self.rt, self.bn = rt, bn
+        self.per_pass = data.num_batches(batch_size, drop_last=True)
         self._stream = _cycle(data, batch_size, generator, augment=False, rt=rt)
 
     def __call__(self, model: nn.Module, arch: Any) -> float:
-        accuracy, _ = accuracy_and_loss(model, arch, [next(self._stream)], self.rt, self.bn)
+        return self.on(model, arch, [next(self._stream)])
+
+    def fixed(self, n: int) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        """The stream's next `n` batches (at most one pass: no image twice), to score several archs on the same."""
+        return [next(self._stream) for _ in range(min(n, self.per_pass))]
+
+    def on(self, model: nn.Module, arch: Any, batches: list[tuple[torch.Tensor, torch.Tensor]]) -> float:
+        """Accuracy (%) of `arch` over `batches`."""
+        accuracy, _ = accuracy_and_loss(model, arch, batches, self.rt, self.bn)
         return accuracy
 
 
@@ -178,6 +194,11 @@ class RSPS(Method):
 
     name = "rsps"
 
+    def __init__(self, cfg: Config, space: SearchSpace, rt: Runtime) -> None:
+        super().__init__(cfg, space, rt)
+        if cfg.search.rank_batches < 1:
+            raise WsnasError(f"search.rank_batches={cfg.search.rank_batches}: RSPS ranks on at least 1 arch batch")
+
     def begin_epoch(self, epoch: int, seed: int) -> None:
         super().begin_epoch(epoch, seed)
         self.sampler = PathSampler(self.space, self.cfg.train.sampler, seed)
@@ -197,8 +218,10 @@ class RSPS(Method):
         return float(sum(math.log(len(slot.choices)) for slot in self.slots))
 
     def rank_scores(self, ctx: Context, scorer: BatchScorer, archs: Sequence[Any]) -> np.ndarray:
-        """RSPS ranks by its selection score: one-batch accuracy, each arch on the next arch batch."""
-        return np.array([scorer(ctx.model, arch) for arch in archs])
+        """RSPS ranks by accuracy on the arch data, every arch on the same search.rank_batches batches (one
+        batch per arch, as its selection scores them, would add each batch's luck to the ranking)."""
+        batches = scorer.fixed(self.cfg.search.rank_batches)
+        return np.array([scorer.on(ctx.model, arch, batches) for arch in archs])
 
 
 # ---------------------------------------------------------------------------------------------------- ENAS
@@ -229,9 +252,10 @@ class ENAS(Method):
         return self._archs(self.controller(1, self.generator).indices)[0]
 
     def end_epoch(self, ctx: Context, scorer: BatchScorer) -> dict[str, float]:
-        """search.controller_steps updates, each averaging search.controller_aggregate samples (xautodl's
-        train_controller: reward = accuracy in [0, 1] + entropy_weight * entropy, baseline b <- b - (1 - decay)
-        (b - reward), loss = -log_prob (reward - b), gradient norm clipped)."""
+        """search.controller_steps updates, each averaging search.controller_aggregate samples: reward = accuracy
+        in [0, 1] + entropy_weight * entropy, loss = -log_prob (reward - b), gradient norm clipped (as xautodl's
+        train_controller), with the moving-average baseline b <- b - (1 - decay) (b - reward) updated after every
+        sample, as in the ENAS paper (xautodl computes each sample's from the previous epoch's baseline)."""
         s = self.cfg.search
         self.controller.train()
         rewards, entropies = [], []
@@ -382,19 +406,25 @@ class DARTS(AlphaMethod):
         return self.alphas.mixture(self.alphas.probs())
 
     def arch_step(self, ctx: Context, weight_batch, arch_batch) -> float | None:
-        xa, ya = arch_batch
-        valid_loss = lambda: ctx.loss(xa, ya, self.alphas.mixture(self.alphas.probs()))  # noqa: E731
         if self.unrolled:
-            xw, yw = weight_batch
-            train_loss = lambda: ctx.loss(xw, yw, self.alphas.mixture(self.alphas.probs()))  # noqa: E731
+            train_loss, valid_loss = self.unrolled_losses(ctx, weight_batch, arch_batch)
             weights = [p for p in ctx.model.parameters() if p.requires_grad]
             grads, loss = unrolled_arch_grad(train_loss, valid_loss, weights, self.params, ctx.optimizer,
                                              self.cfg.search.unrolled_r)
         else:
-            loss = valid_loss()
+            loss = ctx.loss(*arch_batch, self.alphas.mixture(self.alphas.probs()))
             grads = gradients(loss, self.params)
         self._apply(grads)
         return float(loss.detach())
+
+    def unrolled_losses(self, ctx: Context, weight_batch, arch_batch) -> tuple[Loss, Loss]:
+        """DARTS-V2's training and validation losses through the current weights and arch parameters, in fp32
+        whatever the runtime: the finite-difference step moves the weights by r = 0.01 in all, far below bf16's
+        resolution of each weight, so under bf16 autocast the Hessian-vector product would be rounding noise."""
+        def loss(batch) -> Loss:
+            return lambda: ctx.loss(*batch, self.alphas.mixture(self.alphas.probs()), fp32=True)
+
+        return loss(weight_batch), loss(arch_batch)
 
     def stats(self) -> dict[str, float]:
         return {}
