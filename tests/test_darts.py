@@ -43,7 +43,7 @@ def test_compact_keys_of_the_file_round_trip(rows):
 
 def test_bad_genotypes_get_clear_errors():
     for bad, match in [("Genotype(normal=[])", "needs the fields"), (str([[(0, 7)] * 8, [(0, 1)] * 8]), "op codes"),
-                       (DARTS_V2.replace("('dil_conv_3x3', 2)", "('dil_conv_3x3', 3)"), "node 5 reads"),
+                       (DARTS_V2.replace("('dil_conv_3x3', 2)", "('dil_conv_3x3', 5)"), "node 5 reads"),
                        (DARTS_V2.replace("('sep_conv_3x3', 1), ('skip_connect', 0)", "('sep_conv_3x3', 0), "
                                          "('skip_connect', 0)"), "two distinct"),
                        (DARTS_V2.replace("'dil_conv_3x3'", "'none'"), "not \\(op, input\\)"),
