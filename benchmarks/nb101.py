@@ -47,7 +47,14 @@ class NB101Space(SearchSpace):
     name = "nb101"
     description = ("NAS-Bench-101: cells of <= 7 vertices, <= 9 edges, 3 ops = 423,624 CIFAR-10 networks; "
                    "ground truth: NASLib's 500-row sample (292 cells)")
-    presets = {preset: {"analysis.truth": TRUTH} for preset in ("smoke", "cpu", "paper")}
+    # The supernet (wsnas.supernets.nb101_model) at model.width_mult x the benchmark's widths with model.N cells
+    # per stack; paper: the benchmark's own network (128-channel stem, 3 cells per stack). cpu and paper score
+    # the whole sample (292 cells).
+    presets = {
+        "smoke": {"analysis.truth": TRUTH, "model.width_mult": 0.0625, "model.N": 1},
+        "cpu": {"analysis.truth": TRUTH, "model.width_mult": 0.125, "model.N": 1, "eval.n_archs": None},
+        "paper": {"analysis.truth": TRUTH, "model.width_mult": 1.0, "model.N": 3, "eval.n_archs": None},
+    }
 
     def __init__(self) -> None:
         self._by_hash: dict[str, Spec] = {}  # every arch this instance has built, by key (parse accepts keys)

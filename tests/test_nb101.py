@@ -8,12 +8,12 @@ import pytest
 from wsnas.benchmarks.groundtruth import load_ground_truth
 from wsnas.benchmarks.nb101 import NUM_CELLS, TRUTH, NB101Space
 from wsnas.benchmarks.nb101_cost import nb101_counts, vertex_channels
-from wsnas.benchmarks.nb101_spec import (CONV1X1, CONV3X3, INPUT, MAXPOOL3X3, OUTPUT, Spec, canonical, from_string,
-                                         from_tuple, hash_module, make_spec, module_hash, random_spec, to_string,
-                                         to_tuple)
+from wsnas.benchmarks.nb101_spec import (CONV1X1, CONV3X3, INPUT, MAXPOOL3X3, OUTPUT, SHORT, Spec, canonical,
+                                         from_string, from_tuple, hash_module, make_spec, module_hash, random_spec,
+                                         to_string, to_tuple)
 from wsnas.benchmarks.registry import get_space
 from wsnas.benchmarks.sources import SOURCES
-from wsnas.benchmarks.space import ArchError
+from wsnas.benchmarks.space import ArchError, SpaceError
 
 # A cell with its published hash and parameter count: NAS-Bench-101's row queried in NNI's benchmark example
 # (hash 00005c142e6f48ac74fdcf73e3439874, 'parameters': 8.55553, i.e. 8,555,530 trainable parameters).
@@ -146,3 +146,74 @@ def test_ground_truth_is_the_evaluation_pool(mirror, rows, monkeypatch):
     fresh = NB101Space()  # a hash of the sample parses in a new instance (it reads the sample)
     assert fresh.parse(key) == space.parse("output~0")
     assert space.features(space.parse(PUBLISHED))["params_M"] == pytest.approx(8.55553)
+
+
+# ------------------------------------------------------------------------------------------------ supernet
+
+@pytest.fixture(scope="module")
+def torch():
+    return pytest.importorskip("torch")
+
+
+CELLS = ["output~0", PUBLISHED, "conv3x3~0|conv1x1~1|maxpool3x3~0|output~1+2+3", "maxpool3x3~0|conv1x1~0+1|output~2"]
+
+
+def test_extracted_subnet_equals_the_supernet_path(torch):
+    from wsnas.supernets.nb101_model import NB101Supernet, extract_subnet
+
+    torch.manual_seed(0)
+    space, rng = get_space("nb101"), random.Random(0)
+    net = NB101Supernet(width_mult=0.0625, cells_per_stack=1)
+    opt = torch.optim.SGD(net.parameters(), lr=0.05)
+    for _ in range(4):  # non-trivial weights and BN statistics
+        opt.zero_grad()
+        torch.nn.functional.cross_entropy(net(torch.randn(8, 3, 32, 32), space.random_arch(rng)),
+                                          torch.randint(0, 10, (8,))).backward()
+        opt.step()
+    x = torch.randn(4, 3, 32, 32)
+    for arch in [space.parse(c) for c in CELLS] + [space.random_arch(rng) for _ in range(3)]:
+        sub = extract_subnet(net, arch)
+        for train in (False, True):  # running statistics, then batch statistics
+            assert torch.allclose(net.train(train)(x, arch), sub.train(train)(x), atol=1e-5), (arch, train)
+
+
+def test_a_path_trains_only_its_ops_and_channels(torch):
+    from wsnas.supernets.nb101_model import NB101Supernet
+
+    net = NB101Supernet(width_mult=0.0625, cells_per_stack=1)
+    arch = get_space("nb101").parse("conv3x3~0|conv1x1~0|output~1+2")  # 8 stem channels: 4 per vertex
+    net(torch.randn(2, 3, 32, 32), arch).sum().backward()
+    first = net.cells[0].vertices[0]
+    used = SHORT[arch.ops[1]]  # the canonical cell puts conv1x1 first
+    unused = "conv3x3" if used == "conv1x1" else "conv1x1"
+    assert first[used].conv.weight.grad[:4, :4].abs().sum() > 0
+    assert first[used].conv.weight.grad[4:].abs().sum() == 0 and first[unused].conv.weight.grad is None
+    assert all(p.grad is None for v in net.cells[0].vertices[2:] for p in v.parameters())
+
+
+def test_subnet_at_the_benchmark_width_has_the_benchmark_parameter_count(torch):
+    from wsnas.supernets.nb101_model import NB101Supernet, extract_subnet
+
+    net, space = NB101Supernet(), get_space("nb101")
+    for cell in CELLS:
+        arch = space.parse(cell)
+        assert sum(p.numel() for p in extract_subnet(net, arch).parameters()) == nb101_counts(arch)[0]
+
+
+def test_bad_width_is_named(torch):
+    from wsnas.supernets.nb101_model import NB101Supernet
+
+    with pytest.raises(SpaceError, match="model.width_mult=0.01 gives a 1-channel stem"):
+        NB101Supernet(width_mult=0.01)
+
+
+def test_smoke_study_through_the_cli(torch, tmp_path, mirror):
+    from wsnas.cli import main
+
+    run = tmp_path / "study"
+    assert main(["study", "--space", "nb101", "--preset", "smoke", "--run-dir", str(run),
+                 "--data-mirror", str(mirror), "--quiet"]) == 0
+    metrics = json.loads((run / "metrics.json").read_text())
+    result = metrics["results"][0]
+    assert metrics["truth"] == TRUTH and result["n_archs"] == 12
+    assert -1 <= result["kendall"]["value"] <= 1
