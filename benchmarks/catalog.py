@@ -9,6 +9,7 @@ from wsnas.benchmarks.groundtruth import load_ground_truth
 from wsnas.benchmarks.registry import get_space, space_names
 from wsnas.benchmarks.sources import SOURCES
 from wsnas.benchmarks.space import SearchSpace
+from wsnas.errors import WsnasError
 
 
 def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -49,14 +50,24 @@ def run(args: argparse.Namespace) -> None:
         print(f"imported {len(truth)} archs with metrics {', '.join(truth.metrics())} -> {args.out}")
 
 
+def _counts(space: SearchSpace) -> str:
+    """Size and distinct functions; for a space too large to enumerate, those of the sample it enumerates."""
+    try:
+        enumerated, unique = len(space.sample(None, seed=0)), len(space.function_classes())
+    except WsnasError as exc:  # a space that enumerates its ground-truth sample, which cannot be read here
+        return f"{space.size():>7,} archs (its enumerated sample is not available: {exc})"
+    if enumerated == space.size():
+        return f"{space.size():>7,} archs, {unique:,} distinct functions"
+    return f"{space.size():>7,} archs, enumerates a sample of {enumerated:,} ({unique:,} distinct functions)"
+
+
 def _list() -> None:
     width = max(map(len, space_names()))
     for name in space_names():
         space = get_space(name)
         built_in = type(space).ground_truth is not SearchSpace.ground_truth
         truth = "ground truth: built in" if built_in else "ground truth: your table or `wsnas standalone`"
-        unique = len(space.function_classes())
-        print(f"{name:<{width}} {space.size():>7,} archs, {unique:,} distinct functions  {space.description}  [{truth}]")
+        print(f"{name:<{width}} {_counts(space)}  {space.description}  [{truth}]")
     print("\nsources (pinned upstream files; verified by sha256):")
     for source in SOURCES.values():
         print(f"  {source.name:<38} {source.origin:<40} mirror: {source.mirror_path}")

@@ -4,15 +4,18 @@ from __future__ import annotations
 from typing import Callable
 
 from wsnas.benchmarks.channel import ChannelMobileNetSpace, ChannelResNetSpace
+from wsnas.benchmarks.darts import DartsSpace
 from wsnas.benchmarks.graph import GraphSpace
 from wsnas.benchmarks.macro import MacroSpace
+from wsnas.benchmarks.nb101 import NB101Space
 from wsnas.benchmarks.nb201 import NB201Space
 from wsnas.benchmarks.space import SearchSpace
 from wsnas.errors import WsnasError
 
 _FACTORIES: dict[str, Callable[[], SearchSpace]] = {"nb201": NB201Space, "macro": MacroSpace,
                                                   "channel-mobilenet": ChannelMobileNetSpace,
-                                                  "channel-resnet": ChannelResNetSpace, "graph": GraphSpace}
+                                                  "channel-resnet": ChannelResNetSpace, "graph": GraphSpace,
+                                                  "nb101": NB101Space, "darts": DartsSpace}
 _INSTANCES: dict[str, SearchSpace] = {}
 
 

@@ -95,6 +95,7 @@ def pandas_pickle_to_csv(data: bytes, out: Path) -> None:
 _NB201 = "groundtruth/nas-bench-201/"
 _NASGRAPH = "https://raw.githubusercontent.com/Zhenhan-Huang/NASGraph-Public/1f8fd621c60a48728fcc890818b6b94eee62e4dc/"
 _CHANNEL = "https://raw.githubusercontent.com/xiusu/Channel-Bench-Macro/4ff596e814cc88cc9add77ff83fc1a2f05ee1fef/"
+_NASLIB = "https://raw.githubusercontent.com/automl/NASLib/9052f540457588af87633988cc1036bd2250419e/naslib/data/"
 
 SOURCES: dict[str, Source] = {s.name: s for s in (
     Source("nats_tss_200ep_test_acc",
@@ -135,6 +136,13 @@ SOURCES: dict[str, Source] = {s.name: s for s in (
     Source("channel_bench_macro_resnet", _CHANNEL + "Results_ResNet.json",
            "bf13bcaea3f2076f2c1bfbf5c2fee044aafe0385fae6a0d64c433b1d7f5a7520",
            "groundtruth/channel-bench-macro/Results_ResNet.json", 2821965),
+    # NASLib's zero-cost benchmark samples (NAS-Bench-Suite-Zero), branch `benchmarks`: 500 rows each.
+    Source("zc_nasbench101", _NASLIB + "zc_nasbench101.json",
+           "c34840bc9af68b6ebaa7f052e42c1749a9a737d7243078be2a5548052bc5a0c2",
+           "groundtruth/nas-bench-101/zc_nasbench101.json", 259564),
+    Source("zc_nasbench301", _NASLIB + "zc_nasbench301.json",
+           "e47e258b95f63f85a6917dfc5814f5b42f793d7ef8f9a00e66689783e43affac",
+           "groundtruth/nas-bench-301/zc_nasbench301.json", 240552),
 )}
 
 # Planetoid citation graphs (kimiyoung/planetoid), the raw ind.<dataset>.<part> files torch_geometric's Planetoid

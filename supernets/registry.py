@@ -17,7 +17,7 @@ from wsnas.benchmarks.registry import get_space, space_names
 from wsnas.config import Config, DataConfig
 from wsnas.errors import WsnasError
 from wsnas.benchmarks.channel import SKELETONS
-from wsnas.supernets import channel_model, graph_model, macro_model
+from wsnas.supernets import channel_model, graph_model, macro_model, nb101_model
 from wsnas.supernets.data import prepare_cifar10
 from wsnas.supernets.graph_data import prepare_planetoid
 from wsnas.supernets.nb201_model import NB201Supernet, extract_subnet
@@ -81,6 +81,11 @@ SUPERNETS: dict[str, SupernetSpec] = {
         extract=extract_subnet,
         datasets=("cifar10",),
         relaxed=True,
+    ),
+    "nb101": SupernetSpec(
+        build=nb101_model.build_supernet,
+        extract=nb101_model.extract_subnet,
+        datasets=("cifar10",),
     ),
     "macro": SupernetSpec(
         build=lambda cfg: macro_model.MacroSupernet(cfg.model.width_mult, num_classes(cfg)),

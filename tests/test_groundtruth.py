@@ -161,8 +161,8 @@ def test_second_load_reads_the_cache(mirror: Path, monkeypatch: pytest.MonkeyPat
 
 def test_registry(mirror: Path, tmp_path: Path) -> None:
     assert len(load_ground_truth("nb201", mirror)) == 15625
-    with pytest.raises(UnknownSpaceError, match="unknown search space 'nb101'; known spaces: .*nb201"):
-        load_ground_truth("nb101", mirror)
+    with pytest.raises(UnknownSpaceError, match="unknown search space 'nb999'; known spaces: .*nb201"):
+        load_ground_truth("nb999", mirror)
 
     class NoTable(NB201Space):
         name = "no-table"

@@ -104,4 +104,4 @@ def test_sampling_is_seeded_distinct_and_deduplicates():
 def test_registry_errors_name_known_spaces():
     assert get_space("nb201").size() == 15_625
     with pytest.raises(UnknownSpaceError, match="known spaces: .*nb201"):
-        get_space("nb101")
+        get_space("nb999")
