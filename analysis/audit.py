@@ -34,6 +34,8 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from wsnas.analysis.audit_baselines import add_cost_baselines, audit_verdicts, compare_first
+from wsnas.analysis.audit_replicates import (check_group, format_replicated_results, replicated_results,
+                                             replicated_verdicts)
 from wsnas.analysis.audit_tables import (BN_POLICY, JOINED, SCORE, SEED, TRUTH, AuditError, Joined, JoinSpec,
                                          Table, builtin_table, comma_list, examples, join_tables, read_table,
                                          separator)
@@ -76,6 +78,7 @@ class AuditInputs:
     space: str | None = None
     plugins: tuple[str, ...] = ()
     mirror: str | None = None
+    replicate_cols: tuple[str, ...] = ()  # score columns that are replicates of one method (audit_replicates)
 
 
 @dataclass(frozen=True)
@@ -238,6 +241,8 @@ def plan_audit(inputs: AuditInputs) -> Plan:
         truth_cols = inputs.truth_cols or (DEFAULT_TRUTH,)
         source = str(inputs.truth.resolve())
     score_columns, truth_columns = resolve_columns(inputs, truth_cols, builtin)
+    if inputs.replicate_cols:
+        check_group(inputs.replicate_cols, [c.name for c in score_columns])
     names = [c.name for c in truth_columns]
     seeds = resolve_seeds(inputs, names, list(truth.frame.columns))
     spec = JoinSpec(scores, truth, inputs.key_col, truth_key_col, tuple(c.name for c in score_columns),
@@ -253,10 +258,12 @@ def _table_identity(table: Table, key_col: str) -> dict[str, Any]:
     return {"sha256": file_sha256(table.path), "key_col": key_col, "sep": table.sep}
 
 
-def audit_identity(plan: Plan, topk: Sequence[int | float], n_boot: int, seed: int) -> dict[str, Any]:
+def audit_identity(plan: Plan, topk: Sequence[int | float], n_boot: int, seed: int,
+                   replicate_cols: Sequence[str] = ()) -> dict[str, Any]:
     """Everything an audit's numbers depend on; two audits with equal identities write equal directories."""
     spec = plan.spec
-    return {"scores": _table_identity(spec.scores, spec.key_col),
+    return {**({"replicate_cols": list(replicate_cols)} if replicate_cols else {}),
+            "scores": _table_identity(spec.scores, spec.key_col),
             "truth": _table_identity(spec.truth, spec.truth_key_col),
             "space": plan.space, "canonicalised": spec.space is not None,
             "score_columns": [c.to_dict() for c in plan.scores],
@@ -325,19 +332,24 @@ def run_audit(inputs: AuditInputs, *, out: str | Path | None = None, name: str |
     plan = plan_audit(inputs)
     joined = join_tables(plan.spec)
     _check_topk(topk, joined)
-    identity = audit_identity(plan, topk, n_boot, seed)
+    identity = audit_identity(plan, topk, n_boot, seed, inputs.replicate_cols)
     out_dir = output_directory(out, name, KIND, default_name(plan, identity))
     claim(out_dir, KIND, identity)
     joined, free, baseline_notes = add_cost_baselines(joined, plan.spec.space)
     plan = dataclasses.replace(plan, baselines=free)
     results = pair_results(joined, plan, topk, n_boot, seed, progress)
     compare_first(joined, plan.scores, plan.baselines, plan.truths, results, topk, n_boot, seed)
+    replicated = []
+    if inputs.replicate_cols:
+        group = [c for c in plan.scores if c.name in inputs.replicate_cols]
+        others = [c for c in plan.scores if c.name not in inputs.replicate_cols]
+        replicated = replicated_results(joined, group, others, plan.baselines, plan.truths, topk, n_boot, seed)
     notes = list(baseline_notes)
     notes += [f"{t}: one per-seed column ({cols[0]}); the seed-noise ceiling needs two"
               for t, cols in plan.spec.seed_cols.items() if len(cols) == 1]
     notes += [f"{t.name}: no sparse-Kendall tolerance for its units ({t.unit or 'none given'}); give one with "
               f"--sparse-tol {t.name}=TOL in those units" for t in plan.truths if t.sparse_tol is None]
-    metrics = _write(out_dir, inputs, plan, joined, identity, results, topk, n_boot, seed)
+    metrics = _write(out_dir, inputs, plan, joined, identity, results, topk, n_boot, seed, replicated)
     return AuditResult(out_dir, metrics, joined, plan, tuple(notes))
 
 
@@ -351,7 +363,8 @@ def _file_record(table: Table, key_col: str, columns: Sequence[Column]) -> dict[
 
 
 def _write(out_dir: Path, inputs: AuditInputs, plan: Plan, joined: Joined, identity: dict[str, Any],
-           results: list[dict], topk: Sequence[int | float], n_boot: int, seed: int) -> dict[str, Any]:
+           results: list[dict], topk: Sequence[int | float], n_boot: int, seed: int,
+           replicated: list[dict]) -> dict[str, Any]:
     """Write joined.csv, config.json and metrics.json; the metrics (NaN where undefined; the file holds null)."""
     spec = plan.spec
     first = plan.truths[0].name
@@ -368,7 +381,8 @@ def _write(out_dir: Path, inputs: AuditInputs, plan: Plan, joined: Joined, ident
                "columns": {"scores": [{**c.to_dict(), **({"free_baseline": True} if c in plan.baselines else {})}
                                       for c in plan.all_scores],
                            "truths": [c.to_dict() for c in plan.truths]},
-               "results": results, "config": config}
+               "results": results, "config": config,
+               **({"replicate_cols": list(inputs.replicate_cols), "replicated": replicated} if replicated else {})}
     out_dir.mkdir(parents=True, exist_ok=True)
     RunDir(out_dir).write_table(out_dir / JOINED, joined.table)
     write_json(out_dir / "config.json", {"kind": KIND, "config": config, "audit": audit, "provenance": provenance()})
@@ -439,6 +453,10 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
                         "truth in %%, else sparse Kendall is left out)")
     p.add_argument("--truth-seeds", action="append", default=[], metavar="[TRUTH=]COL,COL",
                    help="per-seed truth columns, for the seed-noise ceiling (default: '<truth>#seed<k>' columns)")
+    p.add_argument("--replicate-cols", metavar="COL,COL[,COL]",
+                   help="score columns that are replicates of one method (e.g. supernets trained with different "
+                        "seeds): they also get the replicated figures and verdicts of `wsnas study` (added to the "
+                        "score columns)")
     p.add_argument("--topk", default="1,10,1%,10%", help="top-k sizes: counts and fractions (default: 1,10,1%%,10%%)")
     p.add_argument("--sep", help="column separator of both tables (default: sniffed; comma, tab, semicolon, pipe, "
                                  "space)")
@@ -457,9 +475,12 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 
 def cmd_audit(args: argparse.Namespace) -> None:
+    replicates = tuple(comma_list([args.replicate_cols])) if args.replicate_cols else ()
+    score_cols = tuple(dict.fromkeys(comma_list(args.score_col or ([] if replicates else [DEFAULT_SCORE]))
+                                     + list(replicates)))
     inputs = AuditInputs(
         scores=Path(args.scores), truth=Path(args.truth) if args.truth else None, key_col=args.key_col,
-        truth_key_col=args.truth_key_col, score_cols=tuple(comma_list(args.score_col or [DEFAULT_SCORE])),
+        truth_key_col=args.truth_key_col, score_cols=score_cols, replicate_cols=replicates,
         truth_cols=tuple(comma_list(args.truth_col or [])), lower_is_better=tuple(args.lower_is_better),
         units=tuple(args.unit), sparse_tol=tuple(args.sparse_tol), truth_seeds=tuple(args.truth_seeds),
         sep=args.sep, truth_sep=args.truth_sep, space=args.space, plugins=tuple(getattr(args, "plugin", []) or []),
@@ -469,6 +490,8 @@ def cmd_audit(args: argparse.Namespace) -> None:
               f"written and the name is a label (a plugin's space needs --plugin FILE)", file=sys.stderr)
     result = run_audit(inputs, out=args.out, name=args.name, n_boot=args.n_boot, seed=args.seed,
                        topk=parse_topk(args.topk), progress=not args.quiet)
+    if result.metrics.get("replicated"):  # first: do the replicates, as a method, beat counting parameters?
+        print("\n".join(replicated_verdicts(result.metrics["replicated"])))
     print("\n".join(audit_verdicts(result.metrics)))  # first: does the score beat counting parameters?
     for warning in (*result.joined.warnings, *result.notes):
         print(f"[audit] note: {warning}", file=sys.stderr)
@@ -478,5 +501,7 @@ def cmd_audit(args: argparse.Namespace) -> None:
     print(f"[audit] {result.joined.table['key'].nunique()} matched archs; {result.joined.truth_without_score} "
           f"truth rows have no score (not used)")
     print(format_audit(result.metrics))
+    if result.metrics.get("replicated"):
+        print(format_replicated_results(result.metrics["replicated"]))
     print(f"[audit] {result.out_dir}: metrics.json, {JOINED}, config.json; figures: wsnas report {result.out_dir}")
     print(f"[audit] {index_and_report(result.out_dir, args.db)}")

@@ -180,14 +180,16 @@ def require(table: Table, column: str, option: str) -> None:
 
 # ------------------------------------------------------------------------------------------------- values
 
-def _problem(text: str) -> str | None:
-    """Why a cell is not a finite number ('empty', 'not a number', 'NaN', 'infinite'), None when it is one."""
-    text = text.strip()
-    if not text:
-        return "empty"
+def _problem(cell: str | float) -> str | None:
+    """Why a cell (text read from a file, or a number of a built-in table) is not a finite number ('empty', 'not a
+    number', 'NaN', 'infinite'), None when it is one."""
+    if isinstance(cell, str):
+        cell = cell.strip()
+        if not cell:
+            return "empty"
     try:
-        value = float(text)
-    except ValueError:
+        value = float(cell)
+    except (TypeError, ValueError):
         return "not a number"
     if math.isnan(value):
         return "NaN"

@@ -1,7 +1,7 @@
 """The figure of a result against its free baselines (matplotlib's Agg canvas, no torch).
 
 Left: Kendall tau with the truth (95% CI) of the supernet (a replicate group: the mean over replicates with its
-two-level CI) and of each baseline on the same archs. Right: the paired difference supernet minus baseline with its
+replicate-level CI, seeds random) and of each baseline on the same archs. Right: the paired difference supernet minus baseline with its
 95% CI and p-value, green where the supernet is better, red where the baseline is, grey where the interval covers 0.
 """
 from __future__ import annotations
@@ -14,6 +14,7 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
+from wsnas.analysis.inference import p_text
 from wsnas.analysis.plots import as_number, styled
 
 SUPERNET_COLOR, BASELINE_COLOR = "tab:blue", "0.25"
@@ -88,7 +89,7 @@ def baselines_figure(supernet: dict[str, Any], subject: str, rows: Sequence[Base
     for yi, row in zip(y[1:], rows):
         d, p = row.difference, as_number(row.difference.get("p_value"))
         _point(diff_ax, yi, *(as_number(d.get(k)) for k in ("difference", "ci_low", "ci_high")), _color(d), "s",
-               f", p={p:.3f}" if p is not None else "")
+               f", {p_text(p)}" if p is not None else "")
     diff_ax.axvline(0, color="black", lw=1)
     diff_ax.text(0.5, y[0], f"{subject} minus each baseline below", transform=diff_ax.get_yaxis_transform(),
                  ha="center", va="center", fontsize=10, color="0.35", style="italic")

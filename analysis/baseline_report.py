@@ -1,6 +1,6 @@
 """The "free baselines" figures of `wsnas report` (no torch): one per result of a run, a replicate group or an audit.
 
-Each shows Kendall tau (95% CI) of the supernet (a group: the mean over replicates with its two-level CI; an audit:
+Each shows Kendall tau (95% CI) of the supernet (a group: the mean over replicates with its replicate-level CI; an audit:
 its first score column) and of each free baseline on the same archs, and the paired difference supernet minus
 baseline with its CI (wsnas.analysis.baseline_plots); the verdict lines are its findings. The data come from
 metrics.json, results[*].baselines (written by `wsnas analyze` and `wsnas audit`). Whatever is absent is listed
@@ -23,8 +23,8 @@ TITLE = "The supernet against free baselines"
 PROXIES_TITLE = "Zero-cost proxies among the free baselines"
 COST_TITLE = "Parameter count and FLOPs among the free baselines"
 CAPTION = ("Left: Kendall tau with the ground truth (95% CI) of the supernet ({who}) and of each baseline on the same "
-           "archs: {which}. Right: the supernet's Kendall minus the baseline's, paired over the same archs (bootstrap "
-           "95% CI and two-sided p-value): green where the supernet ranks better, red where the baseline does, grey "
+           "archs: {which}. Right: the supernet's Kendall minus the baseline's, paired over the same archs (95% CI "
+           "and two-sided p-value on the per-replicate differences, t on the seed part; one scorer: arch bootstrap): green where the supernet ranks better, red where the baseline does, grey "
            "where the interval covers 0 (not distinguishable). A supernet that loses to counting parameters does not "
            "earn its training.")
 PROXIES = "wsnas proxies {dir} && wsnas analyze {dir}"
@@ -37,20 +37,21 @@ def _kind(entry: dict[str, Any]) -> str:
 
 
 def _figures(results: list[dict[str, Any]], label: str, subject: str, who: str, which: str,
-             describe: Callable[[dict[str, Any]], str]) -> list[_Figure]:
-    """One figure per result that holds baselines; stems baselines, or baselines-<i> with several."""
+             describe: Callable[[dict[str, Any]], str], base: str = "baselines") -> list[_Figure]:
+    """One figure per result that holds baselines; stems `base`, or `base`-<i> with several."""
     shown = [r for r in results if r.get("baselines")]
     figures = []
     for i, result in enumerate(shown):
         where = describe(result)
         reps = result.get("replicates", 1)
-        how = f"mean over {reps} replicates, two-level bootstrap" if reps > 1 else "bootstrap over archs"
+        how = (f"mean over {reps} replicates; t on the seed part + the arch parts, seeds random, archs resampled"
+               if reps > 1 else "bootstrap over archs, seed fixed")
         findings = [f"{where}: {subject} ranks at Kendall {interval_text(result['kendall'])} (95% CI, {how})",
                     *baseline_verdicts(result, subject)]
         rows = [BaselineRow(f"{b['name']} ({_kind(b)})", b["kendall"], b["supernet_minus_baseline"]["kendall"])
                 for b in result["baselines"]]
         detail = f"mean of {reps} replicates" if reps > 1 else ""
-        stem = "baselines" if len(shown) == 1 else f"baselines-{i + 1}"
+        stem = base if len(shown) == 1 else f"{base}-{i + 1}"
         figures.append(_Figure(stem, f"{TITLE}: {where}", CAPTION.format(who=who, which=which), findings,
                                _drawer(result["kendall"], subject, rows, f"{label}: against free baselines, {where}",
                                        detail)))
@@ -86,7 +87,7 @@ def run_baselines(directory: Path, metrics: dict[str, Any] | None, label: str) -
                                                 f"initialisation)", PROXIES.format(dir=directory)))
     truth = metrics.get("truth", "the truth")
     groups = any(r.get("replicates", 1) > 1 for r in results)
-    who = "the mean over replicates, two-level bootstrap CI" if groups else "one training run"
+    who = "the mean over replicates, replicate-level CI (t on the seed part + the arch parts; seeds random, archs resampled)" if groups else "one training run"
 
     def describe(r: dict[str, Any]) -> str:
         tuned = f", fine-tuned {r[FINETUNE]} batches" if r.get(FINETUNE) else ""
@@ -122,8 +123,13 @@ def audit_baselines(metrics: dict[str, Any], label: str, rerun: str | None) -> l
 
     def describe(r: dict[str, Any]) -> str:
         policy = f", BN {r[BN_POLICY]}" if r[BN_POLICY] != NO_POLICY else ""
-        return f"{first} vs truth {r['truth']}{policy}, {r['n_archs']} archs"
+        who = f"{r['replicates']} replicate columns" if "members" in r else first
+        return f"{who} vs truth {r['truth']}{policy}, {r['n_archs']} archs"
 
     which = "parameter count and FLOPs of the space's cost model (baseline:params, baseline:flops), and the audit's " \
             "other score columns"
-    return [*_figures(results, label, first, f"the audit's first score column, {first}", which, describe), *items]
+    group = metrics.get("replicated") or []
+    members = ", ".join(metrics.get("replicate_cols", []))
+    return [*_figures(group, label, "the replicate group", f"the replicate columns {members} as one method",
+                      which + " (each held fixed)", describe, "baselines-replicates"),
+            *_figures(results, label, first, f"the audit's first score column, {first}", which, describe), *items]

@@ -14,8 +14,10 @@ archs (params, flops, or a zero-cost proxy of A's proxies.csv). Examples:
     wsnas compare runs/nb201-cpu@runtime.precision=bfloat16 runs/nb201-cpu@runtime.precision=off
 
 The statistics are the difference A - B of Kendall, Spearman and the top-k figures (analysis/replicated.py:
-paired over archs, two-level over replicates, with a 95% CI and a two-sided bootstrap p-value), on the archs
-both scored.
+paired over archs; over replicates tested on the per-replicate differences when both sides are the same supernets
+or one is a free baseline, Welch-style for two independent groups; a 95% CI (t on the net seed part, normal on the
+arch parts), a two-sided p-value, the smallest difference detectable at 80% power and the replicates that would
+detect the observed one), on the archs both scored.
 """
 from __future__ import annotations
 
@@ -29,6 +31,7 @@ import pandas as pd
 
 from wsnas.analysis.baselines import baselines
 from wsnas.analysis.compare import FINETUNE, SCORE_SET
+from wsnas.analysis.inference import p_text
 from wsnas.analysis.metrics import MIN_ARCHS
 from wsnas.analysis.replicated import ScoreSet, paired_difference, verdict
 from wsnas.analysis.studies import choose_score_set
@@ -166,18 +169,21 @@ def _check_same_truth(a: Tables, b: Tables) -> None:
 
 
 def format_comparison(doc: dict[str, Any]) -> str:
+    kendall = doc["differences"]["kendall"]
     lines = [f"A = {doc['a']['description']}", f"B = {doc['b']['description']}",
              f"{doc['n_archs']} archs in common (A scored {doc['a']['archs']}, B {doc['b']['archs']}); truth "
              f"{doc['truth']}; replicates {'paired (the same supernets)' if doc['paired_replicates'] else 'drawn independently'}"
-             f"; {doc['n_boot']} bootstrap resamples",
-             verdict(doc["differences"]["kendall"], "A", "B"),
-             f"  {'statistic':<30} {'A':>8} {'B':>8} {'A - B':>8}  {'95% CI':<18} {'p':>6}"]
+             f"; {doc['n_boot']} bootstrap resamples of the archs; interval: {kendall.get('interval', 'bootstrap')}",
+             verdict(kendall, "A", "B"),
+             f"  {'statistic':<30} {'A':>8} {'B':>8} {'A - B':>8}  {'95% CI':<18} {'p':>8} {'detectable':>10}"]
     for name, d in doc["differences"].items():
         if math.isnan(d["difference"]):
             lines.append(f"  {name:<30} undefined")
             continue
         lines.append(f"  {name:<30} {d['a']:>8.3f} {d['b']:>8.3f} {d['difference']:>+8.3f}  "
-                     f"[{d['ci_low']:+.3f}, {d['ci_high']:+.3f}] {d['p_value']:>6.3f}")
+                     f"[{d['ci_low']:+.3f}, {d['ci_high']:+.3f}] {p_text(d['p_value']).removeprefix('p=').removeprefix('p'):>8} "
+                     f"{d.get('detectable', math.nan):>10.3f}")
+    lines.append("  detectable: the smallest true difference this design detects at 80% power (level 0.05)")
     return "\n".join(lines)
 
 

@@ -278,7 +278,7 @@ def pruning_figure(doc: dict[str, Any], title: str) -> Figure:
     tau_ax.set_title("ranking on the remaining pool")
     reps = doc.get("config", {}).get("replicates", 1)
     fig.suptitle(f"{title}: search-space pruning ({doc['truth']}"
-                 + (f"; mean over {reps} supernets per pool, two-level bootstrap CIs)" if reps > 1 else ")"))
+                 + (f"; mean over {reps} supernets per pool, replicate-level CIs)" if reps > 1 else ")"))
     return fig
 
 

@@ -172,8 +172,8 @@ def _scatter(directory: Path, label: str, mirror: str | None) -> _Figure | Missi
         findings.append(f"no metrics.json, so no correlations: run `{PRODUCERS['metrics'].format(dir=directory)}`")
     return _Figure("scatter", "Supernet accuracy against true accuracy",
                    f"Each point is one evaluated arch (for a replicate group: its mean score over the replicates); "
-                   f"tau/rho with 95% CIs from metrics.json (for a group: the mean over replicates with a two-level "
-                   f"bootstrap CI; truth: {data.metric}), and the ceiling where metrics.json has one: the Kendall "
+                   f"tau/rho with 95% CIs from metrics.json (for a group: the mean over replicates with its "
+                   f"replicate-level CI, seeds random and archs resampled; truth: {data.metric}), and the ceiling where metrics.json has one: the Kendall "
                    f"that the best predictor free of the benchmark's seed noise can expect against this truth column "
                    f"(its reliability), else how well one benchmark training run ranks another.", findings,
                    lambda: plots.scatter_figure(panels, data.metric, label))

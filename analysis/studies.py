@@ -187,7 +187,7 @@ def epochs_study(reps: Sequence[StudyInput]) -> dict[str, Any]:
     """Accuracy and rank correlation against training length, on the archs every replicate scored at every epoch.
 
     Row keys: epoch, n_archs, replicates, mean_supernet_acc (mean over replicates), mean_truth, kendall/spearman
-    (mean over replicates) with _ci_low/_ci_high (two-level bootstrap; archs only for one run) and _sd, and from
+    (mean over replicates) with _ci_low/_ci_high (replicate-level: t on the seed part + the arch parts; archs only for one run) and _sd, and from
     the second epoch on prev_kendall (each replicate's ranking at this checkpoint against its ranking at the
     previous one, mean over replicates, with its interval). "change" compares the final epoch with the epoch of
     the highest Kendall by a paired comparison (same archs, same supernets).

@@ -170,27 +170,39 @@ def interval_text(entry: dict[str, Any]) -> str:
     return f"{entry['value']:+.3f} [{entry['ci_low']:+.3f}, {entry['ci_high']:+.3f}]"
 
 
+def replicated_head(result: dict[str, Any]) -> str:
+    """'3 replicates: Kendall +0.2 [..] (what the interval holds fixed; sd; per replicate)', or one supernet's."""
+    r, k = result.get("replicates", 1), result["kendall"]
+    if r > 1:
+        return (f"{r} replicates: Kendall {interval_text(k)} (mean over replicates; 95% CI: t({_df_text(k)}) on the "
+                f"seed part + the arch parts, seeds random, archs resampled; sd {k['sd']:.3f}; per replicate "
+                + " ".join(f"{v:+.3f}" for v in result["replicated"]["kendall"]["per_replicate"]) + ")")
+    return (f"1 supernet: Kendall {interval_text(k)} (bootstrap 95% CI over archs; its training seed fixed: another "
+            f"seed moves the figure more than this interval says)")
+
+
+def group_lines(result: dict[str, Any]) -> list[str]:
+    """A replicate group's agreement, mean-score Kendall and the replicates its spread calls for ([] for one)."""
+    r = result.get("replicates", 1)
+    if r < 2:
+        return []
+    agree, mean_score = result["replicated"]["agreement"], result["replicated"]["mean_score"]["kendall"]
+    lines = [f"replicates agree with each other at Kendall {agree['mean']:+.3f} ({agree['min']:+.3f}..{agree['max']:+.3f}); "
+             f"their mean score ranks the truth at {interval_text(mean_score)} (these {r} scorers: seeds fixed, "
+             f"archs resampled)"]
+    width = replicates_for_width(result["replicated"]["kendall"], r, result["n_archs"])
+    return lines + ([width] if width else [])
+
+
 def verdict_lines(result: dict[str, Any], metric: str) -> list[str]:
     """The first lines of an analysis: the (replicated) Kendall with its interval, then the supernet against each
     free baseline by a paired comparison on the same archs."""
     r = result.get("replicates", 1)
-    k = result["kendall"]
-    head = (f"{r} replicates: Kendall {interval_text(k)} (mean over replicates; 95% CI: t({_df_text(k)}) on the seed "
-            f"part + the shared arch part, seeds random, archs resampled; sd {k['sd']:.3f}; per replicate "
-            + " ".join(f"{v:+.3f}" for v in result["replicated"]["kendall"]["per_replicate"]) + ")"
-            if r > 1 else f"1 supernet: Kendall {interval_text(k)} (bootstrap 95% CI over archs; its training seed "
-                          f"fixed: another seed moves the figure more than this interval says)")
+    head = replicated_head(result)
     lines = [f"epoch {result['epoch']}  bn_policy={result['bn_policy']}  "
              + (f"finetune_batches={result[FINETUNE]}  " if result.get(FINETUNE) else "")
              + f"score set {result.get(SCORE_SET)}  {result['n_archs']} archs  truth={metric}", f"  {head}"]
-    if r > 1:
-        agree, mean_score = result["replicated"]["agreement"], result["replicated"]["mean_score"]["kendall"]
-        lines.append(f"  replicates agree with each other at Kendall {agree['mean']:+.3f} ({agree['min']:+.3f}.."
-                     f"{agree['max']:+.3f}); their mean score ranks the truth at {interval_text(mean_score)} (these "
-                     f"{r} supernets: seeds fixed, archs resampled)")
-        needed = replicates_for_width(result["replicated"]["kendall"], r, result["n_archs"])
-        if needed:
-            lines.append(f"  {needed}")
+    lines += [f"  {line}" for line in group_lines(result)]
     lines += [f"  {line}" for line in baseline_verdicts(result)]
     if not result.get("baselines"):
         lines.append("  no free baseline for these archs (the space has no cost features and no proxies.csv)")
@@ -237,11 +249,13 @@ def format_results(results: list[dict[str, Any]], metric: str) -> str:
     return "\n".join(lines)
 
 
-def format_replicated(result: dict[str, Any]) -> str:
-    """The replicated figures of one group result: correlations and top-k as mean [CI] (sd)."""
+def format_replicated(result: dict[str, Any], title: str | None = None) -> str:
+    """The replicated figures of one group result: correlations and top-k as mean [CI] (sd); `title` names the
+    result (default: its epoch)."""
     rep = result["replicated"]
-    lines = [f"epoch {result['epoch']}  {result['replicates']} replicates  mean supernet acc "
-             f"{result['mean_supernet_acc']:.2f}%",
+    mean = (f"mean score {result['mean_supernet_acc']:.4g}" if title else
+            f"mean supernet acc {result['mean_supernet_acc']:.2f}%")
+    lines = [f"{title or 'epoch ' + str(result['epoch'])}  {result['replicates']} replicates  {mean}",
              f"  {'':<22} {'mean':>8}  {'95% CI (t, seeds random)':<24} {'2-level bootstrap':<18} {'sd':>6}  "
              f"per replicate"]
     for name in HEADLINE:

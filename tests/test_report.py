@@ -211,7 +211,7 @@ def test_free_baselines_of_a_replicate_group_with_zero_cost_proxies(tmp_path, mi
     (item,) = [i for i in report.sections[0].items if i.png.name == "baselines.png"]
     assert item.findings[0].startswith(f"epoch 1, BN recalibrate, 80 archs, truth cifar10/test: the supernet ranks "
                                        f"at Kendall {result['kendall']['value']:+.3f}")
-    assert "mean over 3 replicates, two-level bootstrap" in item.findings[0]
+    assert "mean over 3 replicates; t on the seed part + the arch parts, seeds random" in item.findings[0]
     assert any(f.startswith("the supernet beats synflow on Kendall tau by +") for f in item.findings)
     assert len(item.findings) == 1 + 4  # the supernet, then one verdict per baseline
     with Image.open(item.png) as image:
