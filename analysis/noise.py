@@ -3,20 +3,27 @@ given width (no torch).
 
 Input: per-image correctness hits[r, c, a, i] of R replicates (training seeds) x C calibration draws x A archs x M
 held-out images (wsnas noise-study; the supernet accuracy of arch a is the mean over i), and the truth of the A
-archs. Kendall tau K(r, c) = tau(accuracy[r, c, :], truth). Its variance splits into four sources:
+archs. Kendall tau K(r, c) = tau(accuracy[r, c, :], truth). Its variance splits into variance components:
 
-  training seed        variance of K over replicates (same archs, images, calibration), averaged over draws
-  calibration batches  variance of K over calibration draws (same supernet), averaged over replicates
-  arch sample          bootstrap variance of K over the A archs, averaged over (r, c)
-  held-out images      bootstrap variance of K over the M images (accuracies recomputed), averaged over (r, c)
+  arch sample (shared)     the covariance of two replicates' K under resampling the archs (the same resamples for
+                           all): the arch sample's error that every replicate shares
+  seed x arch              one replicate's own arch-resampling variance minus the shared part
+  held-out images (shared) and seed x images: the same two parts under resampling the held-out images
+  calibration batches      the variance of K over calibration draws of one supernet (C >= 2)
+  training seed (net)      the variance of K over replicates at fixed archs, images and draw holds the seed's own
+                           effect and every replicate-level part above (seed x arch, seed x images, calibration),
+                           so the seed's own part is that variance minus them (at least 0)
 
-Projection: the figure a study reports is the mean of K over R' replicates on n archs and m images. Training seed
-and calibration noise are independent per replicate (they shrink as 1/R'); the arch sample and the images are
-shared by all replicates, so their errors are correlated across replicates: their variance at R' replicates is
-v1 (n0/n) (rho + (1 - rho)/R') for the arch term (v1: one replicate, rho measured by resampling archs jointly for
-all R replicates) and likewise (m0/m) for images. Bootstrap variances of a rank correlation scale about as 1/size,
-so n and m beyond the measured n0, m0 are extrapolations. The CI width is 2 x 1.96 x sqrt(variance). With R
-replicates the seed variance has R - 1 degrees of freedom: read it as an order of magnitude.
+Projection: the figure a study reports is the mean of K over R' replicates on n archs and m images, one
+calibration draw each. Its variance is
+
+  arch_shared (n0/n) + image_shared (m0/m) + [seed_net + calibration + seed_x_arch (n0/n) + seed_x_images (m0/m)] / R'
+
+(a rank correlation's resampling variance scales about as 1/size, so sizes beyond the measured n0, m0 are
+extrapolations), and the width is 2 x 1.96 x its square root: the width of an interval that knew the variance
+(the replicate-level t interval of wsnas.analysis.inference is wider at small R' by its t quantile on the seed
+part). tests/test_calibration.py checks the projection against simulations of other designs. With R replicates
+the net seed variance rests on R - 1 degrees of freedom: read it as an order of magnitude.
 """
 from __future__ import annotations
 
@@ -30,7 +37,6 @@ import numpy as np
 from wsnas.analysis.metrics import kendall_tau, resample_indices, resampled_stat, stat_or_nan
 
 Z = 1.959963984540054
-SOURCES = ("training seed", "calibration batches", "arch sample", "held-out images")
 GRID_REPLICATES = (1, 2, 3, 5, 10)
 GRID_ARCHS = (100, 250, 500, 1000)
 GRID_IMAGES = (250, 500, 1000, 2000, 5000)
@@ -54,54 +60,57 @@ def _var(values: Sequence[float]) -> float:
     return float(np.var(v, ddof=1)) if v.size > 1 else math.nan
 
 
-def _shared_correlation(joint: float, single: float, replicates: int) -> float:
-    """rho of the replicates' errors under a shared resampling: joint = single (rho + (1 - rho)/R)."""
-    if replicates < 2 or not single > 0 or not math.isfinite(joint):
-        return 1.0
-    rho = (joint / single - 1 / replicates) / (1 - 1 / replicates)
-    return float(min(1.0, max(0.0, rho)))
+def _split(boot: np.ndarray) -> tuple[float, float]:
+    """(shared, interaction) of resampled K boot[r, c, b]: the mean off-diagonal covariance over replicates and
+    the mean diagonal minus it, averaged over draws c (one replicate: all of it is interaction-free 'shared')."""
+    R, C, _ = boot.shape
+    shared, own = [], []
+    for c in range(C):
+        rows = boot[:, c]
+        rows = rows[:, np.isfinite(rows).all(axis=0)]
+        cov = np.atleast_2d(np.cov(rows))
+        own.append(float(np.mean(np.diag(cov))))
+        shared.append(float((cov.sum() - np.trace(cov)) / (R * (R - 1))) if R > 1 else own[-1])
+    s, o = max(0.0, float(np.mean(shared))), float(np.mean(own))
+    return s, max(0.0, o - s)
 
 
 def components(hits: np.ndarray, truth: np.ndarray, *, n_boot: int = 200, seed: int = 0) -> dict[str, Any]:
-    """The four variance components of Kendall tau (module docstring) and the shared-error correlations."""
+    """The variance components of Kendall tau (module docstring)."""
     R, C, A, M = hits.shape
     acc = hits.mean(axis=3)  # (R, C, A)
     k = np.array([[_kendall(acc[r, c], truth) for c in range(C)] for r in range(R)])
-    seed_var = float(np.nanmean([_var(k[:, c]) for c in range(C)])) if R > 1 else math.nan
-    calib_var = float(np.nanmean([_var(k[r, :]) for r in range(R)])) if C > 1 else math.nan
+    between = float(np.nanmean([_var(k[:, c]) for c in range(C)])) if R > 1 else math.nan
+    calib_var = float(np.nanmean([_var(k[r, :]) for r in range(R)])) if C > 1 else 0.0
     idx = resample_indices(A, n_boot, seed)
     arch_boot = np.array([[resampled_stat(kendall_tau, acc[r, c], truth, idx) for c in range(C)] for r in range(R)])
-    arch_var = float(np.nanmean([[_var(arch_boot[r, c]) for c in range(C)] for r in range(R)]))
-    arch_joint = float(np.nanmean([_var(np.nanmean(arch_boot[:, c], axis=0)) for c in range(C)]))
     images = np.random.default_rng([seed, 1]).integers(0, M, size=(n_boot, M))
     image_boot = np.empty((R, C, n_boot))
     for b, rows in enumerate(images):
         resampled = hits[..., rows].mean(axis=3)
         for r, c in itertools.product(range(R), range(C)):
             image_boot[r, c, b] = _kendall(resampled[r, c], truth)
-    image_var = float(np.nanmean([[_var(image_boot[r, c]) for c in range(C)] for r in range(R)]))
-    image_joint = float(np.nanmean([_var(np.nanmean(image_boot[:, c], axis=0)) for c in range(C)]))
-    variances = dict(zip(SOURCES, (seed_var, calib_var, arch_var, image_var)))
+    arch_shared, seed_x_arch = _split(arch_boot)
+    image_shared, seed_x_images = _split(image_boot)
+    seed_net = (max(0.0, between - seed_x_arch - seed_x_images - calib_var) if math.isfinite(between) else math.nan)
+    variances = {"training seed (net)": seed_net, "calibration batches": calib_var if C > 1 else math.nan,
+                 "arch sample (shared)": arch_shared, "seed x arch": seed_x_arch,
+                 "held-out images (shared)": image_shared, "seed x images": seed_x_images}
     total = sum(v for v in variances.values() if math.isfinite(v))
     return {"replicates": R, "calib_draws": C, "archs": A, "images": M, "n_boot": n_boot, "bootstrap_seed": seed,
-            "kendall": k.tolist(), "mean_kendall": float(np.nanmean(k)),
+            "kendall": k.tolist(), "mean_kendall": float(np.nanmean(k)), "between_replicates": between,
             "rows": [{"source": s, "variance": v, "sd": math.sqrt(v) if math.isfinite(v) else math.nan,
                       "share": v / total if math.isfinite(v) and total > 0 else math.nan}
-                     for s, v in variances.items()],
-            "shared_correlation": {"arch sample": _shared_correlation(arch_joint, arch_var, R),
-                                   "held-out images": _shared_correlation(image_joint, image_var, R)}}
+                     for s, v in variances.items()]}
 
 
 def predicted_width(comp: dict[str, Any], replicates: int, archs: int, images: int) -> float:
-    """The 95% CI width of the mean Kendall over `replicates` supernets on `archs` archs and `images` images."""
+    """The 95% CI width (known variance) of the mean Kendall over `replicates` supernets on `archs` archs and
+    `images` held-out images, one calibration draw each (the module docstring's projection)."""
     v = {r["source"]: (r["variance"] if math.isfinite(r["variance"]) else 0.0) for r in comp["rows"]}
-    rho = comp["shared_correlation"]
-
-    def shared(source: str, scale: float) -> float:
-        return v[source] * scale * (rho[source] + (1 - rho[source]) / replicates)
-
-    variance = ((v["training seed"] + v["calibration batches"]) / replicates
-                + shared("arch sample", comp["archs"] / archs) + shared("held-out images", comp["images"] / images))
+    a, m = comp["archs"] / archs, comp["images"] / images
+    own = (v["training seed (net)"] + v["calibration batches"] + v["seed x arch"] * a + v["seed x images"] * m)
+    variance = v["arch sample (shared)"] * a + v["held-out images (shared)"] * m + own / replicates
     return 2 * Z * math.sqrt(variance)
 
 
@@ -135,9 +144,10 @@ def noise_findings(comp: dict[str, Any], table: dict[str, Any]) -> list[str]:
                       if math.isfinite(r["variance"]))
     findings = [f"Kendall tau {comp['mean_kendall']:+.3f} (mean over {comp['replicates']} replicates x "
                 f"{comp['calib_draws']} calibration draws, {comp['archs']} archs, {comp['images']} held-out images); "
-                f"its spread: {parts}",
-                f"training seed variance from {comp['replicates']} replicates ({comp['replicates'] - 1} degrees of "
-                f"freedom): an order of magnitude, not a precise figure"]
+                f"its variance components: {parts}",
+                f"net training-seed variance from {comp['replicates']} replicates ({comp['replicates'] - 1} degrees of "
+                f"freedom), net of the seed x arch, seed x image and calibration parts it holds: an order of "
+                f"magnitude, not a precise figure"]
     for a in table["answers"]:
         if a.get("replicates") is None:
             findings.append(f"no design in the grid reaches a 95% CI width of {a['target_width']:.2f}")

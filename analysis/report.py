@@ -200,15 +200,15 @@ STUDY_FIGURES: dict[str, tuple[str, str]] = {
              "Left: Kendall tau (95% bootstrap CI over archs) between parameter count, ground truth and supernet "
              "score. Right: each size statistic (tau with the cost proxy; partial Spearman of supernet and cost "
              "given the truth, > 0 = larger archs ranked higher than the truth ranks them) against the band of an "
-             "unbiased scorer with the supernet's Kendall that sees only the truth plus noise (grey: 95% of such "
+             "unbiased scorer: the supernet's scores permuted among archs of near-equal truth (grey: 95% of such "
              "scorers, light = all statistics at once, which decides a finding). Outside the band (red) is a size "
              "bias; inside, there is no evidence of one."),
     "operators": ("Operator bias",
                   "The supernet's rank percentile regressed on the true rank percentile plus op counts (left, per "
                   "op) or one dummy per edge and op (right): the percentile points the supernet gives an arch for "
                   "an op, against the average op, at equal true rank (> 0: over-rated). Grey (left) and the boxes "
-                  "(right, marked *): outside the 95% band of an unbiased scorer with the supernet's Kendall that "
-                  "sees only the truth plus noise (light grey = all effects at once, which decides a finding)."),
+                  "(right, marked *): outside the 95% band of an unbiased scorer, the supernet's scores permuted among "
+                  "archs of near-equal truth (light grey = all effects at once, which decides a finding)."),
     "pruning": ("Search-space pruning by the supernet",
                 "The supernet prunes the space (optimistic) or archs are pruned at random: the remaining pool's "
                 "mean true accuracy, the best true accuracy of 10 picked from it, and Kendall tau on it."),
@@ -216,9 +216,10 @@ STUDY_FIGURES: dict[str, tuple[str, str]] = {
                  "Rank correlation with the ground truth (95% CIs) and mean supernet accuracy against the number "
                  "of fine-tuning batches per subnet; right: the cost per subnet."),
     "noise": ("Noise budget of Kendall tau",
-              "Left: the sd of Kendall tau that each source adds (training seed: between replicates; calibration "
-              "batches: between calibration draws; arch sample and held-out images: bootstrap), with its share of "
-              "the variance. Right: the predicted 95% CI width of the mean Kendall over replicates, per number of "
+              "Left: the variance components of Kendall tau as sds (training seed: between replicates, net of the "
+              "seed x arch, seed x image and calibration parts it holds; calibration batches: between calibration "
+              "draws; arch sample and held-out images: the bootstrap's covariance between replicates (shared) and "
+              "the rest of one replicate's (seed x ...)), with their share of the variance. Right: the predicted 95% CI width of the mean Kendall over replicates, per number of "
               "archs (wsnas noise-study; analysis/noise.py explains the projection)."),
 }
 DRAWERS: dict[str, Callable[..., Figure]] = {

@@ -183,9 +183,10 @@ def test_noise_components_vanish_where_a_source_does_not_vary():
     same = np.broadcast_to(hits, (3, 2, 40, 300))  # every replicate and calibration draw gives the same hits
     comp = components(np.ascontiguousarray(same), truth, n_boot=50, seed=0)
     variance = {r["source"]: r["variance"] for r in comp["rows"]}
-    assert variance["training seed"] == 0 and variance["calibration batches"] == 0
-    assert variance["arch sample"] > 0 and variance["held-out images"] > 0
-    assert comp["shared_correlation"] == pytest.approx({"arch sample": 1.0, "held-out images": 1.0})  # identical
+    assert variance["training seed (net)"] == 0 and variance["calibration batches"] == 0
+    assert variance["arch sample (shared)"] > 0 and variance["held-out images (shared)"] > 0
+    assert variance["seed x arch"] == pytest.approx(0, abs=1e-12)  # identical replicates share all of their errors
+    assert variance["seed x images"] == pytest.approx(0, abs=1e-12)
     # with identical replicates more of them buy nothing; more archs and images do
     assert predicted_width(comp, 10, 40, 300) == pytest.approx(predicted_width(comp, 1, 40, 300))
     assert predicted_width(comp, 1, 160, 1200) == pytest.approx(predicted_width(comp, 1, 40, 300) / 2)
@@ -218,8 +219,8 @@ def test_noise_study_scores_calibration_draws_and_writes_the_budget(trained_grou
     assert main(["noise-study", str(trained_group), "--archs", "6", "--calib-draws", "2", "--n-boot", "20",
                  "--quiet"]) == 0
     doc = json.loads((trained_group / "studies" / "noise.json").read_text())
-    assert [r["source"] for r in doc["rows"]] == ["training seed", "calibration batches", "arch sample",
-                                                  "held-out images"]
+    assert [r["source"] for r in doc["rows"]] == ["training seed (net)", "calibration batches", "arch sample (shared)",
+                                                  "seed x arch", "held-out images (shared)", "seed x images"]
     assert doc["config"]["archs"] == 6 and doc["config"]["calib_seeds"] == [0, 1]
     assert len(doc["components"]["kendall"]) == 2 and len(doc["answers"]) == 4
     from wsnas.analysis.noise import load_hits
