@@ -147,3 +147,39 @@ def test_the_report_of_an_audit_draws_its_verdicts(tables, capsys):
     assert [f.split(" on Kendall")[0] for f in item.findings[1:]] == [
         "noisy loses to sharp", "noisy loses to params", "noisy loses to flops"]
     assert not report.sections[0].missing
+
+
+def test_replicate_columns_are_audited_as_one_replicated_method(tables, capsys):
+    """`--replicate-cols`: three noisy replicate columns get the replicated figure (mean Kendall over the columns,
+    replicate-level interval, agreement) and paired verdicts on the per-replicate differences, printed first; a
+    lower-is-better replicate column is oriented like any other; bad groups get one clear error."""
+    frame = pd.read_csv(tables / "scores.csv")
+    truth = pd.read_csv(tables / "truth.csv")["accuracy"].to_numpy() - 90
+    rng = np.random.default_rng(8)
+    for r, scale in enumerate((1.0, 1.5, 2.0)):
+        frame[f"seed{r}"] = truth + rng.normal(scale=scale, size=N)
+    frame["seed2"] = -frame["seed2"]  # a loss-like column: lower is better
+    frame.to_csv(tables / "scores.csv", index=False)
+    out, metrics = _audit(capsys, tables, "reps", "--replicate-cols", "seed0,seed1,seed2", "--score-col", "sharp",
+                          "--lower-is-better", "seed2", "--space", "nb201")
+    assert out[0] == f"[audit] truth accuracy: replicate columns seed0, seed1, seed2 on {N} archs"
+    assert out[1].startswith("  3 replicates: Kendall ") and "seeds random, archs resampled" in out[1]
+    group = metrics["replicated"][0]
+    per = [stats_kendall(frame[c] * (-1 if c == "seed2" else 1), truth) for c in ("seed0", "seed1", "seed2")]
+    assert group["replicated"]["kendall"]["per_replicate"] == pytest.approx(per)
+    assert group["kendall"]["value"] == pytest.approx(np.mean(per)) and group["kendall"]["conditions"] == (
+        "seeds random, archs resampled")
+    sharp = _baseline(group, "sharp")["supernet_minus_baseline"]["kendall"]
+    assert sharp["design"] == "fixed B" and sharp["ci_high"] < 0 and len(sharp["per_replicate"]) == 3
+    assert any(line.startswith("  the replicate group loses to sharp on Kendall tau by -") for line in out[:8])
+    assert {b["name"] for b in group["baselines"]} == {"sharp", "params", "flops"}
+    for bad, message in (("seed0", "name at least two score columns"), ("seed0,nope", "has no column 'nope'")):
+        capsys.readouterr()
+        assert main(["audit", "--scores", str(tables / "scores.csv"), "--truth", str(tables / "truth.csv"),
+                     "--replicate-cols", bad, "--out", str(tables / "bad"), "--quiet"]) != 0
+        assert message in capsys.readouterr().err
+
+
+def stats_kendall(a, b) -> float:
+    from scipy import stats
+    return float(stats.kendalltau(np.asarray(a, dtype=float), b).statistic)
