@@ -163,7 +163,7 @@ def interval_method(e: Estimate) -> str:
     """How the interval was built, in words."""
     if e.conditions == SEEDS_FIXED:
         return "arch bootstrap (seeds fixed)"
-    return f"t({e.seed_df:.1f}) on the seed part + normal on the shared arch part ({SEEDS_RANDOM})"
+    return f"t({e.seed_df:.3g}) on the net seed part + normal on the arch parts ({SEEDS_RANDOM})"
 
 
 def t_quantile(q: float, df: float) -> float:

@@ -168,11 +168,17 @@ def _check_same_truth(a: Tables, b: Tables) -> None:
                            f"of one space with --truth set for both")
 
 
+DESIGNS = {"same supernets": "paired (the same supernets)",
+           "fixed B": "B is a fixed scorer (no training seed), tested on A's per-replicate differences",
+           "fixed A": "A is a fixed scorer (no training seed), tested on B's per-replicate differences",
+           "independent": "two independent groups (seed parts combined Welch-style)"}
+
+
 def format_comparison(doc: dict[str, Any]) -> str:
     kendall = doc["differences"]["kendall"]
     lines = [f"A = {doc['a']['description']}", f"B = {doc['b']['description']}",
              f"{doc['n_archs']} archs in common (A scored {doc['a']['archs']}, B {doc['b']['archs']}); truth "
-             f"{doc['truth']}; replicates {'paired (the same supernets)' if doc['paired_replicates'] else 'drawn independently'}"
+             f"{doc['truth']}; replicates: {DESIGNS.get(kendall.get('design'), 'drawn independently')}"
              f"; {doc['n_boot']} bootstrap resamples of the archs; interval: {kendall.get('interval', 'bootstrap')}",
              verdict(kendall, "A", "B"),
              f"  {'statistic':<30} {'A':>8} {'B':>8} {'A - B':>8}  {'95% CI':<18} {'p':>8} {'detectable':>10}"]

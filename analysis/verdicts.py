@@ -211,7 +211,7 @@ def verdict_lines(result: dict[str, Any], metric: str) -> list[str]:
 
 def _df_text(entry: dict[str, Any]) -> str:
     df = entry.get("df")
-    return "inf" if df is None else f"{df:.1f}"
+    return "inf" if df is None else f"{df:.3g}"
 
 
 def replicates_for_width(entry: dict[str, Any], reps: int, archs: int, target: float = TARGET_HALF_WIDTH) -> str:
