@@ -79,6 +79,7 @@ class AuditInputs:
     plugins: tuple[str, ...] = ()
     mirror: str | None = None
     replicate_cols: tuple[str, ...] = ()  # score columns that are replicates of one method (audit_replicates)
+    drop_unmatched: bool = False  # audit the matched archs, list the scored ones without a truth row
 
 
 @dataclass(frozen=True)
@@ -246,7 +247,7 @@ def plan_audit(inputs: AuditInputs) -> Plan:
     names = [c.name for c in truth_columns]
     seeds = resolve_seeds(inputs, names, list(truth.frame.columns))
     spec = JoinSpec(scores, truth, inputs.key_col, truth_key_col, tuple(c.name for c in score_columns),
-                    tuple(names), seeds, space)
+                    tuple(names), seeds, space, inputs.drop_unmatched)
     return Plan(spec, score_columns, truth_columns, inputs.space or UNREGISTERED_SPACE, registered, source)
 
 
@@ -263,6 +264,7 @@ def audit_identity(plan: Plan, topk: Sequence[int | float], n_boot: int, seed: i
     """Everything an audit's numbers depend on; two audits with equal identities write equal directories."""
     spec = plan.spec
     return {**({"replicate_cols": list(replicate_cols)} if replicate_cols else {}),
+            **({"drop_unmatched": True} if plan.spec.drop_unmatched else {}),
             "scores": _table_identity(spec.scores, spec.key_col),
             "truth": _table_identity(spec.truth, spec.truth_key_col),
             "space": plan.space, "canonicalised": spec.space is not None,
@@ -375,7 +377,8 @@ def _write(out_dir: Path, inputs: AuditInputs, plan: Plan, joined: Joined, ident
     audit = {"identity": identity, "scores": _file_record(spec.scores, spec.key_col, plan.scores),
              "truth": truth_record, "canonicalised_by_space": joined.canonicalised,
              "matched_archs": int(joined.table["key"].nunique()),
-             "truth_rows_without_score": joined.truth_without_score}
+             "truth_rows_without_score": joined.truth_without_score,
+             **({"dropped_unmatched": list(joined.dropped)} if joined.dropped else {})}
     metrics = {"kind": KIND, "space": plan.space, "truth": first, "score": plan.scores[0].name,
                "truth_source": plan.truth_source, "n_boot": n_boot, "bootstrap_seed": seed,
                "columns": {"scores": [{**c.to_dict(), **({"free_baseline": True} if c in plan.baselines else {})}
@@ -457,6 +460,9 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
                    help="score columns that are replicates of one method (e.g. supernets trained with different "
                         "seeds): they also get the replicated figures and verdicts of `wsnas study` (added to the "
                         "score columns)")
+    p.add_argument("--drop-unmatched", action="store_true",
+                   help="audit the scored archs that have a truth row; the others are left out, counted and listed "
+                        "(default: an error naming them)")
     p.add_argument("--topk", default="1,10,1%,10%", help="top-k sizes: counts and fractions (default: 1,10,1%%,10%%)")
     p.add_argument("--sep", help="column separator of both tables (default: sniffed; comma, tab, semicolon, pipe, "
                                  "space)")
@@ -484,7 +490,7 @@ def cmd_audit(args: argparse.Namespace) -> None:
         truth_cols=tuple(comma_list(args.truth_col or [])), lower_is_better=tuple(args.lower_is_better),
         units=tuple(args.unit), sparse_tol=tuple(args.sparse_tol), truth_seeds=tuple(args.truth_seeds),
         sep=args.sep, truth_sep=args.truth_sep, space=args.space, plugins=tuple(getattr(args, "plugin", []) or []),
-        mirror=args.data_mirror)
+        mirror=args.data_mirror, drop_unmatched=args.drop_unmatched)
     if args.space and args.space not in space_names():
         print(f"[audit] space {args.space!r} is not registered ({', '.join(space_names())}): keys are matched as "
               f"written and the name is a label (a plugin's space needs --plugin FILE)", file=sys.stderr)

@@ -16,6 +16,7 @@ import pandas as pd
 from wsnas.analysis.audit_tables import BN_POLICY, JOINED, SCORE, TRUTH
 from wsnas.analysis.compare import FINETUNE, SCORE_SET
 from wsnas.analysis.direction import Column
+from wsnas.analysis.studies import STUDIES as STUDY_NAMES
 from wsnas.analysis.studies import StudyError, StudyInput, bias_study, operator_study, write_study
 from wsnas.benchmarks.groundtruth import GroundTruth
 from wsnas.benchmarks.registry import space_names
@@ -89,10 +90,15 @@ def run_audit_studies(directory: str | Path, names: Sequence[str] | None, *, sco
                       truth: str | None = None) -> dict[str, Path]:
     """Write AUDIT/studies/<name>.json for `names` (default: bias and operators); {name: path}."""
     chosen = list(names) if names else list(AUDIT_STUDY_MAKERS)
+    unknown = [n for n in chosen if n not in STUDY_NAMES]
+    if unknown:
+        raise StudyError(f"unknown study {', '.join(unknown)} in --only; studies of an audit: "
+                         f"{', '.join(AUDIT_STUDY_MAKERS)}")
     other = [n for n in chosen if n not in AUDIT_STUDY_MAKERS]
     if other:
-        raise StudyError(f"{directory} is an audit (one score per arch): {', '.join(other)} do(es) not apply; its "
-                         f"top-k figures are in metrics.json and `wsnas report {directory}` draws them; studies of an "
-                         f"audit: {', '.join(AUDIT_STUDY_MAKERS)}")
+        why = {"epochs": "an audit has one score per arch, not several checkpoints",
+               "topk": "its top-k figures are in metrics.json and `wsnas report` draws them"}
+        raise StudyError(f"{directory} is an audit: {'; '.join(f'{n} does not apply ({why[n]})' for n in other)}; "
+                         f"studies of an audit: {', '.join(AUDIT_STUDY_MAKERS)}")
     docs = audit_study_docs(directory, chosen, score, truth)
     return {name: write_study(directory, doc) for name, doc in docs.items()}

@@ -18,6 +18,7 @@ import difflib
 import io
 import math
 import re
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
@@ -172,7 +173,8 @@ def require(table: Table, column: str, option: str) -> None:
     if len(columns) == 1 and table.sep is not None:
         others = [s for s in SEPARATORS if s != table.sep and s in columns[0]]
         if others:
-            hints.append(f"the header looks separated by {others[0]!r}: pass --sep {others[0]!r}")
+            flag = "--truth-sep" if table.what == "truth" else "--sep"  # --truth-sep overrides --sep for the truth
+            hints.append(f"the header looks separated by {others[0]!r}: pass {flag} {others[0]!r}")
     hint = f" ({'; '.join(hints)})" if hints else ""
     raise AuditError(f"{table.label} has no column {column!r} (columns present: {present}){hint}; name the right "
                      f"one with {option}")
@@ -325,6 +327,7 @@ class JoinSpec:
     truth_cols: tuple[str, ...]
     seed_cols: dict[str, tuple[str, ...]]  # truth column -> its per-seed columns (may be empty)
     space: str | None = None
+    drop_unmatched: bool = False  # audit the scored archs that have a truth row, and report the rest
 
 
 @dataclass(frozen=True)
@@ -336,6 +339,7 @@ class Joined:
     truth_without_score: int
     canonicalised: bool
     warnings: tuple[str, ...]
+    dropped: tuple[str, ...] = ()  # scored keys without a truth row, left out (JoinSpec.drop_unmatched)
 
 
 def join_tables(spec: JoinSpec) -> Joined:
@@ -364,19 +368,26 @@ def join_tables(spec: JoinSpec) -> Joined:
     unmatched = list(dict.fromkeys(k for k in s_keys if k not in row_of))
     scored = set(s_keys)
     unscored = sum(k not in scored for k in t_keys)
-    if unmatched:
+    warnings: list[str] = []
+    if unmatched and not spec.drop_unmatched:
         _no_truth(spec, unmatched, t_keys, len(set(s_keys)), unscored)
-
-    all_rows = range(len(s_keys))
-    table = pd.DataFrame({"key": s_keys, "epoch": 0, BN_POLICY: policy, FINETUNE: 0})
+    if unmatched:
+        warnings.append(f"--drop-unmatched: {len(unmatched)} of {len(scored)} scored arch(s) have no truth row and "
+                        f"are left out, e.g. {examples([repr(k) for k in unmatched])} (all listed in config.json, "
+                        f"audit.dropped_unmatched)")
+    rows = [p for p, k in enumerate(s_keys) if k in row_of]
+    if not rows:
+        _no_truth(dataclasses.replace(spec, drop_unmatched=False), unmatched, t_keys, len(scored), unscored)
+    kept = [s_keys[p] for p in rows]
+    table = pd.DataFrame({"key": kept, "epoch": 0, BN_POLICY: [policy[p] for p in rows], FINETUNE: 0})
     for column in spec.score_cols:
-        table[SCORE + column] = numbers(scores, column, all_rows, s_keys)
-    truth_rows = [row_of[k] for k in s_keys]
+        table[SCORE + column] = numbers(scores, column, rows, kept)
+    truth_rows = [row_of[k] for k in kept]
     for column in spec.truth_cols:
-        table[TRUTH + column] = numbers(truth, column, truth_rows, s_keys)
+        table[TRUTH + column] = numbers(truth, column, truth_rows, kept)
         for k, seed in enumerate(spec.seed_cols.get(column, ())):
-            table[f"{SEED}{column}#{k}"] = numbers(truth, seed, truth_rows, s_keys, missing_ok=True)
-    return Joined(table, unscored, space is not None, _check_counts(table))
+            table[f"{SEED}{column}#{k}"] = numbers(truth, seed, truth_rows, kept, missing_ok=True)
+    return Joined(table, unscored, space is not None, (*warnings, *_check_counts(table)), tuple(unmatched))
 
 
 def _no_truth(spec: JoinSpec, unmatched: list[str], t_keys: list[str], n_scored: int, unscored: int) -> None:
@@ -391,7 +402,8 @@ def _no_truth(spec: JoinSpec, unmatched: list[str], t_keys: list[str], n_scored:
         f"{len(unmatched)} of {n_scored} scored arch(s) in {spec.scores.source} have no row in the {spec.truth.label}"
         f", e.g. {examples([repr(k) for k in unmatched])}; truth keys look like "
         f"{examples([repr(k) for k in t_keys])} ({unscored} of {len(t_keys)} truth rows have no score, which is "
-        f"fine){likely}; every scored arch needs its ground truth: add the rows or drop those scores{hint}")
+        f"fine){likely}; every scored arch needs its ground truth: add the rows, drop those scores, or pass "
+        f"--drop-unmatched to audit the matched archs and list the rest{hint}")
 
 
 def _check_counts(table: pd.DataFrame) -> tuple[str, ...]:

@@ -224,6 +224,11 @@ def test_separators_are_sniffed_or_named(tables, capsys):
     err = _error(capsys, _audit(tmp_path, s, t, "--sep", ",", out="forced"))
     assert "has no column 'key' (columns present: 'key;supernet_acc')" in err and "pass --sep ';'" in err
     assert main(_audit(tmp_path, s, t, "--sep", "semicolon", out="named")) == 0
+    (tmp_path / "comma").mkdir()
+    comma, _ = _write(tmp_path / "comma", scores, truth, sep=",")  # the scores split, the truth does not: its flag
+    err = _error(capsys, _audit(tmp_path, comma, t, "--sep", ",", out="forced-truth"))
+    assert "pass --truth-sep ';'" in err  # --truth-sep overrides --sep for the truth table
+    assert main(_audit(tmp_path, comma, t, "--sep", ",", "--truth-sep", ";", out="split")) == 0
     spaced = tmp_path / "spaced.csv"
     spaced.write_text("key  supernet_acc\n" + "".join(f"{k}  {v}\n" for k, v in zip(scores.key, scores.supernet_acc)))
     assert main(_audit(tmp_path, spaced, t, "--sep", "space", "--truth-sep", ";", out="spaced")) == 0
@@ -294,3 +299,22 @@ def test_a_bn_policy_column_gives_one_result_per_policy(tables):
     merged = scores.merge(truth, on="key")
     assert results[1]["kendall"]["value"] == pytest.approx(
         stats.kendalltau(merged.supernet_acc, merged.accuracy).statistic, abs=1e-12)
+
+
+def test_drop_unmatched_audits_the_matched_archs_and_lists_the_rest(tables, capsys):
+    """A scored arch without a truth row stops the audit with one error that names --drop-unmatched; with it, the
+    matched archs are audited, the rest counted in a note and listed in config.json."""
+    tmp_path, scores, truth = tables
+    strays = pd.DataFrame({"key": ["not-an-arch-1", "not-an-arch-2"], "supernet_acc": [41.0, 42.0]})
+    s, t = _write(tmp_path, pd.concat([scores, strays], ignore_index=True), truth)
+    err = _error(capsys, _audit(tmp_path, s, t, out="strict"))
+    assert "2 of 42 scored arch(s)" in err and "--drop-unmatched" in err
+    capsys.readouterr()
+    assert main(_audit(tmp_path, s, t, "--drop-unmatched", out="lenient")) == 0
+    captured = capsys.readouterr()
+    assert "--drop-unmatched: 2 of 42 scored arch(s) have no truth row and are left out" in captured.err
+    metrics = json.loads((tmp_path / "lenient" / "metrics.json").read_text())
+    assert metrics["results"][0]["n_archs"] == N_SCORED
+    config = json.loads((tmp_path / "lenient" / "config.json").read_text())
+    assert config["audit"]["dropped_unmatched"] == ["not-an-arch-1", "not-an-arch-2"]
+    assert config["audit"]["identity"]["drop_unmatched"] is True

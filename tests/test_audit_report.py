@@ -120,7 +120,9 @@ def test_a_plugin_space_through_audit_studies_and_report(plugin, tmp_path):
     operators = json.loads((tmp_path / "audit" / "studies" / "operators.json").read_text())
     assert operators["available"] and any("skipped edge model" in f for f in operators["findings"])
     refused = _fresh("studies", tmp_path / "audit", "--only", "topk", cwd=tmp_path, db=db)
-    assert refused.returncode == 2 and "is an audit (one score per arch): topk do(es) not apply" in refused.stderr
+    assert refused.returncode == 2 and "is an audit: topk does not apply (its top-k figures" in refused.stderr
+    unknown = _fresh("studies", tmp_path / "audit", "--only", "foo", cwd=tmp_path, db=db)
+    assert unknown.returncode == 2 and "unknown study foo in --only" in unknown.stderr
 
     reported = _fresh("report", tmp_path / "audit", "--name", "quad", "--quiet", cwd=tmp_path, db=db)
     assert reported.returncode == 0, reported.stderr
