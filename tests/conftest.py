@@ -49,3 +49,32 @@ def cifar(tmp_path_factory: pytest.TempPathFactory) -> Path:
         data = rng.integers(0, 256, (n, 3072), dtype=np.uint8)
         (root / name).write_bytes(pickle.dumps({b"labels": (np.arange(n) % 10).tolist(), b"data": data}))
     return root
+
+
+def synthetic_group(path: Path, mirror: Path, archs: int = 150) -> Path:
+    """A replicate group of 3 runs on `archs` NB201 archs whose scores (two BN policies, epochs 1 and 2) are the
+    cifar10/test truth plus noise: recalibrate has little noise (less at epoch 2), inherit a lot; the supernets
+    differ only in their noise draws. No training: what the analysis reads, written as a study writes it."""
+    import pandas as pd
+
+    from wsnas.benchmarks.groundtruth import load_ground_truth
+    from wsnas.benchmarks.registry import get_space
+    from wsnas.config import build_config
+    from wsnas.groups import ReplicateGroup, member_config
+
+    space = get_space("nb201")
+    keys = [space.format(a) for a in space.sample(archs, seed=0)]
+    values = load_ground_truth("nb201", mirror).values("cifar10/test", keys)
+    cfg = build_config("smoke", overrides={"data.mirror": str(mirror), "replicates": 3})
+    group = ReplicateGroup(path)
+    group.init(cfg)
+    for r in range(3):
+        run = group.member(r)
+        run.init(member_config(cfg, r))
+        rng = np.random.default_rng(r)
+        rows = [{"key": k, "epoch": e, "score_set": f"set-{policy}", "bn_policy": policy, "finetune_batches": 0,
+                 "supernet_acc": v + noise * rng.normal()}
+                for e, scale in ((1, 3.0), (2, 1.0)) for policy, noise in (("recalibrate", scale), ("inherit", 8.0))
+                for k, v in zip(keys, values)]
+        run.write_table(run.scores_path, pd.DataFrame(rows))
+    return path

@@ -16,6 +16,7 @@ from wsnas.analysis.replicated import ScoreSet, paired_difference, replicate_sum
 from wsnas.analysis.studies import load_inputs
 from wsnas.benchmarks.groundtruth import load_ground_truth
 from wsnas.benchmarks.registry import get_space
+from conftest import synthetic_group
 from wsnas.cli import main
 from wsnas.config import build_config
 from wsnas.groups import ReplicateGroup, member_config
@@ -78,25 +79,8 @@ def test_paired_difference_detects_a_better_ranking_and_not_a_copy():
 
 @pytest.fixture(scope="module")
 def group(tmp_path_factory, mirror) -> Path:
-    """A replicate group of 3 runs whose scores (two BN policies) are the truth plus noise: recalibrate has little
-    noise, inherit a lot; the supernets differ only in their noise draws."""
-    space, truth = get_space("nb201"), load_ground_truth("nb201", mirror)
-    keys = [space.format(a) for a in space.sample(150, seed=0)]
-    values = truth.values(METRIC, keys)
-    cfg = build_config("smoke", overrides={"data.mirror": str(mirror), "replicates": 3})
-    path = tmp_path_factory.mktemp("group") / "g"
-    grp = ReplicateGroup(path)
-    grp.init(cfg)
-    for r in range(3):
-        run = grp.member(r)
-        run.init(member_config(cfg, r))
-        rng = np.random.default_rng(r)
-        rows = [{"key": k, "epoch": e, "score_set": f"set-{policy}", "bn_policy": policy, "finetune_batches": 0,
-                 "supernet_acc": v + noise * rng.normal()}
-                for e, scale in ((1, 3.0), (2, 1.0)) for policy, noise in (("recalibrate", scale), ("inherit", 8.0))
-                for k, v in zip(keys, values)]
-        run.write_table(run.scores_path, pd.DataFrame(rows))
-    return path
+    """A synthetic replicate group (conftest.synthetic_group)."""
+    return synthetic_group(tmp_path_factory.mktemp("group") / "g", mirror)
 
 
 def test_analyze_a_group_leads_with_the_replicated_figure_and_the_baselines(group, capsys, tmp_path, monkeypatch):

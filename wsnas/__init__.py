@@ -4,3 +4,17 @@ Layers: ``wsnas.benchmarks`` (spaces and ground truth, plain Python), ``wsnas.su
 training and evaluation) and ``wsnas.analysis`` (metrics and reports, no torch).
 """
 __version__ = "0.1.0"
+
+_API = ("audit", "load", "compare")  # the notebook API (wsnas.analysis.api), imported on first use: no torch
+
+
+def __getattr__(name: str):
+    if name in _API:
+        from wsnas.analysis import api
+
+        return getattr(api, name)
+    raise AttributeError(f"module 'wsnas' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_API])
