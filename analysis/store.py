@@ -23,6 +23,7 @@ from typing import Any, Callable, Iterator, Sequence
 import pandas as pd
 
 from wsnas.analysis.compare import FINETUNE, SCORE_SET, finetune_batches
+from wsnas.analysis.inference import SEEDS_FIXED
 from wsnas.errors import WsnasError
 from wsnas.groups import ReplicateGroup, is_group
 from wsnas.runs import RunDir
@@ -186,6 +187,12 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             run_id TEXT NOT NULL REFERENCES runs(run_id) ON DELETE CASCADE, role TEXT NOT NULL, name TEXT NOT NULL,
             position INTEGER, direction TEXT, unit TEXT, sparse_tol REAL, seed_of TEXT,
             PRIMARY KEY (run_id, role, name))""",
+    ),
+    (  # 7: what each interval holds fixed ("seeds random, archs resampled" / "seeds fixed, archs resampled")
+        "ALTER TABLE metrics ADD COLUMN ci_conditions TEXT",
+        "DROP VIEW run_metrics",
+        "DROP VIEW run_topk",
+        *_GROUP_VIEWS,
     ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -374,17 +381,21 @@ def _is_scalar(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-def _metric_values(name: str, entry: Any) -> Iterator[tuple[str, float | None, float | None, float | None]]:
-    """(metric, value, ci_low, ci_high) of one result entry: a scalar, a {value, ci_low, ci_high} interval,
-    or a nested dict whose scalars are named by their dotted path (ceiling.seed_vs_seed.kendall.mean)."""
+def _metric_values(name: str, entry: Any, held: str | None
+                   ) -> Iterator[tuple[str, float | None, float | None, float | None, str | None]]:
+    """(metric, value, ci_low, ci_high, ci_conditions) of one result entry: a scalar, a {value, ci_low, ci_high}
+    interval, or a nested dict whose scalars are named by their dotted path (ceiling.seed_vs_seed.kendall.mean).
+    An interval's conditions are its own "conditions", else `held` (what the result's intervals hold fixed)."""
     if _is_scalar(entry):
-        yield name, _number(entry), None, None
+        yield name, _number(entry), None, None, None
     elif isinstance(entry, dict):
         if "value" in entry:
-            yield name, _number(entry["value"]), _number(entry.get("ci_low")), _number(entry.get("ci_high"))
+            low = _number(entry.get("ci_low"))
+            yield (name, _number(entry["value"]), low, _number(entry.get("ci_high")),
+                   entry.get("conditions", held) if low is not None else None)
         for key, value in entry.items():
-            if key not in ("value", "ci_low", "ci_high"):
-                yield from _metric_values(f"{name}.{key}", value)
+            if key not in ("value", "ci_low", "ci_high", "conditions"):
+                yield from _metric_values(f"{name}.{key}", value, held)
 
 
 def _result_rows(run_id: str, metrics: dict[str, Any], score: str = RUN_SCORE) -> tuple[list[tuple], list[tuple]]:
@@ -397,9 +408,10 @@ def _result_rows(run_id: str, metrics: dict[str, Any], score: str = RUN_SCORE) -
         where = (run_id, int(result["epoch"]), str(result["bn_policy"]), int(result.get(FINETUNE, 0)),
                  str(result.get(SCORE_SET, LEGACY)), score_col, truth)
         n_archs = result.get("n_archs")
+        held = SEEDS_FIXED if result.get("replicates", 1) == 1 else None  # a group's entries say their own
         for name, entry in [*result.items(), *_baseline_entries(result)]:
             if name not in _RESULT_IDENTITY:
-                metric_rows.extend((*where, n_archs, *values) for values in _metric_values(name, entry))
+                metric_rows.extend((*where, n_archs, *values) for values in _metric_values(name, entry, held))
         for t in result.get("topk", []):
             topk_rows.append((*where, *(_number(t.get(c)) if c != "label" else t[c] for c in TOPK_COLUMNS)))
     return metric_rows, topk_rows
@@ -411,7 +423,8 @@ def _baseline_entries(result: dict[str, Any]) -> Iterator[tuple[str, dict[str, A
     for b in result.get("baselines", []):
         own = {k: v for k, v in b.items() if k not in ("name", "supernet_minus_baseline")}
         diff = {stat: {"value": d["difference"], "ci_low": d["ci_low"], "ci_high": d["ci_high"],
-                       "p_value": d["p_value"]} for stat, d in b.get("supernet_minus_baseline", {}).items()}
+                       "p_value": d["p_value"], **({"conditions": d["conditions"]} if "conditions" in d else {})}
+                for stat, d in b.get("supernet_minus_baseline", {}).items()}
         yield f"baseline:{b['name']}", {**own, "diff": diff}
 
 
@@ -493,8 +506,8 @@ def index_run(db_path: str | os.PathLike, run_dir: str | os.PathLike) -> IndexRe
                 conn.execute("DELETE FROM runs WHERE run_id = ?", (run_id,))  # cascades to scores, metrics, topk
                 _insert(conn, "runs", list(e.row), [tuple(e.row.values())])
                 _insert(conn, "scores", ("run_id", *SCORE_COLUMNS), e.scores)
-                _insert(conn, "metrics", ("run_id", *RESULT_KEY, "n_archs", "metric", "value", "ci_low", "ci_high"),
-                        e.metrics)
+                _insert(conn, "metrics", ("run_id", *RESULT_KEY, "n_archs", "metric", "value", "ci_low", "ci_high",
+                                          "ci_conditions"), e.metrics)
                 _insert(conn, "topk", ("run_id", *RESULT_KEY, *TOPK_COLUMNS), e.topk)
                 _insert(conn, "audit_files", ("run_id", *AUDIT_FILE_COLUMNS), e.audit_files)
                 _insert(conn, "audit_columns", ("run_id", *AUDIT_COLUMN_COLUMNS), e.audit_columns)
@@ -571,7 +584,7 @@ def metric_table(db_path: str | os.PathLike, metric: str, filters: dict[str, Any
                f"MAX(value) AS {_quote('max_' + metric)} FROM run_metrics{where} GROUP BY {cols} ORDER BY {cols}")
     else:
         sql = (f"SELECT run_id, kind, space, dataset, epoch, bn_policy, finetune_batches, score_set, score, truth, "
-               f"n_archs, replicates, value AS {_quote(metric)}, ci_low, ci_high FROM run_metrics{where} "
+               f"n_archs, replicates, value AS {_quote(metric)}, ci_low, ci_high, ci_conditions FROM run_metrics{where} "
                f"ORDER BY space, run_id, epoch, bn_policy, finetune_batches, score_set, score, truth")
     return _select(db_path, sql, params)
 

@@ -102,6 +102,7 @@ def test_analyze_a_group_leads_with_the_replicated_figure_and_the_baselines(grou
     assert main(["query", "kendall", "--kind", "group", "--csv"]) == 0
     table = pd.read_csv(__import__("io").StringIO(capsys.readouterr().out))
     assert len(table) == 4 and set(table.replicates) == {3}
+    assert set(table.ci_conditions) == {"seeds random, archs resampled"}  # the database says what each CI holds
     assert main(["query", "runs", "--csv"]) == 0
     runs = pd.read_csv(__import__("io").StringIO(capsys.readouterr().out))
     assert sorted(runs.kind) == ["group", "run", "run", "run"]

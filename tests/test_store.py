@@ -163,7 +163,8 @@ def test_migration_5_puts_the_score_column_in_the_keys_and_adds_the_audit_inputs
     assert sorted(conn.execute("SELECT run_id, score, truth, value FROM run_metrics")) == [
         ("a", "proxy", "acc", 0.25), ("r", "supernet_acc", "acc", 0.25)]  # an old audit's score from its config
     assert sorted(conn.execute("SELECT run_id, score FROM run_topk")) == [("a", "proxy"), ("r", "supernet_acc")]
-    conn.execute("INSERT INTO metrics VALUES ('a', 0, 'n/a', 0, 'legacy', 'other', 'acc', 20, 'kendall', 0.5, NULL, NULL)")
+    conn.execute("INSERT INTO metrics VALUES ('a', 0, 'n/a', 0, 'legacy', 'other', 'acc', 20, 'kendall', 0.5, NULL, NULL, "
+                 "NULL)")
     assert conn.execute("SELECT COUNT(*) FROM metrics WHERE run_id = 'a'").fetchone()[0] == 2  # two scores, one truth
     assert {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")} >= {
         "audit_files", "audit_columns"}
@@ -277,8 +278,10 @@ def test_queries_match_metrics_json(smoke_run, tmp_path, capsys):
     assert main(["query", "kendall", "--db", str(db)]) == 0  # the aligned table
     header, line = capsys.readouterr().out.splitlines()
     assert header.split() == ["run_id", "kind", "space", "dataset", "epoch", "bn_policy", "finetune_batches",
-                              "score_set", "score", "truth", "n_archs", "replicates", "kendall", "ci_low", "ci_high"]
+                              "score_set", "score", "truth", "n_archs", "replicates", "kendall", "ci_low", "ci_high",
+                              "ci_conditions"]
     assert len(header) == len(line) and f"{result['kendall']['value']:.4f}" in line
+    assert line.endswith("seeds fixed, archs resampled")  # one run: its interval holds the training seed fixed
 
 
 def test_grouping_and_filters(smoke_run, tmp_path, capsys):
