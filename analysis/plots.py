@@ -360,18 +360,18 @@ def _replicates_text(cfg: dict[str, Any]) -> str:
 @styled
 def bias_figure(doc: dict[str, Any], title: str) -> Figure:
     """The Kendall triangle parameters / ground truth / supernet, and each size statistic against the band an
-    unbiased scorer with the supernet's Kendall gives."""
+    unbiased scorer with the supernet's precision along the truth gives."""
     statistics, cfg = doc.get("statistics", []), doc["config"]
     fig = Figure(figsize=(13, 5.2), layout="constrained")
     tri, forest = fig.subplots(1, 2, width_ratios=[1, 1.1])
     null = next((s for s in statistics if s["statistic"] == "kendall(params, supernet)"), None)
     _triangle(tri, {(r["a"], r["b"]): r for r in doc["rows"]}, null)
-    tri.set_title("Kendall τ between size, truth and supernet (95% CI)")
+    tri.set_title("Kendall τ between size, truth and supernet\n(95% CI: archs resampled, seeds fixed)")
     if statistics:
         labels = [s["statistic"].replace("partial_spearman", "partial ρ").replace(" | ", "\n| ") for s in statistics]
         _null_forest(fig, forest, statistics, labels, "+.3f",
                      "rank correlation (τ; partial ρ: Spearman given the truth; > 0 = favours larger)",
-                     f"against an unbiased scorer of the same Kendall\n({_replicates_text(cfg)}"
+                     f"against an unbiased scorer of the same precision\n({_replicates_text(cfg)}"
                      f"{cfg.get('n_archs', '?')} archs, epoch {cfg.get('epoch', '?')})")
     else:
         forest.set_visible(False)

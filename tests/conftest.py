@@ -23,11 +23,14 @@ DEFAULT_MIRROR = Path(__file__).resolve().parents[2] / "shared" / "data"
 
 @pytest.fixture(scope="session", autouse=True)
 def _session_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """WSNAS_CACHE and the results database (WSNAS_DB) live in temporary paths for the whole session."""
+    """WSNAS_CACHE and the results database (WSNAS_DB) live in temporary paths for the whole session, and commands
+    the tests run read the data mirror ../shared/data when $WSNAS_DATA_MIRROR is not set (README command 2)."""
     path = tmp_path_factory.mktemp("wsnas-cache")
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("WSNAS_CACHE", str(path))
         patch.setenv("WSNAS_DB", str(path / "results.sqlite"))
+        if not os.environ.get("WSNAS_DATA_MIRROR") and DEFAULT_MIRROR.is_dir():
+            patch.setenv("WSNAS_DATA_MIRROR", str(DEFAULT_MIRROR))
         yield path
 
 
