@@ -68,11 +68,17 @@ class Spread:
         """I: one replicate's own arch-sampling variance beyond the shared part (0 for one replicate)."""
         return max(0.0, self.own_arch - self.shared) if self.replicates > 1 else 0.0
 
-    def parts(self) -> tuple[float, float]:
-        """(net seed part, bootstrap-measured part) of the variance of the mean (module docstring)."""
-        reps = self.replicates
-        return (max(0.0, self.seed_variance - self.interaction) / reps,
-                max(0.0, self.shared) + self.interaction / reps)
+    @property
+    def net_seed(self) -> float:
+        """The net seed part of the mean's variance: max(0, S^2 - I) / R (0 for one replicate)."""
+        if self.replicates < 2:
+            return 0.0
+        return max(0.0, self.seed_variance - self.interaction) / self.replicates
+
+    @property
+    def arch_of_mean(self) -> float:
+        """The arch-sampling variance of the mean over replicates: C + I / R (one replicate: its own)."""
+        return self.shared + self.interaction / self.replicates if self.replicates > 1 else self.own_arch
 
 
 def _finite_columns(boot: np.ndarray) -> np.ndarray:
@@ -109,13 +115,20 @@ def cross_shared(boot_a: np.ndarray, boot_b: np.ndarray) -> float:
 
 @dataclass(frozen=True)
 class Estimate:
-    """A mean with the two parts of its variance (module docstring) and what its interval holds fixed."""
+    """A mean with the parts of its variance (module docstring) and what its interval holds fixed."""
 
     value: float
     seed_part: float  # max(0, S^2 - I) / R: the net seed part of the variance; 0 where seeds are fixed
     seed_df: float  # its degrees of freedom (R - 1; Welch's for two groups); inf where seeds are fixed
-    shared_part: float  # the parts the arch bootstrap measures: C + I / R
+    arch_shared: float  # C: the arch-sampling variance that more replicates do not shrink
+    interaction: float  # I: one replicate's seed x arch variance, which averages out as I / R
+    replicates: int
     conditions: str
+
+    @property
+    def shared_part(self) -> float:
+        """The parts the arch bootstrap measures: C + I / R."""
+        return self.arch_shared + self.interaction / self.replicates
 
     @property
     def se(self) -> float:
@@ -153,10 +166,21 @@ class Estimate:
         return self.half_width(alpha, power) if math.isfinite(self.se) else math.nan
 
     def to_dict(self, alpha: float = ALPHA) -> dict[str, Any]:
+        """The interval, its standard error, df and conditions, and the variance parts (`parts`, which
+        from_dict reads back for projections)."""
         low, high = self.interval(alpha)
         return {"ci_low": low, "ci_high": high, "se": self.se,
                 "df": self.seed_df if math.isfinite(self.seed_df) else None, "conditions": self.conditions,
-                "interval": interval_method(self)}
+                "interval": interval_method(self),
+                "parts": {"seed": self.seed_part, "arch_shared": self.arch_shared, "seed_x_arch": self.interaction,
+                          "replicates": self.replicates}}
+
+    @classmethod
+    def from_dict(cls, entry: dict[str, Any]) -> "Estimate":
+        """The estimate behind an entry written by to_dict (its value and parts)."""
+        parts, df = entry["parts"], entry.get("df")
+        return cls(entry.get("value", entry.get("difference")), parts["seed"], math.inf if df is None else df,
+                   parts["arch_shared"], parts["seed_x_arch"], parts["replicates"], entry["conditions"])
 
 
 def interval_method(e: Estimate) -> str:
@@ -171,59 +195,50 @@ def t_quantile(q: float, df: float) -> float:
 
 
 def replicated_estimate(s: Spread) -> Estimate:
-    """The mean over replicates with the leading interval's two parts (module docstring)."""
+    """The mean over replicates with the leading interval's parts (module docstring)."""
     values = s.values[np.isfinite(s.values)]
     mean = float(values.mean()) if values.size else math.nan
     if values.size < 2:
-        return Estimate(mean, 0.0, math.inf, s.own_arch, SEEDS_FIXED)
-    seed_part, measured = s.parts()
-    return Estimate(mean, seed_part, values.size - 1, measured, SEEDS_RANDOM)
+        return Estimate(mean, 0.0, math.inf, s.own_arch, 0.0, 1, SEEDS_FIXED)
+    return Estimate(mean, s.net_seed, values.size - 1, s.shared, s.interaction, values.size, SEEDS_RANDOM)
 
 
 def welch_estimate(a: Spread, b: Spread, cross: float) -> Estimate:
-    """Mean of A minus mean of B for two independent groups of supernets on the same archs: seed parts add
-    (Welch's degrees of freedom), the arch part is that of the difference of the two means."""
+    """Mean of A minus mean of B for two independent groups of supernets on the same archs: their net seed parts
+    add (Welch's degrees of freedom), the arch part is that of the difference of the two means. With a single
+    supernet on either side its seed is fixed, and so are the comparison's."""
     mean = float(np.nanmean(a.values) - np.nanmean(b.values))
-    sides = [side for side in (a, b) if side.replicates > 1]
-    parts = [(side.parts()[0], side.replicates - 1) for side in sides]
-    seed_part = sum(p for p, _ in parts)
-    own = sum(side.interaction / side.replicates for side in sides)
-    if len(parts) < 2:  # a single supernet on either side: its seed is fixed, so the comparison's seeds are too
-        own += sum(side.own_arch for side in (a, b) if side.replicates == 1)
-        own += sum(side.shared for side in sides)
-        return Estimate(mean, seed_part, parts[0][1] if parts else math.inf, max(0.0, own - 2 * cross), SEEDS_FIXED)
-    denom = sum(p ** 2 / d for p, d in parts)
+    arch = max(0.0, a.arch_of_mean + b.arch_of_mean - 2 * cross)
+    groups = [side for side in (a, b) if side.replicates > 1]
+    seed_part = sum(side.net_seed for side in groups)
+    denom = sum(side.net_seed ** 2 / (side.replicates - 1) for side in groups)
     df = seed_part ** 2 / denom if denom > 0 else math.inf
-    return Estimate(mean, seed_part, df, max(0.0, a.shared + b.shared - 2 * cross) + own, SEEDS_RANDOM)
+    conditions = SEEDS_RANDOM if len(groups) == 2 else SEEDS_FIXED
+    return Estimate(mean, seed_part, df, arch, 0.0, min(a.replicates, b.replicates), conditions)
 
 
-def replicates_needed(estimate: Estimate, effect: float, reps: int, interaction: float = 0.0, alpha: float = ALPHA,
-                      power: float = POWER) -> int | None:
-    """The fewest replicates (same archs) that detect a true difference of `effect` at `power`, projecting the
-    measured seed variance (seed_part x reps) and the shared arch variance; None when the arch part alone is
-    too large (more archs are needed, not more replicates) or no effect is given."""
+def project(estimate: Estimate, new_reps: int) -> Estimate:
+    """The same design with `new_reps` replicates on the same archs: the net seed variance and the seed x arch
+    variance spread over new_reps instead of the estimate's replicates, the shared arch part unchanged."""
+    return Estimate(estimate.value, estimate.seed_part * estimate.replicates / new_reps, new_reps - 1,
+                    estimate.arch_shared, estimate.interaction, new_reps, estimate.conditions)
+
+
+def replicates_needed(estimate: Estimate, effect: float, alpha: float = ALPHA, power: float = POWER) -> int | None:
+    """The fewest replicates (same archs) that detect a true difference of `effect` at `power`; None when the
+    arch part alone is too large (more archs are needed, not more replicates) or no effect is given."""
     if estimate.conditions != SEEDS_RANDOM or not effect or not math.isfinite(effect):
         return None
     return next((r for r in range(2, MAX_REPLICATES + 1)
-                 if project(estimate, reps, r, interaction).detectable(alpha, power) <= abs(effect)), None)
+                 if project(estimate, r).detectable(alpha, power) <= abs(effect)), None)
 
 
-def project(estimate: Estimate, reps: int, new_reps: int, interaction: float = 0.0) -> Estimate:
-    """The same design with `new_reps` replicates instead of `reps` on the same archs: the net seed variance
-    (seed_part x reps) and the seed x arch variance `interaction` (I) spread over new_reps, the shared arch part
-    unchanged."""
-    shared = estimate.shared_part - interaction / reps
-    return Estimate(estimate.value, estimate.seed_part * reps / new_reps, new_reps - 1,
-                    shared + interaction / new_reps, estimate.conditions)
-
-
-def replicates_for_half_width(estimate: Estimate, reps: int, target: float, interaction: float = 0.0) -> int | None:
+def replicates_for_half_width(estimate: Estimate, target: float) -> int | None:
     """The fewest replicates whose 95% half-width reaches `target` on the same archs; None when the arch part
     alone is wider."""
     if estimate.conditions != SEEDS_RANDOM:
         return None
-    return next((r for r in range(2, MAX_REPLICATES + 1)
-                 if project(estimate, reps, r, interaction).half_width() <= target), None)
+    return next((r for r in range(2, MAX_REPLICATES + 1) if project(estimate, r).half_width() <= target), None)
 
 
 def p_text(p: float) -> str:

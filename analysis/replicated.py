@@ -120,14 +120,12 @@ def replicated_stat(stat_fn: StatFn, scores: np.ndarray, truth: np.ndarray, idx:
     bootstrap's "ci_low", "ci_high", secondary), "per_replicate"}."""
     per = np.asarray(_point(stat_fn, scores, truth), dtype=float)
     per_row = _per_row(stat_fn, scores, truth, idx)
-    measured = spread(per, per_row)
-    estimate = replicated_estimate(measured)
+    estimate = replicated_estimate(spread(per, per_row))
     if estimate.conditions == SEEDS_FIXED:  # one scorer: the percentile interval of the arch bootstrap
         low, high = _interval(per_row[0])
         lead = {**estimate.to_dict(), "ci_low": low, "ci_high": high}
     else:
         lead = estimate.to_dict()
-    lead.update(seed_part=estimate.seed_part, shared_part=estimate.shared_part, interaction=measured.interaction)
     boot_low, boot_high = _interval(_two_level(per_row, draws))
     return {"value": float(np.nanmean(per)) if np.isfinite(per).any() else math.nan,
             "sd": float(np.std(per, ddof=1)) if per.size > 1 else math.nan, **lead,
@@ -186,13 +184,12 @@ def _design(a: ScoreSet, b: ScoreSet) -> str:
 
 
 def _difference(design: str, per_a: np.ndarray, per_b: np.ndarray, boot_a: np.ndarray,
-                boot_b: np.ndarray) -> tuple[Estimate, float, list[float]]:
-    """The estimate of mean(A) - mean(B), its seed x arch variance (for projections; 0 for independent groups) and
-    the per-replicate differences (empty for independent groups)."""
+                boot_b: np.ndarray) -> tuple[Estimate, list[float]]:
+    """The estimate of mean(A) - mean(B) and the per-replicate differences (empty for independent groups)."""
     if design == "independent":
-        return welch_estimate(spread(per_a, boot_a), spread(per_b, boot_b), cross_shared(boot_a, boot_b)), 0.0, []
+        return welch_estimate(spread(per_a, boot_a), spread(per_b, boot_b), cross_shared(boot_a, boot_b)), []
     d = spread(per_a - per_b, boot_a - boot_b)  # fixed sides broadcast: one row against every replicate
-    return replicated_estimate(d), d.interaction, d.values.tolist()
+    return replicated_estimate(d), d.values.tolist()
 
 
 def paired_differences(a: ScoreSet, others: Sequence[ScoreSet], truth: np.ndarray, *, topk: Sequence[int | float],
@@ -205,20 +202,18 @@ def paired_differences(a: ScoreSet, others: Sequence[ScoreSet], truth: np.ndarra
     n = len(a.keys)
     idx = resample_indices(n, n_boot, seed)
     out: list[dict[str, dict[str, Any]]] = [{} for _ in others]
+    designs = [_design(a, b) for b in others]
     for name, fn in statistics(topk, n).items():
         per_a = np.asarray(_point(fn, a.scores, truth), dtype=float)
         boot_a = _per_row(fn, a.scores, truth, idx)
-        for entry, b in zip(out, others):
+        for entry, b, design in zip(out, others, designs):
             per_b = np.asarray(_point(fn, b.scores, truth), dtype=float)
-            design = _design(a, b)
-            estimate, interaction, per_difference = _difference(design, per_a, per_b, boot_a,
-                                                                _per_row(fn, b.scores, truth, idx))
-            reps = max(a.replicates, b.replicates) if design != "independent" else min(a.replicates, b.replicates)
+            estimate, per_difference = _difference(design, per_a, per_b, boot_a, _per_row(fn, b.scores, truth, idx))
             entry[name] = {"a": float(np.nanmean(per_a)), "b": float(np.nanmean(per_b)),
                            "difference": estimate.value, **estimate.to_dict(), "p_value": estimate.p_value(),
-                           "design": design, "replicates": reps, "per_replicate": per_difference,
+                           "design": design, "replicates": estimate.replicates, "per_replicate": per_difference,
                            "detectable": estimate.detectable(),
-                           "replicates_needed": replicates_needed(estimate, estimate.value, reps, interaction)}
+                           "replicates_needed": replicates_needed(estimate, estimate.value)}
     return out
 
 

@@ -217,11 +217,11 @@ def _df_text(entry: dict[str, Any]) -> str:
 def replicates_for_width(entry: dict[str, Any], reps: int, archs: int, target: float = TARGET_HALF_WIDTH) -> str:
     """How many replicates this group's own spread calls for: the R whose 95% half-width (the measured seed and arch
     parts projected) reaches `target` on these archs; '' where the figure has no seed part."""
-    if entry.get("seed_part") is None or reps < 2:
+    if "parts" not in entry or reps < 2:
         return ""
-    estimate = Estimate(entry["value"], entry["seed_part"], reps - 1, entry["shared_part"], entry["conditions"])
+    estimate = Estimate.from_dict(entry)
     half = estimate.half_width()
-    needed = replicates_for_half_width(estimate, reps, target, entry.get("interaction", 0.0))
+    needed = replicates_for_half_width(estimate, target)
     head = f"the seed spread (sd {entry['sd']:.3f}) leaves a 95% half-width of {half:.3f} at R={reps}"
     if needed is None:
         return (f"{head}; no number of replicates brings it to {target:.2f} on {archs} archs (the arch part alone "

@@ -43,7 +43,7 @@ def test_identical_replicates_give_the_single_run_arch_interval():
     assert (one["kendall"]["ci_low"], one["kendall"]["ci_high"]) == pytest.approx((low, high))
     assert one["kendall"]["conditions"] == "seeds fixed, archs resampled"
     sd = np.std(bootstrap_values(kendall_tau, score, truth, n_boot=300, seed=3), ddof=1)
-    assert three["kendall"]["se"] == pytest.approx(sd) and three["kendall"]["seed_part"] == 0  # no seed spread: normal
+    assert three["kendall"]["se"] == pytest.approx(sd) and three["kendall"]["parts"]["seed"] == 0  # no seed spread: normal
     assert three["kendall"]["ci_high"] - three["kendall"]["ci_low"] == pytest.approx(2 * 1.959964 * sd)
     assert three["kendall"]["conditions"] == "seeds random, archs resampled"
     assert three["kendall"]["sd"] == 0 and three["agreement"]["mean"] == pytest.approx(1)
