@@ -15,7 +15,7 @@ from typing import Any, Sequence
 
 import pandas as pd
 
-from wsnas.analysis.audit import AuditInputs, run_audit
+from wsnas.analysis.audit import AuditInputs, run_audit, verdict_lines
 from wsnas.analysis.paired_cli import compare as compare_specs
 from wsnas.analysis.paired_cli import format_comparison
 from wsnas.analysis.replicated import verdict
@@ -70,10 +70,7 @@ class AuditResult:
     @property
     def verdicts(self) -> list[str]:
         """The verdict lines the command prints first."""
-        from wsnas.analysis.audit_baselines import audit_verdicts
-        from wsnas.analysis.audit_replicates import replicated_verdicts
-
-        return [*replicated_verdicts(self.raw.get("replicated", [])), *audit_verdicts(self.raw)]
+        return verdict_lines(self.raw)
 
     def report(self, out_root: str | Path = "reports", name: str | None = None) -> Path:
         """Draw the audit's report into OUT_ROOT/<name>/ (default name: the audit directory's); its index.html."""

@@ -395,6 +395,12 @@ def _write(out_dir: Path, inputs: AuditInputs, plan: Plan, joined: Joined, ident
 
 # ------------------------------------------------------------------------------------------------ output
 
+def verdict_lines(metrics: dict[str, Any]) -> list[str]:
+    """What an audit prints first: the replicate group's verdicts (--replicate-cols), then the first score
+    column's against the free baselines and the other columns (does it beat counting parameters?)."""
+    return [*replicated_verdicts(metrics.get("replicated", [])), *audit_verdicts(metrics)]
+
+
 def format_audit(metrics: dict[str, Any]) -> str:
     """Every pair's table, then (with several pairs) the Kendall matrix of scores x truths per BN policy."""
     columns = {("score", c["name"]): c for c in metrics["columns"]["scores"]}
@@ -496,9 +502,7 @@ def cmd_audit(args: argparse.Namespace) -> None:
               f"written and the name is a label (a plugin's space needs --plugin FILE)", file=sys.stderr)
     result = run_audit(inputs, out=args.out, name=args.name, n_boot=args.n_boot, seed=args.seed,
                        topk=parse_topk(args.topk), progress=not args.quiet)
-    if result.metrics.get("replicated"):  # first: do the replicates, as a method, beat counting parameters?
-        print("\n".join(replicated_verdicts(result.metrics["replicated"])))
-    print("\n".join(audit_verdicts(result.metrics)))  # first: does the score beat counting parameters?
+    print("\n".join(verdict_lines(result.metrics)))
     for warning in (*result.joined.warnings, *result.notes):
         print(f"[audit] note: {warning}", file=sys.stderr)
     spec = result.plan.spec

@@ -18,7 +18,7 @@ from wsnas.analysis.audit_tables import BN_POLICY, NO_POLICY, SCORE, TRUTH, Audi
 from wsnas.analysis.direction import Column
 from wsnas.analysis.metrics import resolve_k
 from wsnas.analysis.replicated import ScoreSet, fitting, replicate_summary
-from wsnas.analysis.verdicts import (HEADLINE, baseline_entries, baseline_verdicts, format_replicated, group_lines,
+from wsnas.analysis.verdicts import (baseline_entries, baseline_verdicts, format_replicated, group_lines, headline,
                                      replicated_head)
 
 GROUP = "replicates"  # the group's name in the output
@@ -55,12 +55,12 @@ def replicated_results(joined: Joined, group: Sequence[Column], others: Sequence
     """One replicated result per (truth, BN policy): the group's figures and its verdicts against `others` and
     `free` (module docstring)."""
     results = []
+    members = tuple(c.name for c in group)
     for truth in truths:
         for policy in dict.fromkeys(joined.table[BN_POLICY]):
             rows = joined.table[joined.table[BN_POLICY] == policy]
             keys = tuple(rows["key"])
             true = truth.orient(rows[TRUTH + truth.name])
-            members = tuple(c.name for c in group)
             scores = np.stack([c.orient(rows[SCORE + c.name]) for c in group])
             supernet = ScoreSet(GROUP, keys, scores, members)
             ks = fitting(topk, len(keys))
@@ -72,8 +72,7 @@ def replicated_results(joined: Joined, group: Sequence[Column], others: Sequence
                 "truth": truth.name, BN_POLICY: policy, "members": list(members), "replicates": len(members),
                 "n_archs": len(keys), "mean_supernet_acc": float(np.mean([c.restore(s.mean())
                                                                           for c, s in zip(group, scores)])),
-                **{name: {k: summary[name][k] for k in ("value", "ci_low", "ci_high", "sd", "se", "df", "conditions")}
-                   for name in HEADLINE},
+                **headline(summary),
                 "replicated": summary, "topk": _topk_rows(summary, true, truth, ks, len(keys)),
                 "baselines": [{"kind": FREE if c in free else OTHER, **e}
                               for c, e in zip((*others, *free), entries)]})
@@ -84,8 +83,7 @@ def replicated_verdicts(results: Sequence[dict[str, Any]]) -> list[str]:
     """The group's verdict lines per (truth, BN policy), as `wsnas analyze` prints a replicate group's."""
     lines = []
     for r in results:
-        where = f"truth {r['truth']}" + (f", bn_policy {r[BN_POLICY]}" if r[BN_POLICY] != NO_POLICY else "")
-        lines.append(f"[audit] {where}: replicate columns {', '.join(r['members'])} on {r['n_archs']} archs")
+        lines.append(f"[audit] {_where(r)}: replicate columns {', '.join(r['members'])} on {r['n_archs']} archs")
         lines.append(f"  {replicated_head(r)}")
         lines += [f"  {line}" for line in (*group_lines(r), *baseline_verdicts(r, "the replicate group"))]
     return lines
@@ -93,5 +91,10 @@ def replicated_verdicts(results: Sequence[dict[str, Any]]) -> list[str]:
 
 def format_replicated_results(results: Sequence[dict[str, Any]]) -> str:
     """The replicated tables of every (truth, BN policy)."""
-    return "\n".join(format_replicated(r, title=f"truth {r['truth']}" + (
-        f", bn_policy {r[BN_POLICY]}" if r[BN_POLICY] != NO_POLICY else "")) for r in results)
+    return "\n".join(format_replicated(r, title=_where(r)) for r in results)
+
+
+def _where(result: dict[str, Any]) -> str:
+    """'truth T' or 'truth T, bn_policy P': which pair of the audit a result is."""
+    policy = result[BN_POLICY]
+    return f"truth {result['truth']}" + (f", bn_policy {policy}" if policy != NO_POLICY else "")

@@ -134,11 +134,16 @@ def _replicated_entry(group: tuple, supernet: ScoreSet, member_results: list[dic
     return {"epoch": int(epoch), "bn_policy": policy, FINETUNE: int(batches), SCORE_SET: score_set,
             "n_archs": len(supernet.keys), "replicates": supernet.replicates,
             "mean_supernet_acc": float(supernet.scores.mean()), "mean_truth": float(true.mean()),
-            **{name: {k: replicated[name][k] for k in ("value", "ci_low", "ci_high", "sd", "se", "df", "conditions")}
-               for name in HEADLINE},
+            **headline(replicated),
             "topk": topk_rows, "replicated": replicated, "members": member_results,
             "ceiling": {"undefined_because": reason} if reason else seed_ceiling(truth, metric, list(supernet.keys),
                                                                                   topk)}
+
+
+def headline(replicated: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Kendall and Spearman of a replicate_summary as a result's headline: mean, interval, sd, se, df, conditions."""
+    keys = ("value", "ci_low", "ci_high", "sd", "se", "df", "conditions")
+    return {name: {k: replicated[name][k] for k in keys} for name in HEADLINE}
 
 
 def _mean_defined(values: Sequence[float]) -> float:
