@@ -21,6 +21,7 @@ from wsnas.analysis.paired_cli import format_comparison
 from wsnas.analysis.replicated import verdict
 from wsnas.analysis.report import render_report
 from wsnas.analysis.verdicts import load_tables
+from wsnas.atomic import write_text
 
 Table = pd.DataFrame | str | Path
 FIGURES = ("kendall", "spearman", "pearson", "weighted_kendall", "sparse_kendall")  # rank figures with intervals
@@ -34,9 +35,9 @@ def _as_path(table: Table, what: str) -> Path:
     text = table.to_csv(index=False)
     digest = hashlib.sha256(text.encode()).hexdigest()[:16]
     path = Path(tempfile.gettempdir()) / "wsnas-api" / f"{what}-{digest}.csv"
-    if not path.is_file():
+    if not path.is_file():  # written atomically: a killed write never leaves a partial file under this name
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
+        write_text(path, text)
     return path
 
 

@@ -81,24 +81,25 @@ class Spread:
         return self.shared + self.interaction / self.replicates if self.replicates > 1 else self.own_arch
 
 
-def _finite_columns(boot: np.ndarray) -> np.ndarray:
-    return boot[:, np.isfinite(boot).all(axis=0)]
+def arch_parts(boot: np.ndarray) -> tuple[float, float]:
+    """(C, own) of per-replicate resampled statistics `boot` (R, n_boot), every row on the same resamples of the
+    archs (resamples undefined for a row left out): the mean off-diagonal covariance (C; one replicate: its
+    variance) and the mean variance (own); NaN for fewer than 2 usable resamples."""
+    boot = np.atleast_2d(np.asarray(boot, dtype=float))
+    boot = boot[:, np.isfinite(boot).all(axis=0)]
+    if boot.shape[1] < 2:
+        return math.nan, math.nan
+    cov = np.atleast_2d(np.cov(boot))
+    reps = cov.shape[0]
+    own = float(np.mean(np.diag(cov)))
+    return (float((cov.sum() - np.trace(cov)) / (reps * (reps - 1))) if reps > 1 else own), own
 
 
 def spread(values: np.ndarray, boot: np.ndarray) -> Spread:
     """The Spread of per-replicate `values` (R,) whose arch-bootstrap resamples are `boot` (R, n_boot), every row
     on the same resamples of the archs."""
-    values = np.asarray(values, dtype=float)
-    boot = _finite_columns(np.atleast_2d(np.asarray(boot, dtype=float)))
-    if boot.shape[1] < 2:
-        return Spread(values, math.nan, math.nan)
-    cov = np.atleast_2d(np.cov(boot))
-    reps = cov.shape[0]
-    own = float(np.mean(np.diag(cov)))
-    if reps == 1:
-        return Spread(values, own, own)
-    off = (cov.sum() - np.trace(cov)) / (reps * (reps - 1))
-    return Spread(values, max(0.0, float(off)), own)
+    shared, own = arch_parts(boot)
+    return Spread(np.asarray(values, dtype=float), max(0.0, shared) if math.isfinite(shared) else shared, own)
 
 
 def cross_shared(boot_a: np.ndarray, boot_b: np.ndarray) -> float:

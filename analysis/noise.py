@@ -34,6 +34,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from wsnas.analysis.inference import arch_parts
 from wsnas.analysis.metrics import kendall_tau, resample_indices, resampled_stat, stat_or_nan
 
 Z = 1.959963984540054
@@ -62,17 +63,10 @@ def _var(values: Sequence[float]) -> float:
 
 def _split(boot: np.ndarray) -> tuple[float, float]:
     """(shared, interaction) of resampled K boot[r, c, b]: the mean off-diagonal covariance over replicates and
-    the mean diagonal minus it, averaged over draws c (one replicate: all of it is interaction-free 'shared')."""
-    R, C, _ = boot.shape
-    shared, own = [], []
-    for c in range(C):
-        rows = boot[:, c]
-        rows = rows[:, np.isfinite(rows).all(axis=0)]
-        cov = np.atleast_2d(np.cov(rows))
-        own.append(float(np.mean(np.diag(cov))))
-        shared.append(float((cov.sum() - np.trace(cov)) / (R * (R - 1))) if R > 1 else own[-1])
-    s, o = max(0.0, float(np.mean(shared))), float(np.mean(own))
-    return s, max(0.0, o - s)
+    the mean variance minus it (inference.arch_parts), averaged over draws c (one replicate: all of it 'shared')."""
+    shared, own = np.mean([arch_parts(boot[:, c]) for c in range(boot.shape[1])], axis=0)
+    shared = max(0.0, float(shared))
+    return shared, max(0.0, float(own) - shared)
 
 
 def components(hits: np.ndarray, truth: np.ndarray, *, n_boot: int = 200, seed: int = 0) -> dict[str, Any]:

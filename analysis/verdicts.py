@@ -195,7 +195,7 @@ def group_lines(result: dict[str, Any]) -> list[str]:
     lines = [f"replicates agree with each other at Kendall {agree['mean']:+.3f} ({agree['min']:+.3f}..{agree['max']:+.3f}); "
              f"their mean score ranks the truth at {interval_text(mean_score)} (these {r} scorers: seeds fixed, "
              f"archs resampled)"]
-    width = replicates_for_width(result["replicated"]["kendall"], r, result["n_archs"])
+    width = replicates_for_width(result["replicated"]["kendall"], result["n_archs"])
     return lines + ([width] if width else [])
 
 
@@ -219,15 +219,15 @@ def _df_text(entry: dict[str, Any]) -> str:
     return "inf" if df is None else f"{df:.3g}"
 
 
-def replicates_for_width(entry: dict[str, Any], reps: int, archs: int, target: float = TARGET_HALF_WIDTH) -> str:
+def replicates_for_width(entry: dict[str, Any], archs: int, target: float = TARGET_HALF_WIDTH) -> str:
     """How many replicates this group's own spread calls for: the R whose 95% half-width (the measured seed and arch
     parts projected) reaches `target` on these archs; '' where the figure has no seed part."""
-    if "parts" not in entry or reps < 2:
+    if "parts" not in entry or entry["parts"]["replicates"] < 2:
         return ""
     estimate = Estimate.from_dict(entry)
-    half = estimate.half_width()
     needed = replicates_for_half_width(estimate, target)
-    head = f"the seed spread (sd {entry['sd']:.3f}) leaves a 95% half-width of {half:.3f} at R={reps}"
+    head = (f"the seed spread (sd {entry['sd']:.3f}) leaves a 95% half-width of {estimate.half_width():.3f} at "
+            f"R={estimate.replicates}")
     if needed is None:
         return (f"{head}; no number of replicates brings it to {target:.2f} on {archs} archs (the arch part alone "
                 f"is wider: score more archs)")
