@@ -111,7 +111,7 @@ def test_controller_log_prob_is_the_sum_of_its_decisions_log_probs():
             log_p = torch.log_softmax(controller.slot_logits(output[0], slot), dim=-1)[0]
             choice = int(decisions.indices[b, slot])
             assert choice < size and torch.isinf(log_p[size:]).all()
-            total += float(log_p[choice])
+            total += float(log_p[choice].detach())
             inputs = controller.embed(torch.tensor([choice]))[None]
         # float32 log-softmaxes (|log p| < 3, a few ulps each) summed in another order: 4 terms x ~1e-6 at most
         assert abs(total - float(decisions.log_prob[b])) < 1e-5
