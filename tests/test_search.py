@@ -114,7 +114,7 @@ def test_controller_log_prob_is_the_sum_of_its_decisions_log_probs():
             total += float(log_p[choice].detach())
             inputs = controller.embed(torch.tensor([choice]))[None]
         # float32 log-softmaxes (|log p| < 3, a few ulps each) summed in another order: 4 terms x ~1e-6 at most
-        assert abs(total - float(decisions.log_prob[b])) < 1e-5
+        assert abs(total - float(decisions.log_prob[b].detach())) < 1e-5
     forced = controller(given=decisions.indices)
     assert torch.allclose(forced.log_prob, decisions.log_prob)  # the same float32 ops: rtol 1e-5 is ~80 ulps
 
