@@ -21,7 +21,7 @@ from wsnas.analysis.paired_cli import format_comparison
 from wsnas.analysis.replicated import verdict
 from wsnas.analysis.report import render_report
 from wsnas.analysis.verdicts import load_tables
-from wsnas.atomic import write_text
+from wsnas.core.atomic import write_text
 
 Table = pd.DataFrame | str | Path
 FIGURES = ("kendall", "spearman", "pearson", "weighted_kendall", "sparse_kendall")  # rank figures with intervals

@@ -45,13 +45,13 @@ from wsnas.analysis.direction import (Column, SummaryLabels, builtin_unit, decim
 from wsnas.analysis.outdirs import claim, digest, output_directory, stem
 from wsnas.analysis.pairs import format_matrix, grid_from_results
 from wsnas.analysis.store import index_and_report
-from wsnas.atomic import write_json
+from wsnas.core.atomic import write_json
 from wsnas.benchmarks.groundtruth import SEED_MARK, GroundTruth
 from wsnas.benchmarks.registry import get_space, space_names
 from wsnas.benchmarks.sources import file_sha256
-from wsnas.config import AnalysisConfig
-from wsnas.plugins import normalise
-from wsnas.runs import RunDir, provenance
+from wsnas.core.config import AnalysisConfig
+from wsnas.core.plugins import normalise
+from wsnas.core.runs import RunDir, provenance
 
 UNREGISTERED_SPACE = "custom"
 KIND = "audit"

@@ -29,8 +29,8 @@ from wsnas.analysis.pair_plots import TopkPanel, heatmap_figure, topk_curve_figu
 from wsnas.analysis.pairs import PairGrid, grid_from_results
 from wsnas.analysis.report import STUDY_FIGURES, DRAWERS, Missing, _Figure, read_study
 from wsnas.analysis.studies import StudyError
-from wsnas.errors import WsnasError
-from wsnas.runs import RunDir
+from wsnas.core.errors import WsnasError
+from wsnas.core.runs import RunDir
 
 def audit_plan(directory: Path, label: str) -> tuple[list[_Figure], list[Missing]]:
     """The figures of an audit or correlation directory, and what is missing."""

@@ -20,8 +20,8 @@ from wsnas.analysis.studies import STUDIES as STUDY_NAMES
 from wsnas.analysis.studies import StudyError, StudyInput, bias_study, operator_study, write_study
 from wsnas.benchmarks.groundtruth import GroundTruth
 from wsnas.benchmarks.registry import space_names
-from wsnas.runs import TEXT_COLUMNS, RunDir
-from wsnas.score_sets import legacy_score_set
+from wsnas.core.runs import TEXT_COLUMNS, RunDir
+from wsnas.core.score_sets import legacy_score_set
 
 AUDIT_STUDY_MAKERS = {"bias": lambda inp: bias_study([inp]), "operators": lambda inp: operator_study([inp])}
 

@@ -15,8 +15,8 @@ import numpy as np
 from wsnas.analysis.features import FLOPS, PARAMS, feature_table
 from wsnas.analysis.replicated import ScoreSet
 from wsnas.benchmarks.registry import get_space, space_names
-from wsnas.errors import WsnasError
-from wsnas.runs import read_table
+from wsnas.core.errors import WsnasError
+from wsnas.core.runs import read_table
 
 PROXIES_FILE = "proxies.csv"
 COST_BASELINES = {PARAMS: "params", FLOPS: "flops"}

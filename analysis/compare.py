@@ -17,14 +17,14 @@ from wsnas.analysis.ceiling import no_ceiling_reason, seed_ceiling
 from wsnas.analysis.direction import SummaryLabels
 from wsnas.analysis.metrics import (CORRELATIONS, SPARSE_TOL, MetricInputError, correlation_summary, regret,
                                     topk_table, undefined_interval)
-from wsnas.atomic import write_json
+from wsnas.core.atomic import write_json
 from wsnas.benchmarks.groundtruth import GroundTruth, GroundTruthError
-from wsnas.errors import WsnasError
-from wsnas.score_sets import LEGACY, with_score_set
+from wsnas.core.errors import WsnasError
+from wsnas.core.score_sets import LEGACY, with_score_set
 
 SCORES_META = "scores.meta.json"  # beside a run's scores.csv: the space and ground truth they were made against
 FINETUNE = "finetune_batches"  # scores column: fine-tuning steps before scoring (0 = plain; older files lack it)
-SCORE_SET = "score_set"  # scores column: the hash of every setting that made the score (wsnas.score_sets)
+SCORE_SET = "score_set"  # scores column: the hash of every setting that made the score (wsnas.core.score_sets)
 GROUP_KEYS = ("epoch", "bn_policy", FINETUNE, SCORE_SET)  # what a summary never mixes: one result per combination
 
 

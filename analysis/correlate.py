@@ -29,13 +29,13 @@ from wsnas.analysis.pair_plots import heatmap_figure
 from wsnas.analysis.pairs import PAIR_STATS, PairGrid, correlation_grid, format_pairs
 from wsnas.analysis.plots import save
 from wsnas.analysis.store import index_and_report
-from wsnas.atomic import atomic_path, write_json
+from wsnas.core.atomic import atomic_path, write_json
 from wsnas.benchmarks.groundtruth import GroundTruth, load_ground_truth
 from wsnas.benchmarks.sources import file_sha256
-from wsnas.config import AnalysisConfig
-from wsnas.errors import WsnasError
-from wsnas.plugins import normalise
-from wsnas.runs import provenance
+from wsnas.core.config import AnalysisConfig
+from wsnas.core.errors import WsnasError
+from wsnas.core.plugins import normalise
+from wsnas.core.runs import provenance
 
 KIND = "correlate"
 DEFAULT_ARCHS = 1000

@@ -17,7 +17,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy import stats
 
-from wsnas.errors import WsnasError
+from wsnas.core.errors import WsnasError
 
 MIN_ARCHS = 3
 SPARSE_TOL = 0.1  # percentage points: true accuracies this close count as ties in sparse_kendall

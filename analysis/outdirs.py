@@ -14,7 +14,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from wsnas.errors import WsnasError
+from wsnas.core.errors import WsnasError
 
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 _SHOWN = 4

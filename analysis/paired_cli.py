@@ -36,10 +36,10 @@ from wsnas.analysis.metrics import MIN_ARCHS
 from wsnas.analysis.replicated import ScoreSet, paired_difference, verdict
 from wsnas.analysis.studies import choose_score_set
 from wsnas.analysis.verdicts import Tables, load_tables, supernet_set
-from wsnas.atomic import write_json
-from wsnas.errors import WsnasError
-from wsnas.runs import RunDir
-from wsnas.score_sets import flatten_settings, read_score_sets
+from wsnas.core.atomic import write_json
+from wsnas.core.errors import WsnasError
+from wsnas.core.runs import RunDir
+from wsnas.core.score_sets import flatten_settings, read_score_sets
 
 SELECTORS = {"epoch": int, "bn_policy": str, FINETUNE: int, SCORE_SET: str}
 BASELINE_PREFIX = "baseline:"

@@ -12,7 +12,7 @@ from typing import Sequence
 import numpy as np
 from numpy.typing import ArrayLike
 
-from wsnas.errors import WsnasError
+from wsnas.core.errors import WsnasError
 
 MODES = ("optimistic", "random")
 

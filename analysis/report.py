@@ -28,11 +28,11 @@ from wsnas.analysis import plots
 from wsnas.analysis.compare import FINETUNE, SCORE_SET
 from wsnas.analysis.studies import STUDIES
 from wsnas.analysis.verdicts import common_groups, load_tables, select_group, supernet_set
-from wsnas.atomic import atomic_path, write_text
-from wsnas.errors import WsnasError
-from wsnas.groups import is_group, runs_of
-from wsnas.runs import RunDir
-from wsnas.score_sets import LEGACY
+from wsnas.core.atomic import atomic_path, write_text
+from wsnas.core.errors import WsnasError
+from wsnas.core.groups import is_group, runs_of
+from wsnas.core.runs import RunDir
+from wsnas.core.score_sets import LEGACY
 
 # What produces each piece of data; {dir} is the directory the report was given.
 PRODUCERS: dict[str, str] = {

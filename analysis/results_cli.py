@@ -9,7 +9,7 @@ import pandas as pd
 
 from wsnas.analysis.store import (DB_ENV, GROUP_COLUMNS, default_db_path, index_run, metric_table, runs_table,
                                   sql_table, topk_rows)
-from wsnas.errors import WsnasError
+from wsnas.core.errors import WsnasError
 
 _DB_HELP = f"results database (default: ${DB_ENV}, else runs/wsnas.sqlite)"
 

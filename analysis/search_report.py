@@ -25,9 +25,9 @@ from wsnas.analysis.search_plots import (RankingRow, Trajectory, ranking_figure,
                                          trajectory_figure)
 from wsnas.analysis.search_results import (RESULT, SEARCH_LOG, SHARES, TRADEOFF, TRUTH_PREFIX, pareto_front,
                                            read_result, space_table, tradeoff_summary)
-from wsnas.atomic import atomic_path
+from wsnas.core.atomic import atomic_path
 from wsnas.benchmarks.groundtruth import load_ground_truth
-from wsnas.errors import WsnasError
+from wsnas.core.errors import WsnasError
 from wsnas.supernets.search_presets import PUBLISHED
 
 RANDOM_SEARCH_ARCHS = 100  # the random-search line: expected best truth of this many random archs

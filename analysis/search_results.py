@@ -18,13 +18,13 @@ import pandas as pd
 
 from wsnas.analysis.metrics import (MetricInputError, bootstrap_ci, correlation_summary, precision_at_bottom_k,
                                     resolve_k, topk_best_truth, topk_table, undefined_interval)
-from wsnas.atomic import write_json
+from wsnas.core.atomic import write_json
 from wsnas.benchmarks.groundtruth import load_ground_truth
 from wsnas.benchmarks.registry import get_space
 from wsnas.benchmarks.space import SpaceError
-from wsnas.config import Config
-from wsnas.errors import WsnasError
-from wsnas.runs import RunDir, read_table
+from wsnas.core.config import Config
+from wsnas.core.errors import WsnasError
+from wsnas.core.runs import RunDir, read_table
 
 SEARCH_LOG = "search_log.csv"
 SHARES = "search_shares.csv"

@@ -24,10 +24,10 @@ import pandas as pd
 
 from wsnas.analysis.compare import FINETUNE, SCORE_SET, finetune_batches
 from wsnas.analysis.inference import SEEDS_FIXED
-from wsnas.errors import WsnasError
-from wsnas.groups import ReplicateGroup, is_group
-from wsnas.runs import RunDir
-from wsnas.score_sets import LEGACY
+from wsnas.core.errors import WsnasError
+from wsnas.core.groups import ReplicateGroup, is_group
+from wsnas.core.runs import RunDir
+from wsnas.core.score_sets import LEGACY
 
 DB_ENV = "WSNAS_DB"
 BUSY_TIMEOUT_S = 60.0
@@ -42,7 +42,7 @@ def _rebuild(table: str, create: str, columns: str, score_set: str | None = None
             f"ALTER TABLE {table}_new RENAME TO {table}")
 
 
-# the score set of rows indexed before score sets existed (wsnas.score_sets.legacy_score_set)
+# the score set of rows indexed before score sets existed (wsnas.core.score_sets.legacy_score_set)
 _LEGACY_SET = "'legacy-' || bn_policy || '-ft' || finetune_batches"
 
 

@@ -41,13 +41,13 @@ from wsnas.analysis.metrics import (MetricInputError, bootstrap_ci, kendall_tau,
                                     random_expected_best, resample_indices, resampled_stat, resolve_k, spearman_rho,
                                     stat_or_nan, topk_best_truth)
 from wsnas.analysis.replicated import ScoreSet, paired_difference, replicate_summary
-from wsnas.atomic import write_json
+from wsnas.core.atomic import write_json
 from wsnas.benchmarks.groundtruth import GroundTruth, load_ground_truth
-from wsnas.config import Config
-from wsnas.errors import WsnasError
-from wsnas.groups import runs_of
-from wsnas.runs import RunDir
-from wsnas.score_sets import SCORE_SETS_FILE, read_score_sets
+from wsnas.core.config import Config
+from wsnas.core.errors import WsnasError
+from wsnas.core.groups import runs_of
+from wsnas.core.runs import RunDir
+from wsnas.core.score_sets import SCORE_SETS_FILE, read_score_sets
 
 STUDIES = ("epochs", "topk", "bias", "operators")
 HEADLINE_K: tuple[int | float, ...] = (1, 10, 0.01, 0.1)  # top-1, top-10, top-1% and top-10% of a draw

@@ -30,10 +30,10 @@ from wsnas.analysis.compare import (FINETUNE, GROUP_KEYS, SCORE_SET, check_score
 from wsnas.analysis.inference import Estimate, replicates_for_half_width
 from wsnas.analysis.replicated import ScoreSet, fitting, paired_differences, replicate_summary, verdict
 from wsnas.benchmarks.groundtruth import GroundTruth, load_ground_truth
-from wsnas.config import Config
-from wsnas.errors import WsnasError
-from wsnas.groups import ReplicateGroup, is_group, runs_of
-from wsnas.runs import RunDir
+from wsnas.core.config import Config
+from wsnas.core.errors import WsnasError
+from wsnas.core.groups import ReplicateGroup, is_group, runs_of
+from wsnas.core.runs import RunDir
 
 HEADLINE = ("kendall", "spearman")
 TARGET_HALF_WIDTH = 0.1  # the precision a replicated Kendall should reach: +-0.1 tells 0.3 from 0.5

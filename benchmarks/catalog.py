@@ -9,7 +9,7 @@ from wsnas.benchmarks.groundtruth import load_ground_truth
 from wsnas.benchmarks.registry import get_space, space_names
 from wsnas.benchmarks.sources import SOURCES
 from wsnas.benchmarks.space import SearchSpace
-from wsnas.errors import WsnasError
+from wsnas.core.errors import WsnasError
 
 
 def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:

@@ -15,13 +15,13 @@ from typing import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-from wsnas.atomic import atomic_path
+from wsnas.core.atomic import atomic_path
 from wsnas.benchmarks.nb201 import NB201Space
 from wsnas.benchmarks.registry import get_space
 from wsnas.benchmarks.sources import SOURCES, file_sha256, resolve
 from wsnas.benchmarks.space import ArchError, SearchSpace
-from wsnas.errors import WsnasError
-from wsnas.paths import cache_dir
+from wsnas.core.errors import WsnasError
+from wsnas.core.paths import cache_dir
 
 SEED_MARK = "#seed"
 # Exact float round trip through CSV: pandas 3 parses that way by default, pandas 2 must be asked to.

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Iterator
 
 from wsnas.benchmarks.space import ArchError, SearchSpace, Slot
-from wsnas.errors import WsnasError
+from wsnas.core.errors import WsnasError
 
 if TYPE_CHECKING:
     from wsnas.benchmarks.groundtruth import GroundTruth

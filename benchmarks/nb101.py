@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, Iterator
 from wsnas.benchmarks.nb101_spec import (FORMAT_HINT, OPS, SHORT, Spec, canonical, from_string, from_tuple, is_hash,
                                          module_hash, random_spec)
 from wsnas.benchmarks.space import ArchError, SearchSpace
-from wsnas.errors import WsnasError
+from wsnas.core.errors import WsnasError
 
 if TYPE_CHECKING:
     from wsnas.benchmarks.groundtruth import GroundTruth

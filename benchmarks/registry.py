@@ -10,7 +10,7 @@ from wsnas.benchmarks.macro import MacroSpace
 from wsnas.benchmarks.nb101 import NB101Space
 from wsnas.benchmarks.nb201 import NB201Space
 from wsnas.benchmarks.space import SearchSpace
-from wsnas.errors import WsnasError
+from wsnas.core.errors import WsnasError
 
 _FACTORIES: dict[str, Callable[[], SearchSpace]] = {"nb201": NB201Space, "macro": MacroSpace,
                                                   "channel-mobilenet": ChannelMobileNetSpace,

@@ -18,10 +18,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from wsnas.atomic import atomic_path, write_json, write_text
+from wsnas.core.atomic import atomic_path, write_json, write_text
 from wsnas.benchmarks.nb201 import OPS, format_arch
-from wsnas.errors import WsnasError
-from wsnas.paths import MIRROR_ENV, cache_dir, mirror_dir
+from wsnas.core.errors import WsnasError
+from wsnas.core.paths import MIRROR_ENV, cache_dir, mirror_dir
 
 DOWNLOAD_TIMEOUT_S = 60.0
 

@@ -11,7 +11,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Hashable, Iterator, Sequence
 
-from wsnas.errors import WsnasError
+from wsnas.core.errors import WsnasError
 
 if TYPE_CHECKING:
     from wsnas.benchmarks.groundtruth import GroundTruth

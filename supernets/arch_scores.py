@@ -15,8 +15,8 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from wsnas.benchmarks.registry import get_space
-from wsnas.config import Config
-from wsnas.runs import RunDir, read_scores_table
+from wsnas.core.config import Config
+from wsnas.core.runs import RunDir, read_scores_table
 from wsnas.supernets.evaluate import SCORE_KEY, SubnetScorer, eval_epochs
 from wsnas.supernets.finetune import FineTuning
 from wsnas.supernets.autotune import autotuned_runtime

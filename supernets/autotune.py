@@ -42,10 +42,10 @@ from typing import Any, Callable, ContextManager, Iterator
 import torch
 from torch import nn
 
-from wsnas.atomic import write_json
-from wsnas.config import Config
-from wsnas.paths import cache_dir
-from wsnas.runs import RunDir
+from wsnas.core.atomic import write_json
+from wsnas.core.config import Config
+from wsnas.core.paths import cache_dir
+from wsnas.core.runs import RunDir
 from wsnas.supernets.autotune_cli import CACHE_NAME, CACHE_VERSION
 from wsnas.supernets.runtime import LAYOUTS, WIDE_CHANNELS, Runtime, apply_layout, batch_format, resolve_runtime
 

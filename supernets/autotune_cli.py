@@ -7,8 +7,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from wsnas.errors import WsnasError
-from wsnas.paths import cache_dir
+from wsnas.core.errors import WsnasError
+from wsnas.core.paths import cache_dir
 
 CACHE_NAME = "autotune.json"
 CACHE_VERSION = 1

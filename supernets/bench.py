@@ -38,11 +38,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from wsnas.atomic import write_json
+from wsnas.core.atomic import write_json
 from wsnas.benchmarks.registry import get_space
-from wsnas.config import Config, apply_overrides, build_config, config_from_dict
-from wsnas.errors import WsnasError
-from wsnas.runs import RunDir, provenance
+from wsnas.core.config import Config, apply_overrides, build_config, config_from_dict
+from wsnas.core.errors import WsnasError
+from wsnas.core.runs import RunDir, provenance
 from wsnas.supernets.measure import (busy_warnings, compare, figure, interleave, load_warning, machine_facts,
                                      paired, peak_memory, quiet_stderr, read_document, summary, timed)
 

@@ -7,8 +7,8 @@ from typing import Any
 
 import torch
 
-from wsnas.atomic import atomic_path
-from wsnas.errors import WsnasError
+from wsnas.core.atomic import atomic_path
+from wsnas.core.errors import WsnasError
 
 _NAME = re.compile(r"epoch_(\d{4,})\.pt$")
 

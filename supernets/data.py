@@ -26,10 +26,10 @@ import torch
 from PIL import Image
 from tqdm import tqdm
 
-from wsnas.atomic import atomic_path
-from wsnas.config import DataConfig
-from wsnas.errors import WsnasError
-from wsnas.paths import CACHE_ENV, MIRROR_ENV, cache_dir, mirror_dir
+from wsnas.core.atomic import atomic_path
+from wsnas.core.config import DataConfig
+from wsnas.core.errors import WsnasError
+from wsnas.core.paths import CACHE_ENV, MIRROR_ENV, cache_dir, mirror_dir
 
 CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
 CIFAR10_MEAN = (0.4914, 0.4822, 0.4465)

@@ -28,7 +28,7 @@ import torch.distributed as dist
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
-from wsnas.errors import WsnasError
+from wsnas.core.errors import WsnasError
 from wsnas.supernets.runtime import Runtime
 
 

@@ -7,7 +7,7 @@ BN policies (logged with every score):
   inherit      evaluate with the running statistics left by supernet training (shared by all paths);
   batch        evaluate with each evaluation batch's own statistics (running statistics untouched).
 
-Every score belongs to a score set (wsnas.score_sets): the hash of every setting that changes it (BN policy,
+Every score belongs to a score set (wsnas.core.score_sets): the hash of every setting that changes it (BN policy,
 calibration batches, held-out images, fine-tuning, precision and memory format, and a fingerprint of the images
 actually used). A rerun with other settings adds a new score set; it never mixes with or rewrites the old one.
 Subnets are scored together: a step of their paths that several share (the stem, a first-cell op on the same input,
@@ -33,10 +33,10 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from wsnas.benchmarks.registry import get_space
-from wsnas.config import Config
-from wsnas.errors import WsnasError
-from wsnas.runs import RunDir, provenance, read_scores_table, read_table
-from wsnas.score_sets import read_score_sets, register_score_set, score_set_id, settings_difference
+from wsnas.core.config import Config
+from wsnas.core.errors import WsnasError
+from wsnas.core.runs import RunDir, provenance, read_scores_table, read_table
+from wsnas.core.score_sets import read_score_sets, register_score_set, score_set_id, settings_difference
 from wsnas.supernets.checkpoints import checkpoint_path, load_checkpoint, saved_epochs
 from wsnas.supernets.data import DeviceImages
 from wsnas.supernets.distributed import launched_world, rank_runtime

@@ -18,8 +18,8 @@ from typing import Any, Iterator
 import torch
 from torch import nn
 
-from wsnas.config import Config
-from wsnas.errors import WsnasError
+from wsnas.core.config import Config
+from wsnas.core.errors import WsnasError
 from wsnas.supernets.data import DeviceImages
 from wsnas.supernets.runtime import Runtime
 

@@ -13,11 +13,11 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 from wsnas.analysis.compare import join_truth, summarise
-from wsnas.atomic import write_json
+from wsnas.core.atomic import write_json
 from wsnas.benchmarks.groundtruth import load_ground_truth
-from wsnas.config import Config
-from wsnas.errors import WsnasError
-from wsnas.runs import RunDir
+from wsnas.core.config import Config
+from wsnas.core.errors import WsnasError
+from wsnas.core.runs import RunDir
 from wsnas.supernets.arch_scores import score_archs
 from wsnas.supernets.evaluate import evaluation_archs
 

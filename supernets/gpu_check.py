@@ -30,9 +30,9 @@ from typing import Any, Callable
 
 import numpy as np
 
-from wsnas.atomic import write_json
-from wsnas.config import Config, build_config
-from wsnas.runs import RunDir, provenance
+from wsnas.core.atomic import write_json
+from wsnas.core.config import Config, build_config
+from wsnas.core.runs import RunDir, provenance
 from wsnas.supernets.measure import (busy_warnings, figure, interleave, machine_facts, peak_memory, summary,
                                      timed)
 

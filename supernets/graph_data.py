@@ -16,11 +16,11 @@ from dataclasses import dataclass
 
 import torch
 
-from wsnas.atomic import atomic_path
+from wsnas.core.atomic import atomic_path
 from wsnas.benchmarks.sources import PLANETOID_FILES, SOURCES, file_sha256, resolve
-from wsnas.config import DataConfig
-from wsnas.errors import WsnasError
-from wsnas.paths import cache_dir, mirror_dir
+from wsnas.core.config import DataConfig
+from wsnas.core.errors import WsnasError
+from wsnas.core.paths import cache_dir, mirror_dir
 
 PLANETOID_NAMES = {"cora": "Cora", "citeseer": "CiteSeer"}
 

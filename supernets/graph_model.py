@@ -23,8 +23,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from wsnas.benchmarks.graph import HIDDEN, NUM_NODES, OPS, GraphArch, leaves, raw_inputs
-from wsnas.config import Config
-from wsnas.errors import WsnasError
+from wsnas.core.config import Config
+from wsnas.core.errors import WsnasError
 from wsnas.supernets.graph_data import load_graph
 
 DROPOUT = 0.7  # the benchmark's dropout on Cora and CiteSeer

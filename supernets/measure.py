@@ -17,8 +17,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from wsnas.errors import WsnasError
-from wsnas.runs import package_version
+from wsnas.core.errors import WsnasError
+from wsnas.core.runs import package_version
 
 BUSY_SPREAD = 0.25   # (max - min) / median of one figure's rounds above this: the machine was busy
 BUSY_R2 = 0.95       # a scaling fit below this: the machine was busy (or the cost is not linear)

@@ -33,7 +33,7 @@ from torch.nn import functional as F
 from wsnas.benchmarks.nb101_cost import STEM_CHANNELS, vertex_channels
 from wsnas.benchmarks.nb101_spec import MAX_VERTICES, MAXPOOL3X3, OPS, SHORT, Spec
 from wsnas.benchmarks.space import SpaceError
-from wsnas.config import Config
+from wsnas.core.config import Config
 
 Layout = Callable[[int, int], tuple[list[tuple[int, set[str]]], bool]]  # (c_in, c_out) -> Cell's layout, out_proj
 CONV_OPS = tuple(SHORT[op] for op in OPS if op != MAXPOOL3X3)  # conv3x3, conv1x1: the ops holding weights

@@ -17,11 +17,11 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from wsnas.atomic import atomic_path
-from wsnas.config import Config
-from wsnas.errors import WsnasError
-from wsnas.groups import runs_of
-from wsnas.runs import RunDir
+from wsnas.core.atomic import atomic_path
+from wsnas.core.config import Config
+from wsnas.core.errors import WsnasError
+from wsnas.core.groups import runs_of
+from wsnas.core.runs import RunDir
 from wsnas.supernets.evaluate import SubnetScorer, eval_epochs, evaluation_archs
 from wsnas.supernets.autotune import autotuned_runtime
 
@@ -41,7 +41,7 @@ def score_hits(directory: str | Path, archs: int | None, draws: int, overrides: 
                log=print) -> dict[str, Any]:
     """Score every (replicate, draw) of DIRECTORY (a group or a run) that has no hits file yet; returns the design:
     {"runs", "keys", "draws", "n_eval", "epoch", "files"}."""
-    from wsnas.config import apply_overrides
+    from wsnas.core.config import apply_overrides
 
     directory = Path(directory)
     if draws < 1:

@@ -51,11 +51,11 @@ from torch import nn
 from torch.overrides import TorchFunctionMode
 from tqdm.auto import tqdm
 
-from wsnas.atomic import atomic_path, write_json
+from wsnas.core.atomic import atomic_path, write_json
 from wsnas.benchmarks.registry import get_space
-from wsnas.config import Config, build_config
-from wsnas.errors import WsnasError
-from wsnas.runs import RunDir, provenance, read_table
+from wsnas.core.config import Config, build_config
+from wsnas.core.errors import WsnasError
+from wsnas.core.runs import RunDir, provenance, read_table
 from wsnas.supernets.evaluate import batch_norms, evaluation_archs, materialize
 from wsnas.supernets.registry import prepare_data, supernet_spec
 from wsnas.supernets.runtime import resolve_runtime

@@ -7,7 +7,7 @@ from __future__ import annotations
 import argparse
 
 from wsnas.cli import add_config_args, existing_run
-from wsnas.groups import runs_of
+from wsnas.core.groups import runs_of
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:

@@ -33,12 +33,12 @@ import numpy as np
 from wsnas.analysis.replicated import replicate_summary
 from wsnas.analysis.verdicts import supernet_set
 from wsnas.analysis.pruning import MODES, PruningError, check_fraction, prune
-from wsnas.atomic import write_json, write_text
+from wsnas.core.atomic import write_json, write_text
 from wsnas.benchmarks.groundtruth import load_ground_truth
 from wsnas.benchmarks.registry import get_space
-from wsnas.config import Config, build_config, read_config_file
-from wsnas.groups import ReplicateGroup, member_config
-from wsnas.runs import RunDir
+from wsnas.core.config import Config, build_config, read_config_file
+from wsnas.core.groups import ReplicateGroup, member_config
+from wsnas.core.runs import RunDir
 from wsnas.supernets.arch_scores import score_archs
 from wsnas.supernets.samplers import evaluation_sample
 from wsnas.supernets.train import train_supernet

@@ -16,8 +16,8 @@ from typing import ContextManager
 import torch
 from torch import nn
 
-from wsnas.config import RuntimeConfig
-from wsnas.errors import WsnasError
+from wsnas.core.config import RuntimeConfig
+from wsnas.core.errors import WsnasError
 
 LAYOUTS = ("contiguous", "channels_last", "wide")
 WIDE_CHANNELS = 16  # `wide`: convolutions with at least this many output channels go channels_last

@@ -7,11 +7,11 @@ import random
 from pathlib import Path
 from typing import Any, Hashable, Sequence
 
-from wsnas.atomic import atomic_path
+from wsnas.core.atomic import atomic_path
 from wsnas.benchmarks.space import ArchError, SearchSpace
-from wsnas.config import Config, EvalConfig
-from wsnas.errors import WsnasError
-from wsnas.runs import RunDir, RunError
+from wsnas.core.config import Config, EvalConfig
+from wsnas.core.errors import WsnasError
+from wsnas.core.runs import RunDir, RunError
 
 SAMPLERS = ("uniform", "unique", "sandwich")
 EVAL_SAMPLES = ("uniform", "unique")

@@ -20,9 +20,9 @@ from pathlib import Path
 from typing import Any
 
 from wsnas.cli import _analyze, _evaluate, add_config_args, overrides_from_args
-from wsnas.config import Config, apply_overrides, build_config
-from wsnas.errors import WsnasError
-from wsnas.runs import RunDir
+from wsnas.core.config import Config, apply_overrides, build_config
+from wsnas.core.errors import WsnasError
+from wsnas.core.runs import RunDir
 from wsnas.supernets.search_presets import METHODS, method_layers, resolved_level
 from wsnas.supernets.study_cli import _csv
 
@@ -97,7 +97,7 @@ def _compare_uniform(method_run: Path, uniform_run: Path) -> None:
     paired on the same archs; printed and written to METHOD_RUN/compare_uniform.json."""
     from wsnas.analysis.paired_cli import compare, format_comparison
     from wsnas.analysis.search_results import COMPARE_UNIFORM
-    from wsnas.atomic import write_json
+    from wsnas.core.atomic import write_json
 
     doc = compare(str(method_run), str(uniform_run))
     write_json(method_run / COMPARE_UNIFORM, doc)

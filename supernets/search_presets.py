@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from wsnas.config import Config, ConfigError
+from wsnas.core.config import Config, ConfigError
 
 METHODS: tuple[str, ...] = ("rsps", "enas", "darts-v1", "darts-v2", "gdas", "snas", "gaea")
 ARCH_STEPS = ("published", "matched")  # search.arch_step: the regime of a reduced run's arch learning rate

@@ -30,14 +30,14 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
-from wsnas.atomic import write_json
+from wsnas.core.atomic import write_json
 from wsnas.benchmarks.groundtruth import SEED_MARK, GroundTruth
 from wsnas.benchmarks.registry import get_space
 from wsnas.benchmarks.space import SearchSpace
 from wsnas.cli import add_config_args, overrides_from_args
-from wsnas.config import Config, build_config, diff_configs
-from wsnas.errors import WsnasError
-from wsnas.runs import RESUME_FREE_KEYS, provenance
+from wsnas.core.config import Config, build_config, diff_configs
+from wsnas.core.errors import WsnasError
+from wsnas.core.runs import RESUME_FREE_KEYS, provenance
 from wsnas.supernets.samplers import evaluation_sample
 
 SPLIT = "standalone"

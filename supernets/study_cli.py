@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Callable, TypeVar
 
 from wsnas.cli import add_config_args, existing_run, overrides_from_args
-from wsnas.errors import WsnasError
+from wsnas.core.errors import WsnasError
 
 T = TypeVar("T")
 

@@ -62,8 +62,8 @@ def synthetic_group(path: Path, mirror: Path, archs: int = 150) -> Path:
 
     from wsnas.benchmarks.groundtruth import load_ground_truth
     from wsnas.benchmarks.registry import get_space
-    from wsnas.config import build_config
-    from wsnas.groups import ReplicateGroup, member_config
+    from wsnas.core.config import build_config
+    from wsnas.core.groups import ReplicateGroup, member_config
 
     space = get_space("nb201")
     keys = [space.format(a) for a in space.sample(archs, seed=0)]

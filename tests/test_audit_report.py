@@ -137,7 +137,7 @@ def test_a_plugin_space_through_audit_studies_and_report(plugin, tmp_path):
 
 
 def get_space_truth(plugin) -> pd.DataFrame:
-    from wsnas.plugins import load_plugins
+    from wsnas.core.plugins import load_plugins
 
     load_plugins([str(plugin)])
     return get_space("quad").ground_truth().frame.set_index("key")

@@ -9,9 +9,9 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from wsnas.cli import main  # noqa: E402
-from wsnas.config import build_config  # noqa: E402
-from wsnas.paths import cache_dir  # noqa: E402
-from wsnas.runs import RunDir  # noqa: E402
+from wsnas.core.config import build_config  # noqa: E402
+from wsnas.core.paths import cache_dir  # noqa: E402
+from wsnas.core.runs import RunDir  # noqa: E402
 from wsnas.supernets import autotune  # noqa: E402
 from wsnas.supernets.autotune import autotuned_runtime, measure_candidates  # noqa: E402
 

@@ -11,7 +11,7 @@ torch = pytest.importorskip("torch")
 
 from wsnas.benchmarks.registry import get_space  # noqa: E402
 from wsnas.cli import main  # noqa: E402
-from wsnas.config import RuntimeConfig, build_config  # noqa: E402
+from wsnas.core.config import RuntimeConfig, build_config  # noqa: E402
 from wsnas.supernets import baselines  # noqa: E402
 from wsnas.supernets.bench import Shape, train_row  # noqa: E402
 from wsnas.supernets.data import DeviceImages  # noqa: E402

@@ -21,8 +21,8 @@ from wsnas.analysis.null import fit_null, kendall_rows, null_bands, truth_strata
 from wsnas.analysis.studies import StudyInput
 from wsnas.benchmarks.groundtruth import GroundTruth
 from wsnas.benchmarks.nb201 import OPS, NB201Space
-from wsnas.config import Config
-from wsnas.runs import RunDir
+from wsnas.core.config import Config
+from wsnas.core.runs import RunDir
 
 SIMS = 400  # null draws per study: enough for a stable 95% band at these sizes, fast
 SPACE = NB201Space()

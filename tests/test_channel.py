@@ -11,7 +11,7 @@ from wsnas.benchmarks.channel import MOBILENET, RESNET, SKELETONS, counts, layer
 from wsnas.benchmarks.groundtruth import GroundTruthError, load_ground_truth
 from wsnas.benchmarks.registry import get_space
 from wsnas.benchmarks.space import ArchError, SpaceError
-from wsnas.config import build_config
+from wsnas.core.config import build_config
 
 NAMES = ("channel-mobilenet", "channel-resnet")
 BEST = {"channel-mobilenet": ("4444342", 91.887), "channel-resnet": ("4344424", 93.893)}

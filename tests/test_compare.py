@@ -12,8 +12,8 @@ from wsnas.analysis.metrics import kendall_tau
 from wsnas.analysis.studies import epochs_study, load_input
 from wsnas.benchmarks.groundtruth import load_ground_truth
 from wsnas.benchmarks.registry import get_space
-from wsnas.config import build_config
-from wsnas.runs import RunDir
+from wsnas.core.config import build_config
+from wsnas.core.runs import RunDir
 
 METRIC = "cifar10/test"
 

@@ -3,8 +3,8 @@ import json
 
 import pytest
 
-from wsnas.config import PRESETS, ConfigError, build_config, config_from_dict, diff_configs
-from wsnas.runs import RunDir, RunError
+from wsnas.core.config import PRESETS, ConfigError, build_config, config_from_dict, diff_configs
+from wsnas.core.runs import RunDir, RunError
 
 
 def test_presets_scale_as_documented():

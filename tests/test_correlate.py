@@ -79,7 +79,7 @@ def test_a_plugin_space_with_its_own_table(tmp_path, capsys):
     plugin = Path(__file__).resolve().parents[1] / "examples" / "tinyconv" / "plugin.py"
     rng = np.random.default_rng(0)
     from wsnas.benchmarks.registry import get_space
-    from wsnas.plugins import load_plugins
+    from wsnas.core.plugins import load_plugins
 
     load_plugins([str(plugin)])
     space = get_space("tinyconv")

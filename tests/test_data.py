@@ -16,8 +16,8 @@ import torch
 from PIL import Image
 
 import wsnas.supernets.data as data
-from wsnas.errors import WsnasError
-from wsnas.paths import cache_dir
+from wsnas.core.errors import WsnasError
+from wsnas.core.paths import cache_dir
 from wsnas.supernets.data import (
     CIFAR10_CLASSES,
     CIFAR10_MEAN,

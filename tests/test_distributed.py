@@ -19,7 +19,7 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from wsnas.cli import main  # noqa: E402
-from wsnas.runs import RunDir  # noqa: E402
+from wsnas.core.runs import RunDir  # noqa: E402
 from wsnas.supernets.checkpoints import load_checkpoint  # noqa: E402
 from wsnas.supernets.runtime import resolve_runtime  # noqa: E402
 from wsnas.supernets.train import build_model  # noqa: E402

@@ -12,8 +12,8 @@ import pytest
 
 from wsnas.benchmarks.registry import get_space
 from wsnas.cli import main
-from wsnas.config import build_config
-from wsnas.runs import RunDir
+from wsnas.core.config import build_config
+from wsnas.core.runs import RunDir
 
 SMOKE = ["train", "--preset", "smoke", "--quiet"]
 

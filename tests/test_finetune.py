@@ -13,9 +13,9 @@ from wsnas.analysis.compare import join_truth, summarise  # noqa: E402
 from wsnas.benchmarks.groundtruth import load_ground_truth  # noqa: E402
 from wsnas.benchmarks.nb201 import parse_arch  # noqa: E402
 from wsnas.cli import main  # noqa: E402
-from wsnas.config import Config, RuntimeConfig  # noqa: E402
-from wsnas.errors import WsnasError  # noqa: E402
-from wsnas.runs import RunDir  # noqa: E402
+from wsnas.core.config import Config, RuntimeConfig  # noqa: E402
+from wsnas.core.errors import WsnasError  # noqa: E402
+from wsnas.core.runs import RunDir  # noqa: E402
 from wsnas.supernets.data import DeviceImages  # noqa: E402
 from wsnas.supernets.evaluate import score_subnet  # noqa: E402
 from wsnas.supernets.finetune import FineTuning, finetuned  # noqa: E402

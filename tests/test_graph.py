@@ -106,7 +106,7 @@ def test_features_count_parameters_as_the_benchmark(truth):
 torch = pytest.importorskip("torch")
 pytest.importorskip("torch_geometric")
 
-from wsnas.config import DataConfig  # noqa: E402
+from wsnas.core.config import DataConfig  # noqa: E402
 from wsnas.supernets.graph_data import load_graph, prepare_planetoid  # noqa: E402
 from wsnas.supernets.graph_model import GraphNet, GraphSupernet, extract_subnet  # noqa: E402
 from wsnas.supernets.registry import DATASETS  # noqa: E402

@@ -19,7 +19,7 @@ from wsnas.benchmarks.nb201 import NB201Space
 from wsnas.benchmarks.registry import UnknownSpaceError, register_space, unregister_space
 from wsnas.benchmarks.space import SearchSpace, SpaceError
 from wsnas.benchmarks.sources import SOURCES, SourceError, resolve
-from wsnas.errors import WsnasError
+from wsnas.core.errors import WsnasError
 
 NB201_DIR = "groundtruth/nas-bench-201/"
 BEST_CIFAR10 = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_1x1~2|"

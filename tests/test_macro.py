@@ -9,7 +9,7 @@ from wsnas.benchmarks.macro import OPS, MacroSpace, function_arch, macro_counts,
 from wsnas.benchmarks.registry import get_space
 from wsnas.benchmarks.sources import SOURCES
 from wsnas.benchmarks.space import ArchError
-from wsnas.errors import WsnasError
+from wsnas.core.errors import WsnasError
 
 SPACE = MacroSpace()
 BEST = "22212220"

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from scipy.special import gammaln
 
 from wsnas.analysis import metrics as m
-from wsnas.errors import WsnasError
+from wsnas.core.errors import WsnasError
 
 RANK_STATS = [m.kendall_tau, m.spearman_rho, m.weighted_kendall]
 ALL_STATS = [*RANK_STATS, m.pearson_r, m.sparse_kendall]

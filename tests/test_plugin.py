@@ -12,7 +12,7 @@ import pytest
 
 from wsnas.benchmarks.registry import get_space
 from wsnas.benchmarks.space import ArchError
-from wsnas.plugins import load_plugins
+from wsnas.core.plugins import load_plugins
 
 PLUGIN = Path(__file__).resolve().parents[1] / "examples" / "tinyconv" / "plugin.py"
 METRIC = "cifar10/standalone"

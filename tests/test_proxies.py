@@ -13,8 +13,8 @@ from torch import nn  # noqa: E402
 
 from wsnas.benchmarks.registry import get_space  # noqa: E402
 from wsnas.cli import main  # noqa: E402
-from wsnas.config import build_config  # noqa: E402
-from wsnas.runs import RunDir  # noqa: E402
+from wsnas.core.config import build_config  # noqa: E402
+from wsnas.core.runs import RunDir  # noqa: E402
 from wsnas.supernets.proxies import (PROXIES, ProbeBatch, ProxyError, ProxySettings, ReluCodes,  # noqa: E402
                                      compute_proxies, skeleton_config)
 

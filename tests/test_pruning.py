@@ -11,9 +11,9 @@ import pytest
 from wsnas.analysis.pruning import pool_size, prune
 from wsnas.benchmarks.groundtruth import load_ground_truth
 from wsnas.benchmarks.registry import get_space
-from wsnas.config import Config, EvalConfig
-from wsnas.errors import WsnasError
-from wsnas.runs import RunDir, RunError
+from wsnas.core.config import Config, EvalConfig
+from wsnas.core.errors import WsnasError
+from wsnas.core.runs import RunDir, RunError
 from wsnas.supernets.samplers import PathSampler, evaluation_sample, parse_arch_pool, run_arch_pool
 
 SPACE = get_space("nb201")

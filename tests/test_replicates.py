@@ -18,9 +18,9 @@ from wsnas.benchmarks.groundtruth import load_ground_truth
 from wsnas.benchmarks.registry import get_space
 from conftest import synthetic_group
 from wsnas.cli import main
-from wsnas.config import build_config
-from wsnas.groups import ReplicateGroup, member_config
-from wsnas.runs import RunDir
+from wsnas.core.config import build_config
+from wsnas.core.groups import ReplicateGroup, member_config
+from wsnas.core.runs import RunDir
 
 METRIC = "cifar10/test"
 
@@ -217,7 +217,7 @@ def test_noise_study_scores_calibration_draws_and_writes_the_budget(trained_grou
 
 
 def test_more_replicates_extend_a_group_and_fewer_are_refused(tmp_path, mirror):
-    from wsnas.groups import GroupError
+    from wsnas.core.groups import GroupError
 
     cfg = build_config("smoke", overrides={"data.mirror": str(mirror), "replicates": 2})
     group = ReplicateGroup(tmp_path / "g")

@@ -18,8 +18,8 @@ from wsnas.analysis.report import render_report
 from wsnas.analysis.studies import run_studies
 from wsnas.benchmarks.registry import get_space
 from wsnas.cli import main
-from wsnas.config import build_config
-from wsnas.runs import RunDir
+from wsnas.core.config import build_config
+from wsnas.core.runs import RunDir
 
 RUN_FIGURES = {"scatter", "epochs", "topk", "bias", "operators"}
 
@@ -184,7 +184,7 @@ def test_free_baselines_of_a_replicate_group_with_zero_cost_proxies(tmp_path, mi
     figure shows the replicated Kendall with its two-level CI against params, FLOPs and both proxies; the
     supernet beats the random proxies, and nothing is missing."""
     from wsnas.benchmarks.groundtruth import load_ground_truth
-    from wsnas.groups import ReplicateGroup, member_config
+    from wsnas.core.groups import ReplicateGroup, member_config
 
     space, truth = get_space("nb201"), load_ground_truth("nb201", mirror)
     keys = [space.format(a) for a in space.sample(80, seed=1)]

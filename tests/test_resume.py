@@ -16,7 +16,7 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from wsnas.cli import main  # noqa: E402
-from wsnas.runs import RunDir  # noqa: E402
+from wsnas.core.runs import RunDir  # noqa: E402
 from wsnas.supernets.checkpoints import load_checkpoint, saved_epochs  # noqa: E402
 
 TRAIN = ["train", "--preset", "smoke", "--epochs", "4", "--set", "runtime.threads=1", "--quiet"]

@@ -14,8 +14,8 @@ from wsnas.benchmarks.registry import get_space  # noqa: E402
 from wsnas.benchmarks.slot_costs import slot_costs  # noqa: E402
 from wsnas.benchmarks.space import SpaceError  # noqa: E402
 from wsnas.cli import main  # noqa: E402
-from wsnas.config import build_config  # noqa: E402
-from wsnas.errors import WsnasError  # noqa: E402
+from wsnas.core.config import build_config  # noqa: E402
+from wsnas.core.errors import WsnasError  # noqa: E402
 from wsnas.supernets.checkpoints import load_checkpoint  # noqa: E402
 from wsnas.supernets.data import DeviceImages  # noqa: E402
 from wsnas.supernets.macro_model import MacroSupernet  # noqa: E402

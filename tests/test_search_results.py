@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from wsnas.analysis.search_results import finite_scores, pareto_front
-from wsnas.config import ConfigError, build_config
+from wsnas.core.config import ConfigError, build_config
 from wsnas.supernets.search_presets import (PUBLISHED_ARCH_STEPS, arch_step_regime, describe_regime, matched_lr,
                                             method_layers)
 

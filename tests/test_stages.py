@@ -11,7 +11,7 @@ from torch import nn  # noqa: E402
 
 from wsnas.benchmarks.channel import SKELETONS  # noqa: E402
 from wsnas.benchmarks.registry import get_space  # noqa: E402
-from wsnas.config import RuntimeConfig  # noqa: E402
+from wsnas.core.config import RuntimeConfig  # noqa: E402
 from wsnas.supernets.channel_model import ChannelSupernet  # noqa: E402
 from wsnas.supernets.evaluate import BN_POLICIES, score_subnet  # noqa: E402
 from wsnas.supernets.macro_model import MacroSupernet  # noqa: E402

@@ -13,7 +13,7 @@ torch = pytest.importorskip("torch")
 from wsnas.benchmarks.groundtruth import GroundTruth  # noqa: E402
 from wsnas.benchmarks.registry import get_space  # noqa: E402
 from wsnas.cli import main  # noqa: E402
-from wsnas.plugins import load_plugins  # noqa: E402
+from wsnas.core.plugins import load_plugins  # noqa: E402
 
 PLUGIN = Path(__file__).resolve().parents[1] / "examples" / "tinyconv" / "plugin.py"
 METRIC = "cifar10/standalone"
@@ -103,7 +103,7 @@ def test_one_path_training_moves_nothing_off_the_path(monkeypatch):
     from tqdm import tqdm
 
     import wsnas.supernets.train as train_module
-    from wsnas.config import build_config
+    from wsnas.core.config import build_config
     from wsnas.supernets.data import DeviceImages
     from wsnas.supernets.runtime import resolve_runtime
     from wsnas.supernets.standalone import _train_and_score

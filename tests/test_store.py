@@ -14,12 +14,12 @@ import pytest
 
 from wsnas.analysis import store
 from wsnas.analysis.compare import join_truth, summarise
-from wsnas.atomic import write_json
+from wsnas.core.atomic import write_json
 from wsnas.benchmarks.groundtruth import load_ground_truth
 from wsnas.benchmarks.registry import get_space
 from wsnas.cli import main
-from wsnas.config import build_config
-from wsnas.runs import RunDir
+from wsnas.core.config import build_config
+from wsnas.core.runs import RunDir
 
 
 @pytest.fixture(scope="module")

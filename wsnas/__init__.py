@@ -3,7 +3,7 @@
 Layers: ``wsnas.benchmarks`` (spaces and ground truth, plain Python), ``wsnas.supernets`` (torch models,
 training and evaluation) and ``wsnas.analysis`` (metrics and reports, no torch).
 """
-__version__ = "0.1.0"
+from wsnas.core import VERSION as __version__
 
 _API = ("audit", "load", "compare")  # the notebook API (wsnas.analysis.api), imported on first use: no torch
 

@@ -11,11 +11,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-from wsnas.config import PRESETS, Config, apply_overrides, build_config
-from wsnas.errors import WsnasError
-from wsnas.groups import ReplicateGroup, is_group, member_config
-from wsnas.plugins import load_plugins
-from wsnas.runs import RunDir
+from wsnas.core.config import PRESETS, Config, apply_overrides, build_config
+from wsnas.core.errors import WsnasError
+from wsnas.core.groups import ReplicateGroup, is_group, member_config
+from wsnas.core.plugins import load_plugins
+from wsnas.core.runs import RunDir
 
 # Modules that add their own subcommands: each has add_parser(subparsers) that sets `func` on its parser.
 COMMAND_MODULES = ("wsnas.benchmarks.catalog", "wsnas.analysis.results_cli", "wsnas.analysis.audit",
@@ -149,7 +149,7 @@ def _analyze(cfg: Config, directory: Path) -> dict[str, Any]:
     members get their own metrics.json (their single-run figures) too."""
     from wsnas.analysis.store import index_and_report
     from wsnas.analysis.verdicts import analyze_tables, format_results, load_tables
-    from wsnas.atomic import write_json
+    from wsnas.core.atomic import write_json
 
     a = cfg.analysis
     data = load_tables(directory, cfg=cfg)

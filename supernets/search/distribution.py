@@ -14,7 +14,7 @@ import torch
 from torch import nn
 
 from wsnas.benchmarks.space import Slot
-from wsnas.errors import WsnasError
+from wsnas.core.errors import WsnasError
 from wsnas.supernets.selection import Mix, Pick
 
 

@@ -31,11 +31,11 @@ from tqdm.auto import tqdm
 
 from wsnas.analysis.search_results import (METHOD_SCORES, RESULT, SEARCH_LOG, SHARES, TRUTH_PREFIX, TruthLookup,
                                            truth_metric)
-from wsnas.atomic import write_json
+from wsnas.core.atomic import write_json
 from wsnas.benchmarks.registry import get_space
-from wsnas.config import Config
-from wsnas.errors import WsnasError
-from wsnas.runs import RunDir
+from wsnas.core.config import Config
+from wsnas.core.errors import WsnasError
+from wsnas.core.runs import RunDir
 from wsnas.supernets import distributed
 from wsnas.supernets.checkpoints import (checkpoint_path, load_checkpoint, prune_checkpoints, save_checkpoint,
                                          saved_epochs)

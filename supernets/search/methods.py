@@ -31,8 +31,8 @@ from torch import nn
 
 from wsnas.benchmarks.slot_costs import slot_costs
 from wsnas.benchmarks.space import SearchSpace
-from wsnas.config import Config
-from wsnas.errors import WsnasError
+from wsnas.core.config import Config
+from wsnas.core.errors import WsnasError
 from wsnas.supernets.data import DeviceImages
 from wsnas.supernets.evaluate import accuracy_and_loss
 from wsnas.supernets.runtime import Runtime

@@ -14,8 +14,8 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from wsnas.atomic import write_json
-from wsnas.errors import WsnasError
+from wsnas.core.atomic import write_json
+from wsnas.core.errors import WsnasError
 
 if TYPE_CHECKING:
     import pandas as pd

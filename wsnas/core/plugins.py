@@ -19,7 +19,7 @@ import importlib.util
 import sys
 from pathlib import Path
 
-from wsnas.errors import WsnasError
+from wsnas.core.errors import WsnasError
 
 _LOADED: set[str] = set()
 

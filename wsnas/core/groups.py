@@ -15,10 +15,10 @@ import json
 from pathlib import Path
 from typing import Any
 
-from wsnas.atomic import write_json
-from wsnas.config import Config, config_from_dict, diff_configs
-from wsnas.errors import WsnasError
-from wsnas.runs import RESUME_FREE_KEYS, RunDir, RunError, provenance
+from wsnas.core.atomic import write_json
+from wsnas.core.config import Config, config_from_dict, diff_configs
+from wsnas.core.errors import WsnasError
+from wsnas.core.runs import RESUME_FREE_KEYS, RunDir, RunError, provenance
 
 GROUP_FILE = "group.json"
 MEMBER_PREFIX = "rep-"

@@ -14,8 +14,8 @@ from typing import Any, Callable, Sequence
 
 import yaml
 
-from wsnas.errors import WsnasError
-from wsnas.plugins import load_plugins, normalise
+from wsnas.core.errors import WsnasError
+from wsnas.core.plugins import load_plugins, normalise
 
 
 class ConfigError(WsnasError, ValueError):
@@ -143,7 +143,7 @@ class Config:
     space: str = "nb201"
     preset: str = "cpu"
     replicates: int = 3              # supernets `wsnas study` trains, differing only in train.seed (seed, seed+1, ...)
-    plugins: list[str] = field(default_factory=list)  # modules or .py files that register spaces (wsnas.plugins)
+    plugins: list[str] = field(default_factory=list)  # modules or .py files that register spaces (wsnas.core.plugins)
     data: DataConfig = field(default_factory=DataConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     train: TrainConfig = field(default_factory=TrainConfig)

@@ -2,7 +2,7 @@
 
     RUN/config.json        resolved config + provenance (versions, git commit, host, time) of the training
     RUN/analyze_config.json  the effective config of the latest analyze
-    RUN/score_sets.json    every score set's settings, config and provenance (wsnas.score_sets)
+    RUN/score_sets.json    every score set's settings, config and provenance (wsnas.core.score_sets)
     RUN/score_timings.csv  seconds per scored subnet
     RUN/checkpoints/       epoch_XXXX.pt (written by wsnas.supernets.checkpoints)
     RUN/train_log.csv      one row per epoch
@@ -22,11 +22,11 @@ from typing import Any
 
 import pandas as pd
 
-from wsnas import __version__
-from wsnas.atomic import atomic_path, write_json
-from wsnas.config import Config, config_from_dict, diff_configs
-from wsnas.errors import WsnasError
-from wsnas.score_sets import with_score_set
+from wsnas.core import VERSION as __version__
+from wsnas.core.atomic import atomic_path, write_json
+from wsnas.core.config import Config, config_from_dict, diff_configs
+from wsnas.core.errors import WsnasError
+from wsnas.core.score_sets import with_score_set
 
 # Keys a resumed run may change without invalidating what is already there.
 RESUME_FREE_KEYS = ("runtime.", "eval.", "analysis.", "data.root", "data.mirror", "replicates")
