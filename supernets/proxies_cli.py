@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import argparse
 
-from wsnas.cli import add_config_args, existing_run
+from wsnas.commands.options import add_config_args, existing_run
 from wsnas.core.groups import runs_of
 
 

@@ -19,7 +19,8 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from wsnas.cli import _analyze, _evaluate, add_config_args, overrides_from_args
+from wsnas.commands.options import add_config_args, overrides_from_args
+from wsnas.workflows import pipeline
 from wsnas.core.config import Config, apply_overrides, build_config
 from wsnas.core.errors import WsnasError
 from wsnas.core.runs import RunDir
@@ -115,6 +116,6 @@ def _search(cfg: Config, path: Path, evaluate: bool) -> None:
     run.init(cfg)
     run_search(cfg, run)
     if evaluate:
-        _evaluate(cfg, run)
-        _analyze(cfg, run.path)
+        pipeline.evaluate(cfg, run)
+        pipeline.analyze(cfg, run.path)
         print(method_ranking(cfg, run))

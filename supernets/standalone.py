@@ -34,7 +34,7 @@ from wsnas.core.atomic import write_json
 from wsnas.benchmarks.groundtruth import SEED_MARK, GroundTruth
 from wsnas.benchmarks.registry import get_space
 from wsnas.benchmarks.space import SearchSpace
-from wsnas.cli import add_config_args, overrides_from_args
+from wsnas.commands.options import add_config_args, overrides_from_args
 from wsnas.core.config import Config, build_config, diff_configs
 from wsnas.core.errors import WsnasError
 from wsnas.core.runs import RESUME_FREE_KEYS, provenance

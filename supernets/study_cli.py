@@ -9,7 +9,7 @@ import argparse
 from pathlib import Path
 from typing import Callable, TypeVar
 
-from wsnas.cli import add_config_args, existing_run, overrides_from_args
+from wsnas.commands.options import add_config_args, existing_run, overrides_from_args
 from wsnas.core.errors import WsnasError
 
 T = TypeVar("T")

@@ -1,0 +1,92 @@
+"""The pipeline every command and study builds on: train, evaluate, analyze, and a study that runs them all.
+
+It sits above supernets (torch) and analysis (no torch): the one place where a trained supernet's scores meet the
+analysis. torch is imported only inside the steps that need it, so `analyze` works without it.
+"""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+from wsnas.core.config import Config
+from wsnas.core.errors import WsnasError
+from wsnas.core.groups import ReplicateGroup, is_group, member_config
+from wsnas.core.runs import RunDir
+
+
+def evaluate(cfg: Config, run: RunDir, shard: str | None = None, flush_every: int | None = None) -> None:
+    """Score the run's sampled archs (or one shard of them), stamped with the ground truth they are made for."""
+    from wsnas.analysis.compare import stamp_scores
+    from wsnas.benchmarks.groundtruth import load_ground_truth
+    from wsnas.supernets.evaluate import FLUSH_EVERY, Shard, evaluate_run
+
+    part = Shard.parse(shard) if shard else None
+    truth = load_ground_truth(cfg.space, cfg.data.mirror, cfg.analysis.truth_file)
+    stamp_scores(run.path, truth)
+    evaluate_run(cfg, run, index_of=truth.index_of, shard=part, flush_every=flush_every or FLUSH_EVERY)
+
+
+def analyze(cfg: Config, directory: Path) -> dict[str, Any]:
+    """Analyze a run or a replicate group into DIRECTORY/metrics.json and print the verdict first. A group's
+    members get their own metrics.json (their single-run figures) too."""
+    from wsnas.analysis.store import index_and_report
+    from wsnas.analysis.verdicts import analyze_tables, format_results, load_tables
+    from wsnas.core.atomic import write_json
+
+    a = cfg.analysis
+    data = load_tables(directory, cfg=cfg)
+    results = analyze_tables(data.tables, data.members, space=cfg.space,
+                             directory=directory, truth=data.truth, metric=data.metric, topk=a.topk,
+                             n_boot=a.n_boot, seed=a.seed)
+    metrics = {"space": cfg.space, "truth": a.truth, "truth_source": data.truth.source, "n_boot": a.n_boot,
+               "bootstrap_seed": a.seed, "replicates": len(data.runs), "results": results}
+    if len(data.runs) > 1:
+        for i, run in enumerate(data.runs):
+            member = [r["members"][i] for r in results]
+            write_json(run.metrics_path, {**metrics, "replicates": 1, "results": member,
+                                          "config": run.config().to_dict()})
+    write_json(directory / "metrics.json", {**metrics, "config": cfg.to_dict()})
+    if len(data.runs) == 1:
+        data.runs[0].record("analyze", cfg)
+    print(format_results(results, a.truth))
+    print(f"[analyze] metrics: {directory / 'metrics.json'}")
+    print(f"[analyze] {index_and_report(directory)}")
+    return metrics
+
+
+def study(cfg: Config, path: Path) -> None:
+    """Train cfg.replicates supernets (a replicate group when more than one), score them, compute the zero-cost
+    proxies when asked, and analyze: the whole job behind `wsnas study`."""
+    from wsnas.benchmarks.groundtruth import load_ground_truth
+    from wsnas.supernets import distributed
+    from wsnas.supernets.train import train_supernet
+
+    began = time.perf_counter()
+    if cfg.replicates < 1:
+        raise WsnasError(f"--replicates {cfg.replicates}: train at least 1 supernet (3 or more for a verdict)")
+    truth = load_ground_truth(cfg.space, cfg.data.mirror, cfg.analysis.truth_file)  # a bad table fails before training
+    truth.values(cfg.analysis.truth, [])  # and so does a column it lacks
+    group = ReplicateGroup(path) if cfg.replicates > 1 or is_group(path) else None  # a group stays one
+    if group is not None:
+        group.init(cfg)
+    for replicate in range(cfg.replicates):
+        member_cfg = member_config(cfg, replicate) if group else cfg
+        run = group.member(replicate) if group else RunDir(path)
+        run.init(member_cfg)
+        if group:
+            print(f"[study] replicate {replicate + 1}/{cfg.replicates}: {run.path} (train.seed="
+                  f"{member_cfg.train.seed})")
+        train_supernet(member_cfg, run)
+        evaluate(member_cfg, run)
+        distributed.barrier()  # under torchrun: every rank's shard is scored and merged before rank 0 analyzes
+    if not distributed.launched_world().is_main:
+        return
+    if cfg.eval.proxies:
+        from wsnas.supernets.proxies import ProxySettings, run_proxies
+
+        first = group.member(0) if group else RunDir(path)
+        run_proxies(member_config(cfg, 0) if group else cfg, first, path,
+                    ProxySettings(tuple(cfg.eval.proxies), cfg.eval.proxy_skeleton))
+    analyze(cfg, path)
+    print(f"[study] {path} done in {time.perf_counter() - began:.0f}s")
