@@ -47,7 +47,7 @@ class NB101Space(SearchSpace):
     name = "nb101"
     description = ("NAS-Bench-101: cells of <= 7 vertices, <= 9 edges, 3 ops = 423,624 CIFAR-10 networks; "
                    "ground truth: NASLib's 500-row sample (292 cells)")
-    # The supernet (wsnas.supernets.nb101_model) at model.width_mult x the benchmark's widths with model.N cells
+    # The supernet (wsnas.supernets.models.nb101) at model.width_mult x the benchmark's widths with model.N cells
     # per stack; paper: the benchmark's own network (128-channel stem, 3 cells per stack). cpu and paper score
     # the whole sample (292 cells).
     presets = {

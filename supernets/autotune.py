@@ -44,13 +44,13 @@ from torch import nn
 
 from wsnas.core.atomic import write_json
 from wsnas.core.config import Config
+from wsnas.core.autotune_cache import CACHE_VERSION, cache_path, read_cache
 from wsnas.core.paths import cache_dir
+from wsnas.core.run_files import RUNTIME
 from wsnas.core.runs import RunDir
-from wsnas.supernets.autotune_cli import CACHE_NAME, CACHE_VERSION
 from wsnas.supernets.runtime import LAYOUTS, WIDE_CHANNELS, Runtime, apply_layout, batch_format, resolve_runtime
 
 WORKLOADS = ("train", "evaluate")
-RUN_RECORD = "runtime.json"
 MARGIN = 0.05      # another candidate must beat full precision, contiguous, by more than this to be chosen
 ROUNDS = 3         # timed rounds at least; every candidate runs once per round, the candidates interleaved
 MAX_ROUNDS = 15    # more rounds while a candidate has been timed for less than MIN_SECONDS (fast steps)
@@ -76,10 +76,10 @@ def autotuned_runtime(cfg: Config, workload: str, run: RunDir | None = None, log
         return rt
     with _locked(run.path / ".runtime.lock") if run else contextlib.nullcontext():
         entry = _recorded(run, workload, rt, candidates, log) if run else None
-        source = f"recorded in {run.path / RUN_RECORD}" if entry else ""
+        source = f"recorded in {run.path / RUNTIME}" if entry else ""
         if entry is None:
             with _locked(cache_dir() / "autotune.lock"):
-                entry, source = _cached(cfg, workload, candidates, log), f"cached in {cache_dir() / CACHE_NAME}"
+                entry, source = _cached(cfg, workload, candidates, log), f"cached in {cache_path()}"
                 if entry is None:
                     entry, source = _measured(cfg, workload, candidates, measure or measure_candidates, log)
                     if "fallback" not in entry:
@@ -118,7 +118,7 @@ def fallback_choice(cfg: Config, candidates: list[Candidate]) -> Candidate:
 
 
 def _wide_model(cfg: Config) -> bool:
-    from wsnas.supernets.train import build_model
+    from wsnas.supernets.registry import build_model
 
     with torch.random.fork_rng(devices=[]):
         model = build_model(cfg, Runtime(torch.device("cpu"), None))
@@ -163,8 +163,7 @@ def measure_candidates(cfg: Config, workload: str, candidates: list[Candidate]) 
     run's first batch and a fixed set of archs (the same arch for every candidate of a round); the global RNG
     is left as it was."""
     from wsnas.benchmarks.registry import get_space
-    from wsnas.supernets.registry import prepare_data
-    from wsnas.supernets.train import build_model
+    from wsnas.supernets.registry import build_model, prepare_data
 
     rt = resolve_runtime(cfg.runtime)
     train = workload == "train"
@@ -256,15 +255,11 @@ def _cached(cfg: Config, workload: str, candidates: list[Candidate],
 
 
 def _read_cache(log: Callable[[str], None]) -> dict[str, Any] | None:
-    path = cache_dir() / CACHE_NAME
+    path = cache_path()
     if not path.is_file():
         return None
-    try:
-        cache = json.loads(path.read_text())
-        valid = cache.get("version") == CACHE_VERSION and isinstance(cache.get("entries"), dict)
-    except (OSError, ValueError, AttributeError):
-        valid = False
-    if not valid:
+    cache = read_cache(path)
+    if cache is None:
         log(f"[runtime] {path} does not parse as an autotune cache; measuring again")
         return None
     if cache.get("machine") != machine_fingerprint():
@@ -276,14 +271,14 @@ def _read_cache(log: Callable[[str], None]) -> dict[str, Any] | None:
 def _store(cfg: Config, workload: str, candidates: list[Candidate], entry: dict[str, Any]) -> None:
     cache = _read_cache(lambda _: None) or {"version": CACHE_VERSION, "machine": machine_fingerprint(), "entries": {}}
     cache["entries"][_shape_key(cfg, workload, candidates)] = entry
-    write_json(cache_dir() / CACHE_NAME, cache)
+    write_json(cache_path(), cache)
 
 
 def _recorded(run: RunDir, workload: str, rt: Runtime, candidates: list[Candidate],
               log: Callable[[str], None]) -> dict[str, Any] | None:
     """The run's recorded choice for the workload, if it was made on this device type and the settings given
     now allow it."""
-    path = run.path / RUN_RECORD
+    path = run.path / RUNTIME
     try:
         record = json.loads(path.read_text()).get(workload) if path.is_file() else None
     except (OSError, ValueError, AttributeError):
@@ -300,7 +295,7 @@ def _recorded(run: RunDir, workload: str, rt: Runtime, candidates: list[Candidat
 
 
 def _record(run: RunDir, workload: str, rt: Runtime, entry: dict[str, Any]) -> None:
-    path = run.path / RUN_RECORD
+    path = run.path / RUNTIME
     try:
         record = json.loads(path.read_text()) if path.is_file() else {}
     except (OSError, ValueError):

@@ -44,9 +44,8 @@ from wsnas.supernets.finetune import FineTuning, finetuned
 from wsnas.supernets.autotune import autotuned_runtime
 from wsnas.supernets.runtime import Runtime
 from wsnas.supernets.stages import score_staged, tally
-from wsnas.supernets.registry import prepare_data
+from wsnas.supernets.registry import build_model, prepare_data
 from wsnas.supernets.samplers import evaluation_sample, saved_arch_pool
-from wsnas.supernets.train import build_model
 
 BN_POLICIES = ("recalibrate", "inherit", "batch")
 SCORE_KEY = ["key", "epoch", "score_set"]  # one score per arch, checkpoint and score set

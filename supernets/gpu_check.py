@@ -234,7 +234,8 @@ def _stepper(cfg: Config, variant: Variant, rt, x, y) -> Callable[[list[Any]], N
     import torch
     from torch import nn
 
-    from wsnas.supernets.train import build_model, make_optimizer
+    from wsnas.supernets.registry import build_model
+    from wsnas.supernets.train import make_optimizer
 
     fmt = torch.channels_last if variant.channels_last else torch.contiguous_format
     model = build_model(cfg, rt).to(memory_format=fmt)
@@ -268,7 +269,7 @@ def _stepper(cfg: Config, variant: Variant, rt, x, y) -> Callable[[list[Any]], N
 
 def _op_modules(model) -> list:
     """The modules a path runs as units: the stem, every cell op with weights or pooling, the reductions, head."""
-    from wsnas.supernets.nb201_model import ResidualReduction, SearchCell
+    from wsnas.supernets.models.nb201 import ResidualReduction, SearchCell
 
     ops = [model.stem]
     for layer in model.layers:

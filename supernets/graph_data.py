@@ -3,7 +3,7 @@
 The raw ind.<dataset>.* files come from the pinned sources (a local mirror, else kimiyoung/planetoid), are copied
 into cache_dir()/planetoid/<Name>/raw/ and read with torch_geometric's Planetoid (split "public", no feature
 normalisation, as NAS-Bench-Graph loaded them): Cora 140 train / 500 valid / 1000 test nodes, CiteSeer 120 / 500
-/ 1000. The graph itself (features, edges) lives in the model (wsnas.supernets.graph_model); a split here is a
+/ 1000. The graph itself (features, edges) lives in the model (wsnas.supernets.models.graph); a split here is a
 set of node ids with the interface of DeviceImages whose one batch is the whole split.
 """
 from __future__ import annotations

@@ -51,16 +51,16 @@ from torch import nn
 from torch.overrides import TorchFunctionMode
 from tqdm.auto import tqdm
 
-from wsnas.core.atomic import atomic_path, write_json
 from wsnas.benchmarks.registry import get_space
+from wsnas.core.atomic import atomic_path, write_json
 from wsnas.core.config import Config, build_config
 from wsnas.core.errors import WsnasError
+from wsnas.core.run_files import KEY, PROXIES as PROXIES_FILE
 from wsnas.core.runs import RunDir, provenance, read_table
 from wsnas.supernets.evaluate import batch_norms, evaluation_archs, materialize
 from wsnas.supernets.registry import prepare_data, supernet_spec
 from wsnas.supernets.runtime import resolve_runtime
 
-PROXIES_CSV = "proxies.csv"
 FLUSH_EVERY = 20  # archs computed between writes of the table
 SKELETONS = ("benchmark", "run")
 JACOV_K = 1e-5  # the zero-cost code's eigenvalue offset
@@ -340,7 +340,7 @@ def open_table(out: Path, cfg: Config, settings: ProxySettings) -> pd.DataFrame:
     before the first row, so every row was computed with the settings beside it."""
     header = header_path(out)
     wanted = identity(cfg, settings)
-    columns = ["key", *settings.proxies]
+    columns = [KEY, *settings.proxies]
     if out.exists() and not header.is_file():
         raise ProxyError(f"{out} exists but {header} does not, so how it was computed is unknown; move {out} away "
                          f"and rerun")
@@ -384,7 +384,7 @@ def compute_proxies(cfg: Config, archs: Sequence[Any], out_path: str | Path,
     supernet_spec(skeleton_config(cfg, settings.skeleton))  # no supernet or wrong dataset: fail before writing
     table = open_table(out, cfg, settings)
     keys = [space.format(a) for a in archs]
-    done = set(table.key)
+    done = set(table[KEY])
     todo = [(k, a) for k, a in zip(keys, archs) if k not in done]
     if todo:
         computer = ProxyComputer(cfg, settings)
@@ -395,7 +395,7 @@ def compute_proxies(cfg: Config, archs: Sequence[Any], out_path: str | Path,
         bar = tqdm(total=len(todo), desc="proxies", unit="arch", disable=not cfg.runtime.progress, dynamic_ncols=True)
         with bar, _threads(THREADS):
             for key, arch in todo:
-                rows.append({"key": key, **computer.values(arch)})
+                rows.append({KEY: key, **computer.values(arch)})
                 bar.update(1)
                 if len(rows) % flush_every == 0:
                     table = _write(out, table, rows)
@@ -407,8 +407,8 @@ def compute_proxies(cfg: Config, archs: Sequence[Any], out_path: str | Path,
             log(f"[proxies] undefined (NaN) values: {undefined} (naswot of a net without ReLU)")
     else:
         log(f"[proxies] all {len(archs)} archs already in {out}")
-    wanted = table[table.key.isin(set(keys))]
-    return wanted.sort_values("key").reset_index(drop=True)
+    wanted = table[table[KEY].isin(set(keys))]
+    return wanted.sort_values(KEY).reset_index(drop=True)
 
 
 @contextlib.contextmanager
@@ -426,7 +426,7 @@ def _write(out: Path, table: pd.DataFrame, rows: list[dict[str, Any]]) -> pd.Dat
     """`table` with `rows` (one per key, in key order), written atomically."""
     new = pd.DataFrame(rows, columns=table.columns)
     merged = pd.concat([table, new], ignore_index=True) if len(table) else new
-    merged = merged.drop_duplicates("key", keep="last").sort_values("key").reset_index(drop=True)
+    merged = merged.drop_duplicates(KEY, keep="last").sort_values(KEY).reset_index(drop=True)
     with atomic_path(out) as tmp:
         merged.to_csv(tmp, index=False)
     return merged
@@ -437,4 +437,4 @@ def run_proxies(cfg: Config, run: RunDir, out_dir: str | Path | None = None,
     """The proxies of the archs `wsnas evaluate RUN` scores (eval.n_archs, eval.seed, eval.sample, the run's arch
     pool), in OUT_DIR/proxies.csv (default: the run's directory; a replicate group shares one table, since no
     proxy depends on training)."""
-    return compute_proxies(cfg, evaluation_archs(cfg, run), Path(out_dir or run.path) / PROXIES_CSV, settings, log)
+    return compute_proxies(cfg, evaluation_archs(cfg, run), Path(out_dir or run.path) / PROXIES_FILE, settings, log)

@@ -17,10 +17,10 @@ from wsnas.benchmarks.registry import get_space, space_names
 from wsnas.core.config import Config, DataConfig
 from wsnas.core.errors import WsnasError
 from wsnas.benchmarks.channel import SKELETONS
-from wsnas.supernets import channel_model, graph_model, macro_model, nb101_model
 from wsnas.supernets.data import prepare_cifar10
 from wsnas.supernets.graph_data import prepare_planetoid
-from wsnas.supernets.nb201_model import NB201Supernet, extract_subnet
+from wsnas.supernets.models import channel, graph, macro, nb101, nb201
+from wsnas.supernets.runtime import Runtime
 
 
 @dataclass(frozen=True)
@@ -72,31 +72,31 @@ def prepare_data(cfg: DataConfig, device: str | torch.device) -> tuple[Any, Any]
 
 SUPERNETS: dict[str, SupernetSpec] = {
     "graph": SupernetSpec(
-        build=graph_model.build_supernet,
-        extract=graph_model.extract_subnet,
+        build=graph.build_supernet,
+        extract=graph.extract_subnet,
         datasets=("cora", "citeseer"),
     ),
     "nb201": SupernetSpec(
-        build=lambda cfg: NB201Supernet(cfg.model.C, cfg.model.N, num_classes(cfg), cfg.model.bn_affine),
-        extract=extract_subnet,
+        build=lambda cfg: nb201.NB201Supernet(cfg.model.C, cfg.model.N, num_classes(cfg), cfg.model.bn_affine),
+        extract=nb201.extract_subnet,
         datasets=("cifar10",),
         relaxed=True,
     ),
     "nb101": SupernetSpec(
-        build=nb101_model.build_supernet,
-        extract=nb101_model.extract_subnet,
+        build=lambda cfg: nb101.NB101Supernet(cfg.model.width_mult, cfg.model.N, num_classes(cfg)),
+        extract=nb101.extract_subnet,
         datasets=("cifar10",),
     ),
     "macro": SupernetSpec(
-        build=lambda cfg: macro_model.MacroSupernet(cfg.model.width_mult, num_classes(cfg)),
-        extract=macro_model.extract_subnet,
+        build=lambda cfg: macro.MacroSupernet(cfg.model.width_mult, num_classes(cfg)),
+        extract=macro.extract_subnet,
         datasets=("cifar10",),
         relaxed=True,
     ),
     **{f"channel-{name}": SupernetSpec(  # Channel-Bench-Macro: channel-mobilenet, channel-resnet
-        build=lambda cfg, skeleton=skeleton: channel_model.ChannelSupernet(
+        build=lambda cfg, skeleton=skeleton: channel.ChannelSupernet(
             skeleton, cfg.model.width_mult, num_classes(cfg), cfg.model.bn_affine),
-        extract=channel_model.extract_subnet,
+        extract=channel.extract_subnet,
         datasets=("cifar10",),
     ) for name, skeleton in SKELETONS.items()},
 }
@@ -116,3 +116,10 @@ def supernet_spec(cfg: Config) -> SupernetSpec:
         raise WsnasError(f"space {cfg.space!r} trains on {', '.join(spec.datasets)}, not {cfg.data.dataset!r}; "
                          f"set data.dataset accordingly")
     return spec
+
+
+def build_model(cfg: Config, rt: Runtime) -> nn.Module:
+    """The run's supernet, initialised from train.seed, placed on the runtime's device and layout."""
+    torch.manual_seed(cfg.train.seed)
+    model = supernet_spec(cfg).build(cfg)
+    return rt.place(model)

@@ -18,11 +18,10 @@ Output, OUT (GroundTruth.to_csv format): key, index (the arch's position in the 
 provenance. Every finished arch is written at once (atomically); a rerun trains only the archs OUT lacks, and
 refuses a config whose training settings differ from the saved one, naming the keys.
 
-This module imports torch only when the command runs, so the CLI works without it.
+This module imports torch only when training runs (`wsnas standalone`: wsnas.commands.standalone).
 """
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import hashlib
 import json
@@ -34,8 +33,7 @@ from wsnas.core.atomic import write_json
 from wsnas.benchmarks.groundtruth import SEED_MARK, GroundTruth
 from wsnas.benchmarks.registry import get_space
 from wsnas.benchmarks.space import SearchSpace
-from wsnas.commands.options import add_config_args, overrides_from_args
-from wsnas.core.config import Config, build_config, diff_configs
+from wsnas.core.config import Config, diff_configs
 from wsnas.core.errors import WsnasError
 from wsnas.core.runs import RESUME_FREE_KEYS, provenance
 from wsnas.supernets.samplers import evaluation_sample
@@ -154,7 +152,8 @@ def _train_and_score(cfg: Config, space: SearchSpace, arch: Any, seed: int, trai
     from torch import nn
 
     from wsnas.supernets.evaluate import accuracy_and_loss
-    from wsnas.supernets.train import TrainingDiverged, train_epoch, build_model, make_optimizer
+    from wsnas.supernets.registry import build_model
+    from wsnas.supernets.train import TrainingDiverged, make_optimizer, train_epoch
 
     run_cfg = dataclasses.replace(cfg, train=dataclasses.replace(cfg.train, seed=seed, sampler="uniform"))
     model = build_model(run_cfg, rt)
@@ -177,25 +176,3 @@ def _write(out: Path, cfg: Config, rows: list[dict[str, Any]], metric: str, seed
     table = GroundTruth(pd.DataFrame(rows, columns=columns), cfg.space, f"standalone training ({out})")
     table.to_csv(out)
     return table
-
-
-def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("standalone", help="ground truth for any space: train the sampled archs from scratch "
-                                          "(resumable; a truth table for analysis.truth_file)")
-    add_config_args(p, with_preset=True)
-    p.add_argument("--out", required=True, metavar="CSV",
-                   help="truth table to write or extend (its config goes to CSV.config.json); rerun to resume")
-    p.add_argument("--seeds", type=int, default=1, help="training runs per arch (default 1; 2 or more give the "
-                                                        "seed-noise ceiling)")
-    p.set_defaults(func=cmd_standalone)
-
-
-def cmd_standalone(args: argparse.Namespace) -> None:
-    cfg = build_config(args.preset, args.config, overrides_from_args(args))
-    out = Path(args.out)
-    table = train_standalone(cfg, out, args.seeds)
-    plugins = "".join(f" --plugin {p}" for p in cfg.plugins)
-    archs = "null" if cfg.eval.n_archs is None else cfg.eval.n_archs
-    print(f"[standalone] {out}: {len(table)} archs, metric {metric_name(cfg)}; rank a supernet on the same archs "
-          f"with\n  wsnas study{plugins} --space {cfg.space} --preset {cfg.preset} --archs {archs} "
-          f"--set analysis.truth_file={out} --truth {metric_name(cfg)}")

@@ -19,7 +19,7 @@ from wsnas.supernets.checkpoints import (checkpoint_path, load_checkpoint, prune
                                          saved_epochs)
 from wsnas.supernets.autotune import autotuned_runtime
 from wsnas.supernets.data import DeviceImages
-from wsnas.supernets.registry import prepare_data, supernet_spec
+from wsnas.supernets.registry import build_model, prepare_data, supernet_spec
 from wsnas.supernets.runtime import Runtime, resolve_runtime
 from wsnas.supernets.samplers import PathSampler, run_arch_pool
 
@@ -38,12 +38,6 @@ class TrainResult:
 def epoch_seed(seed: int, epoch: int) -> int:
     """Seed of one epoch's data order, augmentation and path stream (so a resumed epoch replays exactly)."""
     return seed * 100_003 + epoch
-
-
-def build_model(cfg: Config, rt: Runtime) -> nn.Module:
-    torch.manual_seed(cfg.train.seed)
-    model = supernet_spec(cfg).build(cfg)
-    return rt.place(model)
 
 
 def make_optimizer(cfg: Config, model: nn.Module, steps_per_epoch: int):

@@ -16,7 +16,7 @@ from wsnas.supernets import baselines  # noqa: E402
 from wsnas.supernets.bench import Shape, train_row  # noqa: E402
 from wsnas.supernets.data import DeviceImages  # noqa: E402
 from wsnas.supernets.evaluate import materialize, score_subnet  # noqa: E402
-from wsnas.supernets.nb201_model import NB201Supernet, extract_subnet  # noqa: E402
+from wsnas.supernets.models.nb201 import NB201Supernet, extract_subnet  # noqa: E402
 from wsnas.supernets.runtime import resolve_runtime  # noqa: E402
 
 SPACE = get_space("nb201")

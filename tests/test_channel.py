@@ -110,13 +110,13 @@ def torch():
 
 
 def _supernet(skeleton, width_mult):
-    from wsnas.supernets.channel_model import ChannelSupernet
+    from wsnas.supernets.models.channel import ChannelSupernet
 
     return ChannelSupernet(skeleton, width_mult=width_mult)
 
 
 def _extract(net, arch):
-    from wsnas.supernets.channel_model import extract_subnet
+    from wsnas.supernets.models.channel import extract_subnet
 
     return extract_subnet(net, arch)
 

@@ -22,7 +22,7 @@ from wsnas.cli import main  # noqa: E402
 from wsnas.core.runs import RunDir  # noqa: E402
 from wsnas.supernets.checkpoints import load_checkpoint  # noqa: E402
 from wsnas.supernets.runtime import resolve_runtime  # noqa: E402
-from wsnas.supernets.train import build_model  # noqa: E402
+from wsnas.supernets.registry import build_model  # noqa: E402
 
 # 192 images = 3 global batches of 64 per epoch (32 per rank)
 ARGS = ["--preset", "smoke", "--epochs", "2", "--set", "data.n_train=192", "--set", "runtime.threads=1", "--quiet"]

@@ -6,7 +6,7 @@ torch = pytest.importorskip("torch")
 from wsnas.benchmarks.nb201 import parse_arch  # noqa: E402
 from wsnas.core.config import RuntimeConfig  # noqa: E402
 from wsnas.supernets.evaluate import accuracy_and_loss, batch_norms, recalibrate_bn, score_subnet  # noqa: E402
-from wsnas.supernets.nb201_model import NB201Supernet, extract_subnet  # noqa: E402
+from wsnas.supernets.models.nb201 import NB201Supernet, extract_subnet  # noqa: E402
 from wsnas.supernets.runtime import resolve_runtime  # noqa: E402
 
 ARCH = parse_arch("|nor_conv_3x3~0|+|nor_conv_1x1~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_1x1~2|")

@@ -19,7 +19,7 @@ from wsnas.core.runs import RunDir  # noqa: E402
 from wsnas.supernets.data import DeviceImages  # noqa: E402
 from wsnas.supernets.evaluate import score_subnet  # noqa: E402
 from wsnas.supernets.finetune import FineTuning, finetuned  # noqa: E402
-from wsnas.supernets.nb201_model import NB201Supernet  # noqa: E402
+from wsnas.supernets.models.nb201 import NB201Supernet  # noqa: E402
 from wsnas.supernets.runtime import resolve_runtime  # noqa: E402
 
 ARCH = parse_arch("|nor_conv_3x3~0|+|nor_conv_1x1~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_1x1~2|")

@@ -108,7 +108,7 @@ pytest.importorskip("torch_geometric")
 
 from wsnas.core.config import DataConfig  # noqa: E402
 from wsnas.supernets.graph_data import load_graph, prepare_planetoid  # noqa: E402
-from wsnas.supernets.graph_model import GraphNet, GraphSupernet, extract_subnet  # noqa: E402
+from wsnas.supernets.models.graph import GraphNet, GraphSupernet, extract_subnet  # noqa: E402
 from wsnas.supernets.registry import DATASETS  # noqa: E402
 
 
@@ -178,7 +178,7 @@ def test_smoke_study_through_the_cli(tmp_path, mirror):
 
 
 def test_graph_errors_name_the_fix(truth):
-    from wsnas.supernets.graph_model import hidden_width
+    from wsnas.supernets.models.graph import hidden_width
 
     with pytest.raises(Exception, match="known: cora, citeseer"):
         load_graph("pubmed")

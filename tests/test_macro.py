@@ -112,7 +112,7 @@ def torch():
 
 
 def test_supernet_extract_matches_and_counts_params(torch):
-    from wsnas.supernets.macro_model import MacroNetwork, MacroSupernet, extract_subnet
+    from wsnas.supernets.models.macro import MacroNetwork, MacroSupernet, extract_subnet
 
     torch.manual_seed(0)
     supernet = MacroSupernet(width_mult=1.0).eval()
@@ -131,7 +131,7 @@ def test_supernet_extract_matches_and_counts_params(torch):
 
 def test_isomorphic_strings_compute_the_same_function(torch):
     """'00010000' and '00001000': the same block at layer 3 or 4 of stage 2, the other layer a no-op."""
-    from wsnas.supernets.macro_model import MacroNetwork
+    from wsnas.supernets.models.macro import MacroNetwork
 
     torch.manual_seed(0)
     a = MacroNetwork(parse_arch("00010000"), width_mult=0.25).eval()

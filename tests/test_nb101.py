@@ -159,7 +159,7 @@ CELLS = ["output~0", PUBLISHED, "conv3x3~0|conv1x1~1|maxpool3x3~0|output~1+2+3",
 
 
 def test_extracted_subnet_equals_the_supernet_path(torch):
-    from wsnas.supernets.nb101_model import NB101Supernet, extract_subnet
+    from wsnas.supernets.models.nb101 import NB101Supernet, extract_subnet
 
     torch.manual_seed(0)
     space, rng = get_space("nb101"), random.Random(0)
@@ -178,7 +178,7 @@ def test_extracted_subnet_equals_the_supernet_path(torch):
 
 
 def test_a_path_trains_only_its_ops_and_channels(torch):
-    from wsnas.supernets.nb101_model import NB101Supernet
+    from wsnas.supernets.models.nb101 import NB101Supernet
 
     net = NB101Supernet(width_mult=0.0625, cells_per_stack=1)
     arch = get_space("nb101").parse("conv3x3~0|conv1x1~0|output~1+2")  # 8 stem channels: 4 per vertex
@@ -192,7 +192,7 @@ def test_a_path_trains_only_its_ops_and_channels(torch):
 
 
 def test_subnet_at_the_benchmark_width_has_the_benchmark_parameter_count(torch):
-    from wsnas.supernets.nb101_model import NB101Supernet, extract_subnet
+    from wsnas.supernets.models.nb101 import NB101Supernet, extract_subnet
 
     net, space = NB101Supernet(), get_space("nb101")
     for cell in CELLS:
@@ -201,7 +201,7 @@ def test_subnet_at_the_benchmark_width_has_the_benchmark_parameter_count(torch):
 
 
 def test_bad_width_is_named(torch):
-    from wsnas.supernets.nb101_model import NB101Supernet
+    from wsnas.supernets.models.nb101 import NB101Supernet
 
     with pytest.raises(SpaceError, match="model.width_mult=0.01 gives a 1-channel stem"):
         NB101Supernet(width_mult=0.01)

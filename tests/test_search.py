@@ -18,8 +18,8 @@ from wsnas.core.config import build_config  # noqa: E402
 from wsnas.core.errors import WsnasError  # noqa: E402
 from wsnas.supernets.checkpoints import load_checkpoint  # noqa: E402
 from wsnas.supernets.data import DeviceImages  # noqa: E402
-from wsnas.supernets.macro_model import MacroSupernet  # noqa: E402
-from wsnas.supernets.nb201_model import NB201Supernet  # noqa: E402
+from wsnas.supernets.models.macro import MacroSupernet  # noqa: E402
+from wsnas.supernets.models.nb201 import NB201Supernet  # noqa: E402
 from wsnas.supernets.runtime import Runtime, resolve_runtime  # noqa: E402
 from wsnas.supernets.search.controller import Controller  # noqa: E402
 from wsnas.supernets.search.distribution import SlotParameters, gumbel_softmax  # noqa: E402

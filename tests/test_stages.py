@@ -12,10 +12,10 @@ from torch import nn  # noqa: E402
 from wsnas.benchmarks.channel import SKELETONS  # noqa: E402
 from wsnas.benchmarks.registry import get_space  # noqa: E402
 from wsnas.core.config import RuntimeConfig  # noqa: E402
-from wsnas.supernets.channel_model import ChannelSupernet  # noqa: E402
+from wsnas.supernets.models.channel import ChannelSupernet  # noqa: E402
 from wsnas.supernets.evaluate import BN_POLICIES, score_subnet  # noqa: E402
-from wsnas.supernets.macro_model import MacroSupernet  # noqa: E402
-from wsnas.supernets.nb201_model import NB201Supernet  # noqa: E402
+from wsnas.supernets.models.macro import MacroSupernet  # noqa: E402
+from wsnas.supernets.models.nb201 import NB201Supernet  # noqa: E402
 from wsnas.supernets.runtime import resolve_runtime  # noqa: E402
 from wsnas.supernets.stages import score_staged  # noqa: E402
 

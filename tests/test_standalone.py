@@ -102,7 +102,7 @@ def test_one_path_training_moves_nothing_off_the_path(monkeypatch):
 
     from tqdm import tqdm
 
-    import wsnas.supernets.train as train_module
+    import wsnas.supernets.registry as registry
     from wsnas.core.config import build_config
     from wsnas.supernets.data import DeviceImages
     from wsnas.supernets.runtime import resolve_runtime
@@ -116,8 +116,8 @@ def test_one_path_training_moves_nothing_off_the_path(monkeypatch):
     space = get_space("tinyconv")
     arch = space.parse("k3w16-skip-k5w8")
     built = []
-    real = train_module.build_model
-    monkeypatch.setattr(train_module, "build_model", lambda c, r: built.append(real(c, r)) or built[-1])
+    real = registry.build_model
+    monkeypatch.setattr(registry, "build_model", lambda c, r: built.append(real(c, r)) or built[-1])
     held_out = list(images.batches(64, shuffle=False, augment=False))
     accuracy = _train_and_score(cfg, space, arch, 7, images, held_out, rt, tqdm(disable=True))
     initial = real(dataclasses.replace(cfg, train=dataclasses.replace(cfg.train, seed=7)), rt).state_dict()

@@ -40,12 +40,12 @@ from wsnas.supernets import distributed
 from wsnas.supernets.checkpoints import (checkpoint_path, load_checkpoint, prune_checkpoints, save_checkpoint,
                                          saved_epochs)
 from wsnas.supernets.data import DeviceImages, split_indices
-from wsnas.supernets.registry import prepare_data, supernet_spec
+from wsnas.supernets.registry import build_model, prepare_data, supernet_spec
 from wsnas.supernets.runtime import resolve_runtime
 from wsnas.supernets.samplers import evaluation_sample
 from wsnas.supernets.search.methods import BatchScorer, Context, Method, arch_batches, make_method
 from wsnas.supernets.search_presets import DATA_USE, arch_step_regime, describe_regime, resolved_level
-from wsnas.supernets.train import TrainingDiverged, build_model, epoch_seed, make_optimizer
+from wsnas.supernets.train import TrainingDiverged, epoch_seed, make_optimizer
 
 # independent random streams of one epoch
 WEIGHT_DATA, ARCH_DATA, SCORING, METHOD, RANKING = range(5)

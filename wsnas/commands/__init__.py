@@ -16,9 +16,9 @@ ORDER = (
     "wsnas.analysis.studies",
     "wsnas.analysis.report",
     "wsnas.supernets.bench",
-    "wsnas.supernets.standalone",
-    "wsnas.supernets.proxies_cli",
+    "wsnas.commands.standalone",
+    "wsnas.commands.proxies",
     "wsnas.supernets.search_cli",
     "wsnas.analysis.search_report",
-    "wsnas.supernets.autotune_cli",
+    "wsnas.commands.autotune",
 )

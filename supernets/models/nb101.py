@@ -33,7 +33,6 @@ from torch.nn import functional as F
 from wsnas.benchmarks.nb101_cost import STEM_CHANNELS, vertex_channels
 from wsnas.benchmarks.nb101_spec import MAX_VERTICES, MAXPOOL3X3, OPS, SHORT, Spec
 from wsnas.benchmarks.space import SpaceError
-from wsnas.core.config import Config
 
 Layout = Callable[[int, int], tuple[list[tuple[int, set[str]]], bool]]  # (c_in, c_out) -> Cell's layout, out_proj
 CONV_OPS = tuple(SHORT[op] for op in OPS if op != MAXPOOL3X3)  # conv3x3, conv1x1: the ops holding weights
@@ -164,12 +163,6 @@ class NB101Network(_NB101Net):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
         return self._run(x, self.arch)
-
-
-def build_supernet(cfg: Config) -> NB101Supernet:
-    from wsnas.supernets.registry import num_classes  # the registry imports this module
-
-    return NB101Supernet(cfg.model.width_mult, cfg.model.N, num_classes(cfg))
 
 
 def extract_subnet(supernet: NB101Supernet, arch: Spec) -> NB101Network:

@@ -7,16 +7,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from wsnas.core.autotune_cache import cache_path, read_cache
 from wsnas.core.errors import WsnasError
-from wsnas.core.paths import cache_dir
-
-CACHE_NAME = "autotune.json"
-CACHE_VERSION = 1
-
-
-def cache_path() -> Path:
-    return cache_dir() / CACHE_NAME
-
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("autotune", help="show or clear this machine's cached CPU precision and layout choices")
@@ -64,10 +56,7 @@ def show(cache: dict[str, Any], path: Path) -> str:
 
 
 def _read(path: Path) -> dict[str, Any]:
-    try:
-        cache = json.loads(path.read_text())
-        if cache.get("version") == CACHE_VERSION and isinstance(cache.get("entries"), dict):
-            return cache
-    except (OSError, ValueError, AttributeError):
-        pass
+    cache = read_cache(path)
+    if cache is not None:
+        return cache
     raise WsnasError(f"{path} does not parse as an autotune cache; clear it with `wsnas autotune --reset`")
