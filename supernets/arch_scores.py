@@ -16,8 +16,9 @@ from tqdm.auto import tqdm
 
 from wsnas.benchmarks.registry import get_space
 from wsnas.core.config import Config
+from wsnas.core.run_files import BN_POLICY, EPOCH, FINETUNE, KEY, SCORE_KEY, SUPERNET_ACC
 from wsnas.core.runs import RunDir, read_scores_table
-from wsnas.supernets.evaluate import SCORE_KEY, SubnetScorer, eval_epochs
+from wsnas.supernets.evaluate import SubnetScorer, eval_epochs
 from wsnas.supernets.finetune import FineTuning
 from wsnas.supernets.autotune import autotuned_runtime
 
@@ -37,7 +38,7 @@ def score_archs(cfg: Config, run: RunDir, archs: Sequence[Any], table: Path, fin
     sets = {n: scorer.register(run, finetunes[n]) for n in finetunes}
     wanted = pd.DataFrame([(space.format(a), epoch, sets[n]) for n in finetune_batches for a in archs],
                           columns=SCORE_KEY)
-    saved = read_scores_table(table) if table.is_file() else pd.DataFrame(columns=[*SCORE_KEY, "supernet_acc"])
+    saved = read_scores_table(table) if table.is_file() else pd.DataFrame(columns=[*SCORE_KEY, SUPERNET_ACC])
     done = set(map(tuple, saved[SCORE_KEY].itertuples(index=False)))
     todo = [(n, a) for n in finetune_batches for a in archs if (space.format(a), epoch, sets[n]) not in done]
     if todo:
@@ -65,6 +66,6 @@ def _merge(run: RunDir, table: Path, saved: pd.DataFrame, rows: list[dict[str, A
     merged = pd.concat([saved, pd.DataFrame(rows)], ignore_index=True) if len(saved) else pd.DataFrame(rows)
     # the order of `wsnas evaluate`'s scores.csv within a budget, so bootstrap intervals match `wsnas analyze`
     merged = merged.drop_duplicates(SCORE_KEY, keep="last")
-    merged = merged.sort_values(["epoch", "bn_policy", "finetune_batches", "key"])
+    merged = merged.sort_values([EPOCH, BN_POLICY, FINETUNE, KEY])
     run.write_table(table, merged)
     return merged

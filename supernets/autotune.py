@@ -46,7 +46,7 @@ from wsnas.core.atomic import write_json
 from wsnas.core.config import Config
 from wsnas.core.autotune_cache import CACHE_VERSION, cache_path, read_cache
 from wsnas.core.paths import cache_dir
-from wsnas.core.run_files import RUNTIME
+from wsnas.core.run_files import RUNTIME, RUNTIME_LOCK
 from wsnas.core.runs import RunDir
 from wsnas.supernets.runtime import LAYOUTS, WIDE_CHANNELS, Runtime, apply_layout, batch_format, resolve_runtime
 
@@ -74,7 +74,7 @@ def autotuned_runtime(cfg: Config, workload: str, run: RunDir | None = None, log
     candidates = _candidates(cfg, rt)
     if len(candidates) < 2:
         return rt
-    with _locked(run.path / ".runtime.lock") if run else contextlib.nullcontext():
+    with _locked(run.path / RUNTIME_LOCK) if run else contextlib.nullcontext():
         entry = _recorded(run, workload, rt, candidates, log) if run else None
         source = f"recorded in {run.path / RUNTIME}" if entry else ""
         if entry is None:

@@ -9,8 +9,9 @@ import torch
 
 from wsnas.core.atomic import atomic_path
 from wsnas.core.errors import WsnasError
+from wsnas.core.run_files import CHECKPOINT, CHECKPOINT_PATTERN
 
-_NAME = re.compile(r"epoch_(\d{4,})\.pt$")
+_NAME = re.compile(CHECKPOINT_PATTERN)
 
 
 class CheckpointError(WsnasError):
@@ -18,7 +19,7 @@ class CheckpointError(WsnasError):
 
 
 def checkpoint_path(directory: Path, epoch: int) -> Path:
-    return directory / f"epoch_{epoch:04d}.pt"
+    return directory / CHECKPOINT.format(epoch=epoch)
 
 
 def saved_epochs(directory: Path) -> list[int]:

@@ -35,6 +35,9 @@ from tqdm.auto import tqdm
 from wsnas.benchmarks.registry import get_space
 from wsnas.core.config import Config
 from wsnas.core.errors import WsnasError
+from wsnas.core.run_files import (ARCH_INDEX, BN_POLICY, CALIB_BATCHES, EPOCH, FINETUNE, FUNCTION_KEY, KEY, N_EVAL,
+                                   SCORE_KEY, SCORE_SET, SCORE_TIMINGS, SCORES_LOCK, SECONDS, SHARD, SHARD_GLOB,
+                                   SHARDS_DIR, SUPERNET_ACC, SUPERNET_LOSS)
 from wsnas.core.runs import RunDir, provenance, read_scores_table, read_table
 from wsnas.core.score_sets import read_score_sets, register_score_set, score_set_id, settings_difference
 from wsnas.supernets.checkpoints import checkpoint_path, load_checkpoint, saved_epochs
@@ -48,11 +51,8 @@ from wsnas.supernets.registry import build_model, prepare_data
 from wsnas.supernets.samplers import evaluation_sample, saved_arch_pool
 
 BN_POLICIES = ("recalibrate", "inherit", "batch")
-SCORE_KEY = ["key", "epoch", "score_set"]  # one score per arch, checkpoint and score set
-TIMINGS_FILE = "score_timings.csv"  # seconds per scored subnet: kept out of scores.csv, which is reproducible
 Batches = Sequence[tuple[torch.Tensor, torch.Tensor]]
 FLUSH_EVERY = 20  # subnets scored between writes of the results: a killed evaluation loses at most this many
-SHARDS_DIR = "shards"
 
 
 @dataclass(frozen=True)
@@ -78,7 +78,7 @@ class Shard:
         return list(archs[self.index::self.count])
 
     def path(self, run: RunDir) -> Path:
-        return run.path / SHARDS_DIR / f"scores-{self.index}-of-{self.count}.csv"
+        return run.path / SHARDS_DIR / SHARD.format(index=self.index, count=self.count)
 
 
 def batch_norms(model: nn.Module) -> list[nn.modules.batchnorm._BatchNorm]:
@@ -273,12 +273,12 @@ class SubnetScorer:
     def _row(self, arch: Any, key: str, acc: float, loss: float, finetune: FineTuning | None,
              seconds: float) -> dict[str, Any]:
         policy = self.cfg.eval.bn_policy
-        return {"key": key, "index": self.index_of(key) if self.index_of else None,
-                "function_key": str(self.space.function_key(arch)), "epoch": self.epoch,
-                "score_set": self.score_set(finetune), "bn_policy": policy,
-                "calib_batches": len(self.calib) if policy == "recalibrate" else 0,
-                "finetune_batches": finetune.batches if finetune else 0, "n_eval": self.n_eval,
-                "supernet_acc": acc, "supernet_loss": loss, "seconds": seconds}
+        return {KEY: key, ARCH_INDEX: self.index_of(key) if self.index_of else None,
+                FUNCTION_KEY: str(self.space.function_key(arch)), EPOCH: self.epoch,
+                SCORE_SET: self.score_set(finetune), BN_POLICY: policy,
+                CALIB_BATCHES: len(self.calib) if policy == "recalibrate" else 0,
+                FINETUNE: finetune.batches if finetune else 0, N_EVAL: self.n_eval,
+                SUPERNET_ACC: acc, SUPERNET_LOSS: loss, SECONDS: seconds}
 
 
 def eval_epochs(cfg: Config, run: RunDir) -> list[int]:
@@ -402,7 +402,7 @@ def _missing(space, archs: Sequence[Any], epochs: list[int], set_id: str,
 
 
 def _score_keys(table: pd.DataFrame) -> set[tuple[str, int, str]]:
-    return set(zip(table.key, table.epoch.astype(int), table.score_set))
+    return set(zip(table[KEY], table[EPOCH].astype(int), table[SCORE_SET]))
 
 
 def _existing(run: RunDir) -> set[tuple[str, int, str]]:
@@ -411,7 +411,7 @@ def _existing(run: RunDir) -> set[tuple[str, int, str]]:
 
 
 def _shard_paths(run: RunDir) -> list[Path]:
-    return sorted((run.path / SHARDS_DIR).glob("scores-*-of-*.csv"))
+    return sorted((run.path / SHARDS_DIR).glob(SHARD_GLOB))
 
 
 def _score_tables(run: RunDir) -> list[pd.DataFrame]:
@@ -425,7 +425,7 @@ def _union(tables: Sequence[pd.DataFrame]) -> pd.DataFrame:
     if not tables:
         return pd.DataFrame(columns=SCORE_KEY)
     table = pd.concat(tables, ignore_index=True)
-    table = table.drop_duplicates(SCORE_KEY, keep="last").sort_values(["epoch", "bn_policy", "score_set", "key"])
+    table = table.drop_duplicates(SCORE_KEY, keep="last").sort_values([EPOCH, BN_POLICY, SCORE_SET, KEY])
     return table.reset_index(drop=True)
 
 
@@ -433,10 +433,10 @@ def _merge_scores(run: RunDir, rows: Iterable[dict[str, Any]], target: Path) -> 
     """Union of the table at `target` (scores.csv or a shard file) and `rows` (new rows win), written atomically
     under the run's lock."""
     new = pd.DataFrame(list(rows))
-    timings = new[[*SCORE_KEY, "seconds"]] if "seconds" in new.columns else None
+    timings = new[[*SCORE_KEY, SECONDS]] if SECONDS in new.columns else None
     with _scores_lock(run):
         saved = [read_scores_table(target)] if target.is_file() else []
-        table = _union([*saved, new.drop(columns="seconds", errors="ignore")])
+        table = _union([*saved, new.drop(columns=SECONDS, errors="ignore")])
         run.write_table(target, table)
         if timings is not None and len(timings):
             _append_timings(run, timings)
@@ -445,7 +445,7 @@ def _merge_scores(run: RunDir, rows: Iterable[dict[str, Any]], target: Path) -> 
 
 def _append_timings(run: RunDir, timings: pd.DataFrame) -> None:
     """Add the seconds of newly scored subnets to RUN/score_timings.csv (wall clock, so not in scores.csv)."""
-    path = run.path / TIMINGS_FILE
+    path = run.path / SCORE_TIMINGS
     saved = [read_table(path)] if path.is_file() else []
     table = pd.concat([*saved, timings], ignore_index=True).drop_duplicates(SCORE_KEY, keep="last")
     run.write_table(path, table)
@@ -454,6 +454,6 @@ def _append_timings(run: RunDir, timings: pd.DataFrame) -> None:
 @contextmanager
 def _scores_lock(run: RunDir) -> Iterator[None]:
     """Hold the run's lock on its score files, so read-modify-writes by concurrent processes lose nothing."""
-    with open(run.path / ".scores.lock", "a") as handle:
+    with open(run.path / SCORES_LOCK, "a") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)  # released when the file closes
         yield

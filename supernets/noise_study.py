@@ -129,7 +129,7 @@ def _costs(runs: Sequence[RunDir], cfg: Config) -> dict[str, float] | None:
     """Measured seconds: training per replicate and scoring per subnet (score_timings.csv), for the design costs."""
     import pandas as pd
 
-    from wsnas.supernets.evaluate import TIMINGS_FILE
+    from wsnas.core.run_files import SCORE_TIMINGS as TIMINGS_FILE
 
     train = [pd.read_csv(run.train_log_path)["seconds"].sum() for run in runs if run.train_log_path.is_file()]
     timings = [pd.read_csv(run.path / TIMINGS_FILE)["seconds"] for run in runs if (run.path / TIMINGS_FILE).is_file()]

@@ -11,11 +11,11 @@ from wsnas.core.atomic import atomic_path
 from wsnas.benchmarks.space import ArchError, SearchSpace
 from wsnas.core.config import Config, EvalConfig
 from wsnas.core.errors import WsnasError
+from wsnas.core.run_files import ARCH_POOL
 from wsnas.core.runs import RunDir, RunError
 
 SAMPLERS = ("uniform", "unique", "sandwich")
 EVAL_SAMPLES = ("uniform", "unique")
-POOL_COPY = "arch_pool.txt"  # the run's own copy of train.arch_pool
 
 
 class PathSampler:
@@ -108,7 +108,7 @@ def run_arch_pool(cfg: Config, space: SearchSpace, run: RunDir) -> list[Any] | N
                          f"arch key per line, or null to train on the whole space")
     data = source.read_bytes()
     archs = parse_arch_pool(data.decode(), str(source), space)
-    copy = run.path / POOL_COPY
+    copy = run.path / ARCH_POOL
     if not copy.is_file():
         with atomic_path(copy) as tmp:
             tmp.write_bytes(data)
@@ -121,7 +121,7 @@ def run_arch_pool(cfg: Config, space: SearchSpace, run: RunDir) -> list[Any] | N
 
 def saved_arch_pool(run: RunDir, space: SearchSpace) -> list[Any] | None:
     """The arch pool a run was trained on (its copy RUN/arch_pool.txt), or None for the whole space."""
-    copy = run.path / POOL_COPY
+    copy = run.path / ARCH_POOL
     return parse_arch_pool(copy.read_text(), str(copy), space) if copy.is_file() else None
 
 

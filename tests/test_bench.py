@@ -12,8 +12,9 @@ torch = pytest.importorskip("torch")
 from wsnas.benchmarks.registry import get_space  # noqa: E402
 from wsnas.cli import main  # noqa: E402
 from wsnas.core.config import RuntimeConfig, build_config  # noqa: E402
-from wsnas.supernets import baselines  # noqa: E402
-from wsnas.supernets.bench import Shape, train_row  # noqa: E402
+from wsnas.supernets.bench import dataloader_baselines  # noqa: E402
+from wsnas.supernets.bench.sizes import Shape  # noqa: E402
+from wsnas.supernets.bench.train_throughput import train_row  # noqa: E402
 from wsnas.supernets.data import DeviceImages  # noqa: E402
 from wsnas.supernets.evaluate import materialize, score_subnet  # noqa: E402
 from wsnas.supernets.models.nb201 import NB201Supernet, extract_subnet  # noqa: E402
@@ -41,7 +42,7 @@ def test_quick_bench_writes_every_measurement(bench):
         assert len(figure["values"]) == rounds and figure["min"] <= figure["median"] <= figure["max"]
         assert figure["min"] > 0 and row[name]["peak_rss_mb"] > 0
     xautodl = row["xautodl_dataloader"]
-    assert "images_per_s" in xautodl or baselines.XAUTODL_HINT in xautodl["skipped"]
+    assert "images_per_s" in xautodl or dataloader_baselines.XAUTODL_HINT in xautodl["skipped"]
     assert xautodl.get("runtime", {"amp": "off"})["amp"] == "off"  # the peer runs as its users run it
     assert {"wsnas_dataloader", "model_only"} <= set(row["ratios"])
     e = bench["eval"]
@@ -90,7 +91,7 @@ def test_compare_prints_each_figures_ratio(bench, tmp_path, capsys):
 
 
 def test_profiler_lines_stay_off_stderr(capfd):
-    from wsnas.supernets.bench import profile
+    from wsnas.supernets.bench.profile import profile
 
     rt = resolve_runtime(RuntimeConfig(device="cpu"))
     profile(lambda: torch.ones(4).sum(), rt)
@@ -98,7 +99,7 @@ def test_profiler_lines_stay_off_stderr(capfd):
 
 
 def test_busy_machine_warnings():
-    from wsnas.supernets.measure import busy_warnings, summary
+    from wsnas.supernets.bench.measure import busy_warnings, summary
 
     doc = {"train": [{"wsnas": {"images_per_s": summary([100.0, 101.0, 160.0])}}],
            "scaling": {"nb201": {"epochs_fit": {"per_unit_s": 1.0, "overhead_s": 0.0, "r2": 0.4}}},
@@ -121,13 +122,13 @@ def test_naive_evaluator_scores_exactly_as_subnet_scorer():
     calib = materialize(train, 32, 2, seed=3, rt=rt, shuffle=True)
     evaluation = materialize(valid, 16, None, seed=3, rt=rt, shuffle=False)
     order = torch.randperm(96, generator=torch.Generator().manual_seed(3))[:64].tolist()
-    calib_loader = baselines.make_loader(train_x, train_y, 32, augment=False, workers=0, rt=rt, order=order)
-    eval_loader = baselines.make_loader(valid_x, valid_y, 16, augment=False, workers=0, rt=rt)
+    calib_loader = dataloader_baselines.make_loader(train_x, train_y, 32, augment=False, workers=0, rt=rt, order=order)
+    eval_loader = dataloader_baselines.make_loader(valid_x, valid_y, 16, augment=False, workers=0, rt=rt)
     for (x, y), (lx, ly) in zip(calib + evaluation, list(calib_loader) + list(eval_loader), strict=True):
         assert torch.equal(x, lx) and torch.equal(y, ly)  # bit-identical images through both pipelines
     torch.manual_seed(0)
     supernet = NB201Supernet(C=4, N=1)
-    naive = baselines.NaiveEvaluator(supernet, extract_subnet, calib_loader, eval_loader, rt)
+    naive = dataloader_baselines.NaiveEvaluator(supernet, extract_subnet, calib_loader, eval_loader, rt)
     for arch in SPACE.sample(4, seed=0):
         acc, loss = score_subnet(supernet, arch, calib, evaluation, rt, "recalibrate")
         naive_acc, naive_loss = naive.score(arch)
@@ -138,20 +139,20 @@ def test_naive_evaluator_scores_exactly_as_subnet_scorer():
 
 def test_augmentation_is_a_padded_crop_and_flip():
     image = np.random.default_rng(2).integers(0, 256, (32, 32, 3), dtype=np.uint8)
-    plain = baselines.PerImageTransform(augment=False)
+    plain = dataloader_baselines.PerImageTransform(augment=False)
     padded = np.pad(image, ((4, 4), (4, 4), (0, 0)))
-    candidates = [plain(baselines.Image.fromarray(np.ascontiguousarray(crop[:, ::-1] if flip else crop)))
+    candidates = [plain(dataloader_baselines.Image.fromarray(np.ascontiguousarray(crop[:, ::-1] if flip else crop)))
                   for i in range(9) for j in range(9) for crop in [padded[i:i + 32, j:j + 32]] for flip in (0, 1)]
-    augment = baselines.PerImageTransform(augment=True)
+    augment = dataloader_baselines.PerImageTransform(augment=True)
     torch.manual_seed(0)
     for _ in range(10):
-        out = augment(baselines.Image.fromarray(image))
+        out = augment(dataloader_baselines.Image.fromarray(image))
         assert any(torch.equal(out, c) for c in candidates)
 
 
 def test_xautodl_adapter_runs_the_given_arch():
     pytest.importorskip("xautodl")
-    net = baselines.XautodlNB201(C=4, N=1, num_classes=10)
+    net = dataloader_baselines.XautodlNB201(C=4, N=1, num_classes=10)
     for arch in SPACE.sample(5, seed=1):
         assert net.genotype(arch).tostr() == SPACE.format(arch)
         assert net(torch.randn(2, 3, 32, 32), arch).shape == (2, 10)
@@ -160,10 +161,10 @@ def test_xautodl_adapter_runs_the_given_arch():
 def test_missing_xautodl_skips_its_row_with_the_install_hint(cifar, monkeypatch):
     for name in ["xautodl", *(m for m in sys.modules if m.startswith("xautodl."))]:
         monkeypatch.setitem(sys.modules, name, None)  # importing it raises ImportError
-    with pytest.raises(baselines.XautodlMissing, match="pip install --no-deps xautodl"):
-        baselines.XautodlNB201(C=4, N=1, num_classes=10)
+    with pytest.raises(dataloader_baselines.XautodlMissing, match="pip install --no-deps xautodl"):
+        dataloader_baselines.XautodlNB201(C=4, N=1, num_classes=10)
     base = build_config("cpu", overrides={"data.root": str(cifar), "data.n_train": 64, "data.n_valid": 16,
                                           "runtime.device": "cpu", "runtime.progress": False})
     row = train_row(base, Shape("t", 4, 1, 8, warmup=1, steps=1), resolve_runtime(base.runtime), 0, False, 1)
-    assert baselines.XAUTODL_HINT in row["xautodl_dataloader"]["skipped"]
+    assert dataloader_baselines.XAUTODL_HINT in row["xautodl_dataloader"]["skipped"]
     assert row["wsnas_dataloader"]["images_per_s"]["median"] > 0 and "xautodl_dataloader" not in row["ratios"]

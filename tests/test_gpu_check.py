@@ -7,7 +7,7 @@ import pytest
 pytest.importorskip("torch")
 
 from wsnas.cli import main  # noqa: E402
-from wsnas.supernets import gpu_check  # noqa: E402
+from wsnas.supernets.bench import gpu_check  # noqa: E402
 
 
 def test_gpu_check_smoke_on_cpu(tmp_path, capsys):

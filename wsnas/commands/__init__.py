@@ -15,7 +15,7 @@ ORDER = (
     "wsnas.supernets.study_cli",
     "wsnas.analysis.studies",
     "wsnas.analysis.report",
-    "wsnas.supernets.bench",
+    "wsnas.commands.bench",
     "wsnas.commands.standalone",
     "wsnas.commands.proxies",
     "wsnas.supernets.search_cli",

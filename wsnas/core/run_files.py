@@ -9,10 +9,12 @@ this module, never as literals.
     RUN/scores.csv           one row per scored arch, checkpoint and score set: SCORE_COLUMNS
     RUN/scores.meta.json     the space and ground truth the scores were made against
     RUN/score_timings.csv    seconds per scored subnet (kept out of scores.csv, which is reproducible)
-    RUN/shards/              the shards of a sharded evaluation, merged into scores.csv
+    RUN/shards/              the shards of a sharded evaluation (SHARD), merged into scores.csv
+    RUN/.scores.lock         held while a process reads and rewrites the score files
     RUN/train_log.csv        one row per epoch
-    RUN/runtime.json         what the runtime autotune chose, and on which machine
-    RUN/checkpoints/         epoch_XXXX.pt
+    RUN/runtime.json         what the runtime autotune chose, and on which machine (+ .runtime.lock)
+    RUN/checkpoints/         epoch_XXXX.pt (CHECKPOINT)
+    RUN/arch_pool.txt        the run's copy of train.arch_pool, when it trains on a pool
     RUN/metrics.json         ranking metrics against the ground truth
     GROUP/group.json         a replicate group's config; its members are GROUP/rep-<r>/ runs
     RUN_OR_GROUP/proxies.csv zero-cost proxies of the scored archs (+ proxies.config.json)
@@ -26,9 +28,16 @@ SCORES = "scores.csv"
 SCORES_META = "scores.meta.json"  # beside a run's scores.csv: the space and ground truth they were made against
 SCORE_TIMINGS = "score_timings.csv"
 SHARDS_DIR = "shards"
+SHARD = "scores-{index}-of-{count}.csv"  # shard `index` of `count` in SHARDS_DIR
+SHARD_GLOB = "scores-*-of-*.csv"
+SCORES_LOCK = ".scores.lock"
 TRAIN_LOG = "train_log.csv"
 RUNTIME = "runtime.json"
+RUNTIME_LOCK = ".runtime.lock"
 CHECKPOINTS_DIR = "checkpoints"
+CHECKPOINT = "epoch_{epoch:04d}.pt"  # the checkpoint of an epoch in CHECKPOINTS_DIR
+CHECKPOINT_PATTERN = r"epoch_(\d{4,})\.pt$"  # its name, the epoch in group 1
+ARCH_POOL = "arch_pool.txt"
 METRICS = "metrics.json"
 GROUP = "group.json"
 MEMBER_PREFIX = "rep-"
@@ -46,6 +55,7 @@ FINETUNE = "finetune_batches"  # fine-tuning steps before scoring (0 = plain; ol
 N_EVAL = "n_eval"
 SUPERNET_ACC = "supernet_acc"  # the supernet's score of a run
 SUPERNET_LOSS = "supernet_loss"
+SECONDS = "seconds"  # score_timings.csv: the seconds a subnet's score took (never in scores.csv)
 SCORE_COLUMNS = (KEY, ARCH_INDEX, FUNCTION_KEY, EPOCH, SCORE_SET, BN_POLICY, CALIB_BATCHES, FINETUNE, N_EVAL,
                  SUPERNET_ACC, SUPERNET_LOSS)
 SCORE_KEY = [KEY, EPOCH, SCORE_SET]  # one score per arch, checkpoint and score set

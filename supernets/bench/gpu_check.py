@@ -32,9 +32,10 @@ import numpy as np
 
 from wsnas.core.atomic import write_json
 from wsnas.core.config import Config, build_config
+from wsnas.core.run_files import RUNTIME
 from wsnas.core.runs import RunDir, provenance
-from wsnas.supernets.measure import (busy_warnings, figure, interleave, machine_facts, peak_memory, summary,
-                                     timed)
+from wsnas.supernets.bench.measure import (busy_warnings, figure, interleave, machine_facts, peak_memory, summary,
+                                           timed)
 
 BUDGET_S = 7 * 60          # the whole check stays under 8 minutes
 ROUNDS = 3
@@ -167,7 +168,7 @@ def study_part(cfg: Config, root: Path, left: Callable[[], float]) -> dict[str, 
 def json_record(run: RunDir) -> Any:
     import json
 
-    path = run.path / "runtime.json"
+    path = run.path / RUNTIME
     return json.loads(path.read_text()) if path.is_file() else "config (no autotune on this device)"
 
 
