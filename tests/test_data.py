@@ -15,18 +15,11 @@ import pytest
 import torch
 from PIL import Image
 
-import wsnas.supernets.data as data
+import wsnas.supernets.cifar10 as cifar10
 from wsnas.core.errors import WsnasError
 from wsnas.core.paths import cache_dir
-from wsnas.supernets.data import (
-    CIFAR10_CLASSES,
-    CIFAR10_MEAN,
-    CIFAR10_STD,
-    DeviceImages,
-    ImageArrays,
-    load_cifar10,
-    split_indices,
-)
+from wsnas.supernets.cifar10 import CIFAR10_CLASSES, CIFAR10_MEAN, CIFAR10_STD, ImageArrays, load_cifar10
+from wsnas.supernets.data import DeviceImages, split_indices
 
 PER_CLASS = {"train": 5, "test": 2}  # 5 train images per class = one per data_batch
 
@@ -107,7 +100,7 @@ def test_archive_batches_dir_and_folder_agree(tmp_path: Path) -> None:
 
 
 def test_jpeg_folder_matches_pil_and_class_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(data, "_DECODE_CHUNK", 16)  # several chunks: decoded by the process pool
+    monkeypatch.setattr(cifar10, "_DECODE_CHUNK", 16)  # several chunks: decoded by the process pool
     root = _write_folder(tmp_path / "jpeg", _original(1), suffix=".jpg")
     loaded = load_cifar10(root)
     for label, cls in enumerate(CIFAR10_CLASSES):
@@ -121,8 +114,8 @@ def test_decode_cache_is_used_and_keyed_by_listing(tmp_path: Path, monkeypatch: 
     monkeypatch.setenv("WSNAS_CACHE", str(tmp_path / "cache"))
     root = _write_folder(tmp_path / "folder", _original(2))
     calls: list[Path] = []
-    decode = data._decode_folder
-    monkeypatch.setattr(data, "_decode_folder", lambda path, *args: calls.append(path) or decode(path, *args))
+    decode = cifar10._decode_folder
+    monkeypatch.setattr(cifar10, "_decode_folder", lambda path, *args: calls.append(path) or decode(path, *args))
     first = load_cifar10(root)
     cached = sorted(p.relative_to(cache_dir() / "decoded").parts[1] for p in (cache_dir() / "decoded").rglob("*.npy"))
     assert len(calls) == 1 and cached == ["test_x.npy", "test_y.npy", "train_x.npy", "train_y.npy"]
@@ -141,7 +134,7 @@ def test_decode_cache_is_used_and_keyed_by_listing(tmp_path: Path, monkeypatch: 
 def test_archive_decode_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     archive = _write_archive(tmp_path / "c.tar.gz", _original(3))
     load_cifar10(archive)
-    monkeypatch.setattr(data, "_read_batches", lambda source: pytest.fail("archive read again"))
+    monkeypatch.setattr(cifar10, "_read_batches", lambda source: pytest.fail("archive read again"))
     assert load_cifar10(archive).train_x.shape == (50, 32, 32, 3)
 
 
@@ -165,12 +158,12 @@ def test_download_checks_sha256(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     monkeypatch.delenv("WSNAS_DATA_MIRROR", raising=False)
     monkeypatch.setenv("WSNAS_CACHE", str(tmp_path / "cache"))
     archive = _write_archive(tmp_path / "upstream.tar.gz", _original(6))
-    monkeypatch.setattr(data, "CIFAR10_URL", archive.as_uri())
-    monkeypatch.setattr(data, "CIFAR10_SHA256", "0" * 64)
+    monkeypatch.setattr(cifar10, "CIFAR10_URL", archive.as_uri())
+    monkeypatch.setattr(cifar10, "CIFAR10_SHA256", "0" * 64)
     with pytest.raises(WsnasError, match="sha256 .* expected 0000.*nothing was saved"):
         load_cifar10()
     assert not list((tmp_path / "cache" / "cifar10").iterdir())
-    monkeypatch.setattr(data, "CIFAR10_SHA256", hashlib.sha256(archive.read_bytes()).hexdigest())
+    monkeypatch.setattr(cifar10, "CIFAR10_SHA256", hashlib.sha256(archive.read_bytes()).hexdigest())
     loaded = load_cifar10()
     assert (tmp_path / "cache" / "cifar10" / "cifar-10-python.tar.gz").read_bytes() == archive.read_bytes()
     assert np.array_equal(loaded.test_x, _original(6).test_x)
@@ -179,7 +172,7 @@ def test_download_checks_sha256(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
 def test_offline_error_says_how_to_point_at_a_copy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("WSNAS_DATA_MIRROR", raising=False)
     monkeypatch.setenv("WSNAS_CACHE", str(tmp_path / "cache"))
-    monkeypatch.setattr(data, "CIFAR10_URL", (tmp_path / "nowhere.tar.gz").as_uri())
+    monkeypatch.setattr(cifar10, "CIFAR10_URL", (tmp_path / "nowhere.tar.gz").as_uri())
     with pytest.raises(WsnasError, match=r"downloading .* failed .*--data DIR.*WSNAS_DATA_MIRROR=DIR"):
         load_cifar10()
 
@@ -201,7 +194,7 @@ def test_offline_error_says_how_to_point_at_a_copy(tmp_path: Path, monkeypatch: 
     ],
 )
 def test_folder_errors(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, damage, message: str) -> None:  # noqa: ANN001
-    monkeypatch.setattr(data, "_DECODE_CHUNK", 16)  # decode errors must cross the process pool intact
+    monkeypatch.setattr(cifar10, "_DECODE_CHUNK", 16)  # decode errors must cross the process pool intact
     root = _write_folder(tmp_path / "folder", _original(7))
     with pytest.raises(WsnasError, match=message):
         load_cifar10(damage(root))

@@ -22,7 +22,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from wsnas.benchmarks.nb201 import EDGES, NUM_NODES, OPS, Arch201
 from wsnas.core.errors import WsnasError
-from wsnas.supernets.data import CIFAR10_MEAN, CIFAR10_STD
+from wsnas.supernets.cifar10 import CIFAR10_MEAN, CIFAR10_STD
 from wsnas.supernets.evaluate import batch_norms
 from wsnas.supernets.runtime import Runtime, apply_layout
 
