@@ -63,14 +63,14 @@ def cmd_bench(args: argparse.Namespace) -> None:
         print(format_gpu_report(document))
         name = "gpu_check.json"
     else:
+        from wsnas.supernets.bench.report import format_report
+        from wsnas.workflows.bench import run_bench
+
         size = SIZES["quick" if args.quick else "default"]
         if args.rounds:
             size = dataclasses.replace(size, rounds=args.rounds)
         options = {"size": "quick" if args.quick else "default", "spaces": spaces, "workers": args.workers,
                    "out": args.out, "rounds": size.rounds, **common}
-        from wsnas.supernets.bench.report import format_report
-        from wsnas.workflows.bench import run_bench
-
         document = run_bench(size, Path(args.out), spaces, args.workers, common, options)
         print(format_report(document))
         name = "bench.json"
