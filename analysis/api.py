@@ -16,8 +16,8 @@ from typing import Any, Sequence
 import pandas as pd
 
 from wsnas.analysis.audit import AuditInputs, run_audit, verdict_lines
-from wsnas.analysis.paired_cli import compare as compare_specs
-from wsnas.analysis.paired_cli import format_comparison
+from wsnas.analysis.paired_compare import compare as compare_specs
+from wsnas.analysis.paired_compare import format_comparison
 from wsnas.analysis.replicated import verdict
 from wsnas.analysis.report import render_report
 from wsnas.analysis.verdicts import load_tables

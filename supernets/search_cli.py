@@ -96,7 +96,7 @@ def cmd_search(args: argparse.Namespace) -> None:
 def _compare_uniform(method_run: Path, uniform_run: Path) -> None:
     """`wsnas compare METHOD_RUN UNIFORM_RUN`: the method's supernet against the uniform one of the same budget,
     paired on the same archs; printed and written to METHOD_RUN/compare_uniform.json."""
-    from wsnas.analysis.paired_cli import compare, format_comparison
+    from wsnas.analysis.paired_compare import compare, format_comparison
     from wsnas.analysis.search_results import COMPARE_UNIFORM
     from wsnas.core.atomic import write_json
 

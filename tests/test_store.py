@@ -58,7 +58,7 @@ def _dump(db) -> dict[str, list[tuple]]:
 
 
 def test_store_modules_do_not_import_torch():
-    code = ("import sys, wsnas.analysis.store, wsnas.analysis.audit, wsnas.analysis.results_cli; "
+    code = ("import sys, wsnas.analysis.store, wsnas.analysis.audit, wsnas.commands.results; "
             "sys.exit('torch' in sys.modules)")
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0
 

@@ -1,4 +1,5 @@
-"""`wsnas compare A B`: is score set A's ranking better than B's, on the same archs? (no torch)
+"""Paired comparison of two score sets (`wsnas compare A B`): is score set A's ranking better than B's, on the
+same archs? (no torch)
 
 A and B are score sets named as DIR[@key=value,...]: DIR is a run or a replicate group, and the optional selector
 picks one of its results by epoch, bn_policy, finetune_batches or score_set, or by any setting of its score sets
@@ -21,7 +22,6 @@ detect the observed one), on the archs both scored.
 """
 from __future__ import annotations
 
-import argparse
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,7 +36,6 @@ from wsnas.analysis.metrics import MIN_ARCHS
 from wsnas.analysis.replicated import ScoreSet, paired_difference, verdict
 from wsnas.analysis.studies import choose_score_set
 from wsnas.analysis.verdicts import Tables, load_tables, supernet_set
-from wsnas.core.atomic import write_json
 from wsnas.core.errors import WsnasError
 from wsnas.core.runs import RunDir
 from wsnas.core.score_sets import flatten_settings, read_score_sets
@@ -191,24 +190,3 @@ def format_comparison(doc: dict[str, Any]) -> str:
                      f"{d.get('detectable', math.nan):>10.3f}")
     lines.append("  detectable: the smallest true difference this design detects at 80% power (level 0.05)")
     return "\n".join(lines)
-
-
-def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("compare", help="paired comparison of two score sets on the same archs (A - B with CIs)",
-                       description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("a", help="score set A: RUN_OR_GROUP[@epoch=..,bn_policy=..,finetune_batches=..,score_set=..]")
-    p.add_argument("b", help="score set B, the same way, or baseline:NAME (params, flops, a zero-cost proxy)")
-    p.add_argument("--truth", help="ground-truth column (default: A's analysis.truth)")
-    p.add_argument("--data-mirror", help="local mirror of the ground truth (default: the run's, or "
-                                         "$WSNAS_DATA_MIRROR)")
-    p.add_argument("--n-boot", type=int, help="bootstrap resamples (default: A's analysis.n_boot)")
-    p.add_argument("--out", help="also write the comparison as JSON to this file")
-    p.set_defaults(func=_cmd_compare)
-
-
-def _cmd_compare(args: argparse.Namespace) -> None:
-    doc = compare(args.a, args.b, metric=args.truth, mirror=args.data_mirror, n_boot=args.n_boot)
-    print(format_comparison(doc))
-    if args.out:
-        write_json(args.out, doc)
-        print(f"[compare] {args.out}")
