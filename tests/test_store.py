@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 
 from wsnas.analysis import store
+from wsnas.analysis.store import schema
 from wsnas.analysis.compare import join_truth, summarise
 from wsnas.core.atomic import write_json
 from wsnas.benchmarks.groundtruth import load_ground_truth
@@ -73,7 +74,7 @@ def test_an_older_database_is_migrated_and_keeps_its_rows(tmp_path):
     conn.close()
 
     conn = store.connect(db)
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == store.SCHEMA_VERSION == len(store.MIGRATIONS) > 1
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == store.SCHEMA_VERSION == len(schema.MIGRATIONS) > 1
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert conn.execute("SELECT run_id, kind, space FROM runs").fetchall() == [("r", "run", "nb201")]
     assert conn.execute("SELECT space, metric, value FROM run_metrics").fetchall() == [("nb201", "kendall", 0.25)]
