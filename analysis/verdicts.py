@@ -56,15 +56,17 @@ class Tables:
 
 
 def load_tables(directory: str | Path, metric: str | None = None, mirror: str | None = None,
-                cfg: Config | None = None) -> Tables:
+                cfg: Config | None = None, truth: GroundTruth | None = None) -> Tables:
     """Join every member's scores (a group's, or the run's own) with the ground truth (`metric`: default the
-    config's analysis.truth; `cfg`: default the saved config of the run or group)."""
+    config's analysis.truth; `cfg`: default the saved config of the run or group; `truth`: default the config's
+    ground truth, loaded here)."""
     directory = Path(directory)
     runs = runs_of(directory)
     if cfg is None:
         cfg = ReplicateGroup(directory).config() if is_group(directory) else runs[0].config()
     metric = metric or cfg.analysis.truth
-    truth = load_ground_truth(cfg.space, mirror or cfg.data.mirror, cfg.analysis.truth_file)
+    if truth is None:
+        truth = load_ground_truth(cfg.space, mirror or cfg.data.mirror, cfg.analysis.truth_file)
     for run in runs:
         check_scores_meta(run.path, truth)
     return Tables(directory, cfg, truth, metric, runs, [join_truth(run.read_scores(), truth, metric) for run in runs])
@@ -202,7 +204,6 @@ def group_lines(result: dict[str, Any]) -> list[str]:
 def verdict_lines(result: dict[str, Any], metric: str) -> list[str]:
     """The first lines of an analysis: the (replicated) Kendall with its interval, then the supernet against each
     free baseline by a paired comparison on the same archs."""
-    r = result.get("replicates", 1)
     head = replicated_head(result)
     lines = [f"epoch {result['epoch']}  bn_policy={result['bn_policy']}  "
              + (f"finetune_batches={result[FINETUNE]}  " if result.get(FINETUNE) else "")
