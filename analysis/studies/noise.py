@@ -203,6 +203,7 @@ RECORD = Study(
             "seed x arch, seed x image and calibration parts it holds; calibration batches: between calibration "
             "draws; arch sample and held-out images: the bootstrap's covariance between replicates (shared) and "
             "the rest of one replicate's (seed x ...)), with their share of the variance. Right: the predicted 95% CI width of the mean Kendall over replicates, per number of "
+            # the caption's "analysis/noise.py" (now analysis/studies/noise.py) is kept: the report stays byte-identical
             "archs (wsnas noise-study; analysis/noise.py explains the projection).",
     producer="wsnas noise-study {dir}",
     draw=lambda doc, title, directory: noise_figure(doc, title),

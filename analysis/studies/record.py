@@ -1,6 +1,6 @@
 """The record of one study: what `wsnas report` and `wsnas studies` need to know of it (no torch).
 
-A study module (wsnas.analysis.studies.<name>) defines STUDY = Study(...) beside its computation and figure;
+A study module (wsnas.analysis.studies.<name>) defines RECORD = Study(...) beside its computation and figure;
 wsnas.analysis.studies.registry lists the records. The report draws, for each record that applies to a directory,
 the figure of DIR/studies/<name>.json, or lists the study as missing with its producer command.
 """
