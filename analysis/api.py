@@ -19,7 +19,7 @@ from wsnas.analysis.audit import AuditInputs, run_audit, verdict_lines
 from wsnas.analysis.paired_compare import compare as compare_specs
 from wsnas.analysis.paired_compare import format_comparison
 from wsnas.analysis.replicated import verdict
-from wsnas.analysis.report import render_report
+from wsnas.analysis.report.render import render_report
 from wsnas.analysis.verdicts import load_tables
 from wsnas.core.atomic import write_text
 

@@ -25,9 +25,9 @@ import pandas as pd
 from wsnas.analysis.audit_tables import comma_list
 from wsnas.analysis.features import FLOPS, PARAMS, feature_table
 from wsnas.analysis.outdirs import claim, digest, output_directory
-from wsnas.analysis.pair_plots import heatmap_figure
+from wsnas.analysis.plots.pairs import heatmap_figure
 from wsnas.analysis.pairs import PAIR_STATS, PairGrid, correlation_grid, format_pairs
-from wsnas.analysis.plots import save
+from wsnas.analysis.plots.style import save
 from wsnas.analysis.store import index_and_report
 from wsnas.core.atomic import atomic_path, write_json
 from wsnas.benchmarks.groundtruth import GroundTruth, load_ground_truth

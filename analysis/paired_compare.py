@@ -34,7 +34,7 @@ from wsnas.analysis.compare import FINETUNE, SCORE_SET
 from wsnas.analysis.inference import p_text
 from wsnas.analysis.metrics import MIN_ARCHS
 from wsnas.analysis.replicated import ScoreSet, paired_difference, verdict
-from wsnas.analysis.studies import choose_score_set
+from wsnas.analysis.studies.inputs import choose_score_set
 from wsnas.analysis.verdicts import Tables, load_tables, supernet_set
 from wsnas.core.errors import WsnasError
 from wsnas.core.runs import RunDir

@@ -5,7 +5,7 @@ A PairGrid holds, for every (row, column) pair, Kendall tau-b and Spearman rho w
 intervals and the number of archs both columns know (pairwise complete: an arch missing one value, e.g. a seed
 the benchmark did not run, is left out of that pair only). An audit fills it from its per-pair summaries (scores x
 truths); correlate computes it over a space's truth columns (columns x columns). Both print it and draw it as a
-heat map (wsnas.analysis.pair_plots) the same way.
+heat map (wsnas.analysis.plots.pairs) the same way.
 """
 from __future__ import annotations
 

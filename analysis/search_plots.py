@@ -12,7 +12,7 @@ from matplotlib import colormaps
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from wsnas.analysis.plots import styled
+from wsnas.analysis.plots.style import styled
 
 
 @dataclass

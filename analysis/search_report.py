@@ -18,9 +18,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from wsnas.analysis import plots
+from wsnas.analysis.plots import style as plots
 from wsnas.analysis.metrics import random_expected_best
-from wsnas.analysis.report import Item, Report, Section, report_name, write_pages
+from wsnas.analysis.report.pages import Item, Report, Section, report_name, write_pages
 from wsnas.analysis.search_plots import (RankingRow, Trajectory, ranking_figure, shares_figure, tradeoff_figure,
                                          trajectory_figure)
 from wsnas.analysis.search_results import (RESULT, SEARCH_LOG, SHARES, TRADEOFF, TRUTH_PREFIX, pareto_front,

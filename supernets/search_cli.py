@@ -25,7 +25,7 @@ from wsnas.core.config import Config, apply_overrides, build_config
 from wsnas.core.errors import WsnasError
 from wsnas.core.runs import RunDir
 from wsnas.supernets.search_presets import METHODS, method_layers, resolved_level
-from wsnas.supernets.study_cli import _csv
+from wsnas.commands.options import csv_option as _csv
 
 
 def _seeds(text: str | None) -> list[int] | None:

@@ -9,7 +9,8 @@ import pytest
 
 from wsnas.analysis.compare import finetune_batches, format_summary, join_truth, summarise
 from wsnas.analysis.metrics import kendall_tau
-from wsnas.analysis.studies import epochs_study, load_input
+from wsnas.analysis.studies.epochs import epochs_study
+from wsnas.analysis.studies.inputs import load_input
 from wsnas.benchmarks.groundtruth import load_ground_truth
 from wsnas.benchmarks.registry import get_space
 from wsnas.core.config import build_config

@@ -3,11 +3,13 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, TypeVar
 
 from wsnas.core.config import PRESETS, Config, apply_overrides, build_config
 from wsnas.core.errors import WsnasError
 from wsnas.core.runs import RunDir
+
+T = TypeVar("T")
 
 # Named flags and the config keys they set.
 FLAG_KEYS = {
@@ -78,6 +80,14 @@ def existing_run(args: argparse.Namespace, path: str | Path | None = None) -> tu
         apply_overrides(cfg, overrides)
         run.init(cfg)
     return cfg, run
+
+
+def csv_option(text: str, parse: Callable[[str], T], flag: str, example: str) -> list[T]:
+    """A comma-separated option as a list of values; a clear error naming the flag otherwise."""
+    try:
+        return [parse(item.strip()) for item in text.split(",") if item.strip()]
+    except ValueError:
+        raise WsnasError(f"{flag} {text!r} must be a comma-separated list like {example}") from None
 
 
 PLUGIN_HELP = "import a plugin that registers your own space (a module or a .py file; repeatable)"

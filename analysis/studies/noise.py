@@ -1,4 +1,7 @@
-"""The noise budget: where the spread of a supernet's Kendall tau comes from, and what design gives a CI of a
+"""The noise study's torch-free part, its figure and its record; the scoring driver is
+wsnas.workflows.noise_study (per-image hits: wsnas.supernets.noise_hits).
+
+The noise budget: where the spread of a supernet's Kendall tau comes from, and what design gives a CI of a
 given width (no torch).
 
 Input: per-image correctness hits[r, c, a, i] of R replicates (training seeds) x C calibration draws x A archs x M
@@ -33,11 +36,16 @@ from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
+from matplotlib.figure import Figure
+from matplotlib.ticker import ScalarFormatter
 
 from wsnas.analysis.inference import arch_parts
 from wsnas.analysis.metrics import kendall_tau, resample_indices, resampled_stat, stat_or_nan
+from wsnas.analysis.plots.style import as_number, styled
+from wsnas.analysis.studies.record import RUN, Study
 
 Z = 1.959963984540054
+STUDY = "noise"
 GRID_REPLICATES = (1, 2, 3, 5, 10)
 GRID_ARCHS = (100, 250, 500, 1000)
 GRID_IMAGES = (250, 500, 1000, 2000, 5000)
@@ -45,7 +53,7 @@ TARGET_WIDTHS = (0.05, 0.1, 0.15, 0.2)
 
 
 def load_hits(path: str | Path) -> tuple[list[str], np.ndarray]:
-    """(keys, bool hits of shape (archs, n_eval)) of one hits file written by wsnas.supernets.noise_study."""
+    """(keys, bool hits of shape (archs, n_eval)) of one hits file written by wsnas.supernets.noise_hits."""
     saved = np.load(path)
     n = int(saved["n_eval"])
     return [str(k) for k in saved["keys"]], np.unpackbits(saved["hits"], axis=1, count=n).astype(bool)
@@ -150,3 +158,54 @@ def noise_findings(comp: dict[str, Any], table: dict[str, Any]) -> list[str]:
         findings.append(f"95% CI width <= {a['target_width']:.2f}: {a['replicates']} replicates x {a['archs']} archs "
                         f"x {a['images']} held-out images (predicted {a['width']:.3f}{cost})")
     return findings
+
+
+# ------------------------------------------------------------------------------------------------ figure
+
+@styled
+def noise_figure(doc: dict[str, Any], title: str) -> Figure:
+    """The noise budget: the sd of Kendall tau from each source, and the predicted 95% CI width of the mean
+    Kendall against the number of replicates, per number of archs (at the measured held-out images)."""
+    comp, grid = doc["components"], doc["grid"]
+    fig = Figure(figsize=(12, 4.6), layout="constrained")
+    bars, lines = fig.subplots(1, 2, width_ratios=[1, 1.3])
+    rows = [r for r in doc["rows"] if as_number(r["sd"]) is not None]
+    y = np.arange(len(rows))[::-1]
+    drawn = bars.barh(y, [r["sd"] for r in rows], color="tab:purple", alpha=0.75)
+    bars.bar_label(drawn, labels=[f"{r['sd']:.3f} ({100 * r['share']:.0f}%)" for r in rows], padding=3, fontsize=10)
+    bars.set_yticks(y, [r["source"] for r in rows])
+    bars.set_xlabel("sd of Kendall τ from this source (share of variance)")
+    bars.set_xlim(0, 1.35 * max([r["sd"] for r in rows] + [1e-3]))
+    bars.set_title(f"{comp['replicates']} replicates x {comp['calib_draws']} calibration draws,\n"
+                   f"{comp['archs']} archs, {comp['images']} held-out images")
+    sizes = sorted({g["images"] for g in grid})
+    images = comp["images"] if comp["images"] in sizes else sizes[-1]  # the measured number (in the grid since v2)
+    for archs in sorted({g["archs"] for g in grid}):
+        pts = sorted((g["replicates"], g["width"]) for g in grid if g["archs"] == archs and g["images"] == images)
+        lines.plot(*zip(*pts), marker="o", label=f"{archs} archs")
+    for w in (0.1, 0.2):
+        lines.axhline(w, ls=":", color="0.4")
+        lines.text(1, w, f" width {w}", va="bottom", fontsize=10, color="0.3")
+    lines.set_xscale("log")
+    lines.set_xticks(sorted({g["replicates"] for g in grid}))
+    lines.xaxis.set_major_formatter(ScalarFormatter())
+    lines.set_xlabel("replicates (supernets with other training seeds)")
+    lines.set_ylabel("predicted 95% CI width of Kendall τ")
+    lines.set_title(f"design: CI width at {images} held-out images")
+    lines.legend(loc="upper right")
+    fig.suptitle(f"{title}: noise budget of Kendall τ ({doc['truth']})")
+    return fig
+
+
+RECORD = Study(
+    name=STUDY, title="Noise budget of Kendall tau",
+    caption="Left: the variance components of Kendall tau as sds (training seed: between replicates, net of the "
+            "seed x arch, seed x image and calibration parts it holds; calibration batches: between calibration "
+            "draws; arch sample and held-out images: the bootstrap's covariance between replicates (shared) and "
+            "the rest of one replicate's (seed x ...)), with their share of the variance. Right: the predicted 95% CI width of the mean Kendall over replicates, per number of "
+            # the caption's "analysis/noise.py" (now analysis/studies/noise.py) is kept: the report stays byte-identical
+            "archs (wsnas noise-study; analysis/noise.py explains the projection).",
+    producer="wsnas noise-study {dir}",
+    draw=lambda doc, title, directory: noise_figure(doc, title),
+    applies_to=(RUN,),
+)

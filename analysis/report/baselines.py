@@ -2,7 +2,7 @@
 
 Each shows Kendall tau (95% CI) of the supernet (a group: the mean over replicates with its replicate-level CI; an audit:
 its first score column) and of each free baseline on the same archs, and the paired difference supernet minus
-baseline with its CI (wsnas.analysis.baseline_plots); the verdict lines are its findings. The data come from
+baseline with its CI (wsnas.analysis.plots.baselines); the verdict lines are its findings. The data come from
 metrics.json, results[*].baselines (written by `wsnas analyze` and `wsnas audit`). Whatever is absent is listed
 with a command that works on that directory, or none where no command can.
 """
@@ -13,10 +13,11 @@ from typing import Any, Callable
 
 from wsnas.analysis.audit_baselines import FREE, OTHER, no_cost_reason
 from wsnas.analysis.audit_tables import BN_POLICY, NO_POLICY
-from wsnas.analysis.baseline_plots import BaselineRow, baselines_figure
 from wsnas.analysis.baselines import COST_BASELINES, PROXIES_FILE
 from wsnas.analysis.compare import FINETUNE
-from wsnas.analysis.report import PRODUCERS, Missing, _Figure
+from wsnas.analysis.plots.baselines import BaselineRow, baselines_figure
+from wsnas.analysis.report.pages import Missing, PlannedFigure
+from wsnas.analysis.report.reading import ANALYZE
 from wsnas.analysis.verdicts import baseline_verdicts, interval_text
 
 TITLE = "The supernet against free baselines"
@@ -37,7 +38,7 @@ def _kind(entry: dict[str, Any]) -> str:
 
 
 def _figures(results: list[dict[str, Any]], label: str, subject: str, who: str, which: str,
-             describe: Callable[[dict[str, Any]], str], base: str = "baselines") -> list[_Figure]:
+             describe: Callable[[dict[str, Any]], str], base: str = "baselines") -> list[PlannedFigure]:
     """One figure per result that holds baselines; stems `base`, or `base`-<i> with several."""
     shown = [r for r in results if r.get("baselines")]
     figures = []
@@ -52,7 +53,7 @@ def _figures(results: list[dict[str, Any]], label: str, subject: str, who: str, 
                 for b in result["baselines"]]
         detail = f"mean of {reps} replicates" if reps > 1 else ""
         stem = base if len(shown) == 1 else f"{base}-{i + 1}"
-        figures.append(_Figure(stem, f"{TITLE}: {where}", CAPTION.format(who=who, which=which), findings,
+        figures.append(PlannedFigure(stem, f"{TITLE}: {where}", CAPTION.format(who=who, which=which), findings,
                                _drawer(result["kendall"], subject, rows, f"{label}: against free baselines, {where}",
                                        detail)))
     return figures
@@ -62,13 +63,13 @@ def _drawer(supernet: dict[str, Any], subject: str, rows: list[BaselineRow], tit
     return lambda: baselines_figure(supernet, subject, rows, title, detail)
 
 
-def run_baselines(directory: Path, metrics: dict[str, Any] | None, label: str) -> list[_Figure | Missing]:
+def run_baselines(directory: Path, metrics: dict[str, Any] | None, label: str) -> list[PlannedFigure | Missing]:
     """The free-baseline figures of a run or a replicate group, and what is missing (with its command)."""
-    analyze = PRODUCERS["metrics"].format(dir=directory)
+    analyze = ANALYZE.format(dir=directory)
     if metrics is None or not metrics.get("results"):
         return [Missing(TITLE, "no results in metrics.json", analyze)]
     results = _default_first(metrics["results"], metrics.get("config", {}).get("eval", {}))
-    items: list[_Figure | Missing] = []
+    items: list[PlannedFigure | Missing] = []
     older = sum("baselines" not in r for r in results)
     if older:
         items.append(Missing(TITLE, f"{older} of {len(results)} results in metrics.json predate the free baselines",
@@ -110,14 +111,14 @@ def _default_first(results: list[dict[str, Any]], evaluation: dict[str, Any]) ->
     return sorted(results, key=lambda r: not is_default(r))
 
 
-def audit_baselines(metrics: dict[str, Any], label: str, rerun: str | None) -> list[_Figure | Missing]:
+def audit_baselines(metrics: dict[str, Any], label: str, rerun: str | None) -> list[PlannedFigure | Missing]:
     """The free-baseline figures of an audit (its first score column against every other score column and free
     baseline), and what is missing (`rerun`: the command that remakes the audit, None where none can)."""
     first = metrics.get("score")
     results = [r for r in metrics.get("results", []) if r.get("score") == first]
     if not results or any("baselines" not in r for r in results):
         return [Missing(TITLE, "the audit was made before audits compared their score with free baselines", rerun)]
-    items: list[_Figure | Missing] = []
+    items: list[PlannedFigure | Missing] = []
     if not any(b.get("kind") == FREE for r in results for b in r["baselines"]):
         items.append(Missing(COST_TITLE, no_cost_reason(metrics.get("space")), None))
 

@@ -1,4 +1,4 @@
-"""Scoring for the noise study (analysis/noise.py): each replicate's archs re-scored under several calibration
+"""Scoring for the noise study (wsnas.analysis.studies.noise; driver: wsnas.workflows.noise_study): each replicate's archs re-scored under several calibration
 draws, keeping which held-out images each subnet classifies correctly.
 
 For replicate r and calibration draw c (eval.calib_seed = eval.seed + c; draw 0 is the calibration `wsnas evaluate`
@@ -96,44 +96,3 @@ def _score_draw(cfg: Config, run: RunDir, archs: Sequence[Any], epoch: int, path
         with open(tmp, "wb") as handle:
             np.savez_compressed(handle, keys=np.array(keys), hits=np.stack(packed), n_eval=scorer.n_eval, epoch=epoch,
                                 calib_seed=scorer.calib_seed, score_set=rows[keys[-1]]["score_set"])
-
-
-def noise_study(directory: str | Path, archs: int | None, draws: int, overrides: dict[str, Any] | None = None,
-                n_boot: int = 200, log=print) -> dict[str, Any]:
-    """Score the hits (score_hits), split Kendall's variance into its sources and project CI widths; writes and
-    returns DIR/studies/noise.json's document."""
-    from wsnas.analysis.noise import components, design_table, load_hits, noise_findings
-    from wsnas.analysis.studies import write_study
-    from wsnas.benchmarks.groundtruth import load_ground_truth
-
-    directory = Path(directory)
-    design = score_hits(directory, archs, draws, overrides, log)
-    runs = runs_of(directory)
-    cfg = runs[0].config()
-    metric = (overrides or {}).get("analysis.truth") or cfg.analysis.truth
-    hits = np.stack([np.stack([load_hits(design["files"][r, c])[1] for c in range(draws)])
-                     for r in range(len(runs))])
-    truth = load_ground_truth(cfg.space, cfg.data.mirror, cfg.analysis.truth_file).values(metric, design["keys"])
-    comp = components(hits, truth, n_boot=n_boot, seed=cfg.analysis.seed)
-    table = design_table(comp, _costs(runs, cfg))
-    doc = {"study": "noise", "truth": metric, "space": cfg.space, "run_dir": str(directory), "available": True,
-           "config": {"archs": len(design["keys"]), "calib_draws": draws, "epoch": design["epoch"],
-                      "n_eval": design["n_eval"], "n_boot": n_boot, "bootstrap_seed": cfg.analysis.seed,
-                      "calib_seeds": [cfg.eval.seed + c for c in range(draws)], "runs": design["runs"]},
-           "rows": comp["rows"], "components": comp, **table, "findings": noise_findings(comp, table)}
-    write_study(directory, doc)
-    return doc
-
-
-def _costs(runs: Sequence[RunDir], cfg: Config) -> dict[str, float] | None:
-    """Measured seconds: training per replicate and scoring per subnet (score_timings.csv), for the design costs."""
-    import pandas as pd
-
-    from wsnas.supernets.evaluate import TIMINGS_FILE
-
-    train = [pd.read_csv(run.train_log_path)["seconds"].sum() for run in runs if run.train_log_path.is_file()]
-    timings = [pd.read_csv(run.path / TIMINGS_FILE)["seconds"] for run in runs if (run.path / TIMINGS_FILE).is_file()]
-    if not train or not timings:
-        return None
-    return {"train_seconds": float(np.mean(train)), "subnet_seconds": float(pd.concat(timings).median()),
-            "calib_images": float(cfg.eval.calib_batches * cfg.train.batch_size)}

@@ -3,7 +3,7 @@
 An audit (wsnas.analysis.audit) gets, from its joined.csv and metrics.json: the scatter of every (score, truth)
 pair with Kendall and Spearman (95% CIs), the exact top-k curves of every pair, the Kendall heat map of scores x
 truths (with several pairs), its first score column against the free baselines and its other score columns
-(wsnas.analysis.baseline_report), and, when its space is registered (built in, or a plugin's, re-imported from the
+(wsnas.analysis.report.baselines), and, when its space is registered (built in, or a plugin's, re-imported from the
 audit's saved --plugin list) and gives features, the bias and operator figures of its first pair (from
 AUDIT/studies/*.json when `wsnas studies` wrote them, else computed here). Axes of lower-is-better columns are
 reversed, so better is always right and up. A correlation directory gets its heat map. Whatever cannot be drawn is
@@ -18,28 +18,33 @@ from typing import Any
 
 import numpy as np
 
-from wsnas.analysis import plots
-from wsnas.analysis.audit_studies import AUDIT_STUDY_MAKERS, audit_columns, audit_study_docs, read_joined
 from wsnas.analysis.audit_tables import BN_POLICY, NO_POLICY, SCORE, TRUTH
-from wsnas.analysis.baseline_report import audit_baselines
 from wsnas.analysis.correlate import heatmap
 from wsnas.analysis.direction import Column, decimals_for, value_text
 from wsnas.analysis.metrics import random_expected_best, topk_best_truth
-from wsnas.analysis.pair_plots import TopkPanel, heatmap_figure, topk_curve_figure
 from wsnas.analysis.pairs import PairGrid, grid_from_results
-from wsnas.analysis.report import STUDY_FIGURES, DRAWERS, Missing, _Figure, read_study
-from wsnas.analysis.studies import StudyError
+from wsnas.analysis.plots.pairs import TopkPanel, heatmap_figure, topk_curve_figure
+from wsnas.analysis.plots.scatter import ScatterPanel, scatter_figure
+from wsnas.analysis.plots.style import as_number, ci_text
+from wsnas.analysis.report.baselines import audit_baselines
+from wsnas.analysis.report.pages import Missing, PlannedFigure
+from wsnas.analysis.report.reading import read_study
+from wsnas.analysis.studies.audit import audit_columns, audit_study_docs, read_joined
+from wsnas.analysis.studies.inputs import StudyError
+from wsnas.analysis.studies.registry import BY_NAME, FOR_AUDIT
 from wsnas.core.errors import WsnasError
+from wsnas.core.run_files import METRICS
 from wsnas.core.runs import RunDir
 
-def audit_plan(directory: Path, label: str) -> tuple[list[_Figure], list[Missing]]:
+
+def audit_plan(directory: Path, label: str) -> tuple[list[PlannedFigure], list[Missing]]:
     """The figures of an audit or correlation directory, and what is missing."""
     run = RunDir(directory)
     tree = run.saved_tree()
     if tree.get("kind") == "correlate":
         return _correlate_plan(directory)
     try:
-        metrics = json.loads((directory / "metrics.json").read_text())
+        metrics = json.loads((directory / METRICS).read_text())
         joined = read_joined(directory)
         scores, truths = audit_columns(tree, "score"), audit_columns(tree, "truth")
         if not scores or not truths:
@@ -57,11 +62,11 @@ def audit_plan(directory: Path, label: str) -> tuple[list[_Figure], list[Missing
         figures += [_heatmap(results, [c.name for c in scores], [c.name for c in truths], policy, label, names)
                     for policy in dict.fromkeys(r[BN_POLICY] for r in results)]
     baselines = audit_baselines(metrics, label, rerun_command(tree, directory))
-    figures = [b for b in baselines if isinstance(b, _Figure)] + figures  # the verdicts first
+    figures = [b for b in baselines if isinstance(b, PlannedFigure)] + figures  # the verdicts first
     missing = [b for b in baselines if isinstance(b, Missing)]
-    for name in AUDIT_STUDY_MAKERS:
+    for name in FOR_AUDIT:
         item = _audit_study(directory, name, label)
-        (figures if isinstance(item, _Figure) else missing).append(item)
+        (figures if isinstance(item, PlannedFigure) else missing).append(item)
     return figures, missing
 
 
@@ -86,7 +91,7 @@ def _finding(result: dict[str, Any], truth: Column, decimals: int) -> str:
     parts = [_pair_label(result) + f" ({result['n_archs']} archs)"]
     for name, symbol in (("kendall", "tau"), ("spearman", "rho")):
         entry = result.get(name) or {}
-        parts.append(plots.ci_text(symbol, plots.as_number(entry), entry.get("ci_low"), entry.get("ci_high")))
+        parts.append(ci_text(symbol, as_number(entry), entry.get("ci_low"), entry.get("ci_high")))
     top = next((t for t in result["topk"] if t["label"] == "10"), None)
     if top:
         best, rand, oracle = (value_text(top[c], truth.unit, decimals)
@@ -95,27 +100,27 @@ def _finding(result: dict[str, Any], truth: Column, decimals: int) -> str:
     return "; ".join(parts)
 
 
-def _scatter(results, joined, columns, label: str, cols: int) -> _Figure:
+def _scatter(results, joined, columns, label: str, cols: int) -> PlannedFigure:
     panels = []
     for r in results:
         score, truth = columns[("score", r["score"])], columns[("truth", r["truth"])]
         rows = _pair_rows(joined, r)
-        panels.append(plots.ScatterPanel(_pair_label(r), rows[TRUTH + truth.name].to_numpy(),
+        panels.append(ScatterPanel(_pair_label(r), rows[TRUTH + truth.name].to_numpy(),
                                          rows[SCORE + score.name].to_numpy(), r, _axis(truth, "truth"),
                                          _axis(score, "score"), truth.lower_is_better, score.lower_is_better))
     findings = [_finding(r, columns[("truth", r["truth"])], decimals_for(joined[TRUTH + r["truth"]])) for r in results]
-    return _Figure("scatter", "Scores against the ground truth",
+    return PlannedFigure("scatter", "Scores against the ground truth",
                    "Each point is one arch of the audit; one panel per (score, truth) pair, with Kendall tau and "
                    "Spearman rho (95% bootstrap CIs) and the seed-noise ceiling where per-seed truth columns were "
                    "given. Axes of lower-is-better columns are reversed, so a perfect ranking is a rising line.",
-                   findings, lambda: plots.scatter_figure(panels, "", label, "scores vs ground truth", cols))
+                   findings, lambda: scatter_figure(panels, "", label, "scores vs ground truth", cols))
 
 
 def _k_grid(n: int) -> np.ndarray:
     return np.unique(np.round(np.geomspace(1, n, num=min(n, 16))).astype(int))
 
 
-def _topk(results, joined, columns, label: str, cols: int) -> _Figure:
+def _topk(results, joined, columns, label: str, cols: int) -> PlannedFigure:
     panels, findings = [], []
     for r in results:
         score, truth = columns[("score", r["score"])], columns[("truth", r["truth"])]
@@ -129,7 +134,7 @@ def _topk(results, joined, columns, label: str, cols: int) -> _Figure:
                                 truth.lower_is_better))
         beats = int(np.sum(np.where(truth.lower_is_better, best < rand, best > rand)))
         findings.append(f"{_pair_label(r)}: the score's top k beats a random k at {beats} of {len(ks)} k")
-    return _Figure("topk", "Top-k: each score against a random pick and the oracle",
+    return PlannedFigure("topk", "Top-k: each score against a random pick and the oracle",
                    "For every k of a geometric grid: the best truth among the score's top k (exact expectation over "
                    "score ties), the exact expected best of k archs picked at random, and the best of all archs "
                    "(oracle), all in the truth's units; reversed axes where lower is better.",
@@ -137,11 +142,11 @@ def _topk(results, joined, columns, label: str, cols: int) -> _Figure:
 
 
 def _heatmap(results, scores: list[str], truths: list[str], policy: str, label: str,
-             names: dict[str, str]) -> _Figure:
+             names: dict[str, str]) -> PlannedFigure:
     grid = grid_from_results([r for r in results if r[BN_POLICY] == policy], scores, truths)
     where = f" (BN {policy})" if policy != NO_POLICY else ""
     suffix = f"-{policy}" if policy != NO_POLICY else ""
-    return _Figure(f"heatmap{suffix}", f"Kendall tau of every score against every truth{where}",
+    return PlannedFigure(f"heatmap{suffix}", f"Kendall tau of every score against every truth{where}",
                    "Kendall tau-b of each score column (rows) against each truth column (columns), both oriented so "
                    "that +1 means the score orders the archs as the truth does; 95% bootstrap CIs under the values.",
                    _grid_findings(grid),
@@ -158,10 +163,11 @@ def _grid_findings(grid: PairGrid) -> list[str]:
     return [f"highest: {text[0]}", f"lowest: {text[1]}"] if len(rows) > 1 else text[:1]
 
 
-def _audit_study(directory: Path, name: str, label: str) -> _Figure | Missing:
+def _audit_study(directory: Path, name: str, label: str) -> PlannedFigure | Missing:
     """The bias or operator figure of an audit: its studies/<name>.json (`wsnas studies` on any pair), else
     computed here on its first pair."""
-    title, caption = STUDY_FIGURES[name]
+    study = BY_NAME[name]
+    title, caption = study.title, study.caption
     doc = read_study(directory, name)
     if doc is None:
         try:
@@ -171,17 +177,17 @@ def _audit_study(directory: Path, name: str, label: str) -> _Figure | Missing:
     if doc.get("available") is False:
         return Missing(title, doc.get("unavailable_because", "the study is unavailable for this audit"), None)
     pair = f" Pair: score {doc.get('score', '?')} vs truth {doc['truth']}; both oriented so that higher is better."
-    return _Figure(name, title, caption + pair, list(doc.get("findings", [])), lambda: DRAWERS[name](doc, label))
+    return PlannedFigure(name, title, caption + pair, list(doc.get("findings", [])), lambda: study.draw(doc, label, directory))
 
 
-def _correlate_plan(directory: Path) -> tuple[list[_Figure], list[Missing]]:
+def _correlate_plan(directory: Path) -> tuple[list[PlannedFigure], list[Missing]]:
     try:
         doc = json.loads((directory / "pairs.json").read_text())
     except (OSError, ValueError) as exc:
         return [], [Missing("heat map of the correlations", f"pairs.json cannot be read ({exc})", None)]
     grid = PairGrid.from_dict(doc)
     archs = max((c["n"] for c in grid.cells.values()), default=0)
-    return [_Figure("heatmap", "Ground-truth columns ranked against each other",
+    return [PlannedFigure("heatmap", "Ground-truth columns ranked against each other",
                     "Kendall tau-b between every pair of the space's ground-truth columns (and size columns) over "
                     "the sampled archs; the 95% bootstrap CIs are in pairs.csv.", _grid_findings(grid),
                     lambda: heatmap(grid, doc["space"], archs))], []

@@ -16,14 +16,13 @@ import pandas as pd
 from wsnas.analysis.audit_tables import BN_POLICY, JOINED, SCORE, TRUTH
 from wsnas.analysis.compare import FINETUNE, SCORE_SET
 from wsnas.analysis.direction import Column
-from wsnas.analysis.studies import STUDIES as STUDY_NAMES
-from wsnas.analysis.studies import StudyError, StudyInput, bias_study, operator_study, write_study
+from wsnas.analysis.studies.inputs import StudyError, StudyInput, write_study
+from wsnas.analysis.studies.record import StudyOptions
+from wsnas.analysis.studies.registry import BY_NAME, COMPUTED, FOR_AUDIT
 from wsnas.benchmarks.groundtruth import GroundTruth
 from wsnas.benchmarks.registry import space_names
 from wsnas.core.runs import TEXT_COLUMNS, RunDir
 from wsnas.core.score_sets import legacy_score_set
-
-AUDIT_STUDY_MAKERS = {"bias": lambda inp: bias_study([inp]), "operators": lambda inp: operator_study([inp])}
 
 
 def audit_columns(tree: dict, side: str) -> list[Column]:
@@ -83,22 +82,21 @@ def audit_study_docs(directory: str | Path, names: Sequence[str], score: str | N
                      truth: str | None = None) -> dict[str, dict]:
     """{name: document} of the studies `names` (bias, operators) on an audit's pair, each naming its score."""
     inp, column = audit_study_input(directory, score, truth)
-    return {name: {**AUDIT_STUDY_MAKERS[name](inp), "score": column.describe()} for name in names}
+    return {name: {**BY_NAME[name].compute([inp], StudyOptions()), "score": column.describe()} for name in names}
 
 
 def run_audit_studies(directory: str | Path, names: Sequence[str] | None, *, score: str | None = None,
                       truth: str | None = None) -> dict[str, Path]:
     """Write AUDIT/studies/<name>.json for `names` (default: bias and operators); {name: path}."""
-    chosen = list(names) if names else list(AUDIT_STUDY_MAKERS)
-    unknown = [n for n in chosen if n not in STUDY_NAMES]
+    chosen = list(names) if names else list(FOR_AUDIT)
+    unknown = [n for n in chosen if n not in COMPUTED]
     if unknown:
         raise StudyError(f"unknown study {', '.join(unknown)} in --only; studies of an audit: "
-                         f"{', '.join(AUDIT_STUDY_MAKERS)}")
-    other = [n for n in chosen if n not in AUDIT_STUDY_MAKERS]
+                         f"{', '.join(FOR_AUDIT)}")
+    other = [n for n in chosen if n not in FOR_AUDIT]
     if other:
-        why = {"epochs": "an audit has one score per arch, not several checkpoints",
-               "topk": "its top-k figures are in metrics.json and `wsnas report` draws them"}
+        why = {n: BY_NAME[n].not_for_audit for n in other}
         raise StudyError(f"{directory} is an audit: {'; '.join(f'{n} does not apply ({why[n]})' for n in other)}; "
-                         f"studies of an audit: {', '.join(AUDIT_STUDY_MAKERS)}")
+                         f"studies of an audit: {', '.join(FOR_AUDIT)}")
     docs = audit_study_docs(directory, chosen, score, truth)
     return {name: write_study(directory, doc) for name, doc in docs.items()}

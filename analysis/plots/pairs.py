@@ -11,7 +11,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import ScalarFormatter
 
 from wsnas.analysis.pairs import PairGrid
-from wsnas.analysis.plots import styled
+from wsnas.analysis.plots.style import styled
 
 _FULL_TEXT_CELLS = 8  # up to this many rows and columns a cell shows the interval too
 

@@ -1,4 +1,6 @@
-"""The search-space pruning study: a supernet trained on a pruned space, judged on that same space.
+"""The search-space pruning study's driver: a supernet trained on a pruned space, judged on that same space.
+
+The pools, each pool's figures, the figure and the record are torch-free: wsnas.analysis.studies.pruning.
 
 For each pruning mode (optimistic: drop the truly worst fraction p of the space; random: drop a seeded random
 fraction p) and fraction p, a supernet is trained with its path sampler restricted to the pool that is left
@@ -30,11 +32,11 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from wsnas.analysis.replicated import replicate_summary
-from wsnas.analysis.verdicts import supernet_set
-from wsnas.analysis.pruning import MODES, PruningError, check_fraction, prune
-from wsnas.core.atomic import write_json, write_text
+from wsnas.analysis.studies.inputs import STUDIES_DIR
+from wsnas.analysis.studies.pruning import (MODES, STUDY, TOP_K, PruningError, check_fraction, pool_row,
+                                            prune)
 from wsnas.benchmarks.groundtruth import load_ground_truth
+from wsnas.core.atomic import write_json, write_text
 from wsnas.benchmarks.registry import get_space
 from wsnas.core.config import Config, build_config, read_config_file
 from wsnas.core.groups import ReplicateGroup, member_config
@@ -43,8 +45,6 @@ from wsnas.supernets.arch_scores import score_archs
 from wsnas.supernets.samplers import evaluation_sample
 from wsnas.supernets.train import train_supernet
 
-STUDY = "pruning"
-TOP_K = 10
 # The study trains up to 9 supernets, so on the cpu preset it trains each for half the preset's 20 epochs
 # (unless a config file or --set/--epochs says otherwise). The JSON config records what was applied.
 STUDY_DEFAULTS: dict[str, dict[str, Any]] = {"cpu": {"train.epochs": 10}}
@@ -142,35 +142,7 @@ def pruning_study(cfg: Config, out: Path, runs: Sequence[PoolRun], pool_seed: in
             scores = score_archs(member, run, sample, run.path / "pool_scores.csv", [member.eval.finetune_batches],
                                  truth.index_of, log)
             tables.append(scores.assign(truth=truth.values(metric, scores["key"].tolist())))
-        rows.append(_row(r, kept, mean_truth, tables, runs_dir, cfg))
-        write_json(out / "studies" / f"{STUDY}.json", document)  # after every run: partial results are visible
+        rows.append(pool_row(r.mode, r.fraction, kept, mean_truth, tables, runs_dir, cfg))
+        write_json(out / STUDIES_DIR / f"{STUDY}.json", document)  # after every run: partial results are visible
     return document
 
-
-def _row(r: PoolRun, kept: Sequence[str], mean_truth: float, tables: list[Any], runs_dir: Path,
-         cfg: Config) -> dict[str, Any]:
-    """The study's row of one pool: its replicates' figures (mean, two-level CI, sd) on the archs sampled from it."""
-    members = [str(runs_dir / f"rep-{i}") for i in range(len(tables))]
-    scores = supernet_set(tables, members)
-    truth = tables[0].drop_duplicates("key").set_index("key").loc[list(scores.keys), "truth"].to_numpy(dtype=float)
-    summary = replicate_summary(scores, truth, topk=[TOP_K], n_boot=cfg.analysis.n_boot, seed=cfg.analysis.seed)
-    tau, best = summary["kendall"], summary[f"supernet_best@{TOP_K}"]
-    return {"mode": r.mode, "fraction": r.fraction, "n_pool": len(kept), "mean_truth": mean_truth,
-            "n_archs": len(scores.keys), "replicates": len(tables),
-            "supernet_top10_best": best["value"], "supernet_top10_best_ci_low": best["ci_low"],
-            "supernet_top10_best_ci_high": best["ci_high"], "supernet_top10_best_sd": best["sd"],
-            "random_top10_expected": summary["random_expected_best"][str(TOP_K)],
-            "kendall": tau["value"], "kendall_ci_low": tau["ci_low"], "kendall_ci_high": tau["ci_high"],
-            "kendall_sd": tau["sd"], "kendall_per_replicate": tau["per_replicate"], "run_dir": str(runs_dir)}
-
-
-def format_rows(rows: Sequence[dict[str, Any]]) -> str:
-    """The study's rows as a plain-text table for the terminal."""
-    lines = [f"{'mode':<10} {'p':>5} {'pool':>6} {'mean truth':>10} {'top-10 best':>11} {'95% CI':>15} "
-             f"{'random 10':>9} {'kendall':>8} {'95% CI':>17} {'reps':>4}"]
-    for r in rows:
-        lines.append(f"{r['mode']:<10} {r['fraction']:>5g} {r['n_pool']:>6} {r['mean_truth']:>10.2f} "
-                     f"{r['supernet_top10_best']:>11.2f} [{r['supernet_top10_best_ci_low']:.2f}, "
-                     f"{r['supernet_top10_best_ci_high']:.2f}] {r['random_top10_expected']:>9.2f} {r['kendall']:>+8.3f} "
-                     f"[{r['kendall_ci_low']:+.3f}, {r['kendall_ci_high']:+.3f}] {r['replicates']:>4}")
-    return "\n".join(lines)

@@ -15,7 +15,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from wsnas.analysis.inference import p_text
-from wsnas.analysis.plots import as_number, styled
+from wsnas.analysis.plots.style import as_number, styled
 
 SUPERNET_COLOR, BASELINE_COLOR = "tab:blue", "0.25"
 BETTER, WORSE, TIED = "tab:green", "tab:red", "0.55"  # the supernet better, the baseline better, neither
