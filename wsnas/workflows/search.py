@@ -94,9 +94,9 @@ def search_run(cfg: Config, path: Path, evaluate: bool) -> None:
 
     run = RunDir(path)
     run.init(cfg)
-    truth = TruthLookup(cfg)  # looked up once: the search's derived archs, then the method's ranking
+    truth = TruthLookup(cfg)  # loaded once: the search's derived archs, the evaluation, the analysis, the ranking
     run_search(cfg, run, truth)
     if evaluate:
-        pipeline.evaluate(cfg, run)
-        pipeline.analyze(cfg, run.path)
+        pipeline.evaluate(cfg, run, truth=truth.table)
+        pipeline.analyze(cfg, run.path, truth.table)
         print(method_ranking(cfg, run, truth))
