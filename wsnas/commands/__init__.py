@@ -20,7 +20,7 @@ ORDER = (
     "wsnas.supernets.bench",
     "wsnas.supernets.standalone",
     "wsnas.supernets.proxies_cli",
-    "wsnas.supernets.search_cli",
-    "wsnas.analysis.search_report",
+    "wsnas.commands.search",
+    "wsnas.commands.search_report",
     "wsnas.supernets.autotune_cli",
 )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from wsnas.commands.options import add_config_args, csv_option, existing_run
+from wsnas.commands.options import add_config_args, csv_list, existing_run
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -19,7 +19,7 @@ def run(args: argparse.Namespace) -> None:
     from wsnas.analysis.studies.finetune import format_rows
     from wsnas.workflows.finetune_study import finetune_study
 
-    batches = csv_option(args.batches, int, "--batches", "0,1,5,10")
+    batches = csv_list(args.batches, int, "--batches", "0,1,5,10")
     cfg, run_dir = existing_run(args)
     document = finetune_study(cfg, run_dir, batches)
     print(format_rows(document["rows"]))

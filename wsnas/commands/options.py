@@ -40,6 +40,14 @@ def add_config_args(p: argparse.ArgumentParser, with_preset: bool) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
+def csv_list(text: str, parse: Callable[[str], T], flag: str, example: str) -> list[T]:
+    """A comma-separated option as a list of values; a clear error naming the flag otherwise."""
+    try:
+        return [parse(item.strip()) for item in text.split(",") if item.strip()]
+    except ValueError:
+        raise WsnasError(f"{flag} {text!r} must be a comma-separated list like {example}") from None
+
+
 def overrides_from_args(args: argparse.Namespace) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for item in args.set:
@@ -80,14 +88,6 @@ def existing_run(args: argparse.Namespace, path: str | Path | None = None) -> tu
         apply_overrides(cfg, overrides)
         run.init(cfg)
     return cfg, run
-
-
-def csv_option(text: str, parse: Callable[[str], T], flag: str, example: str) -> list[T]:
-    """A comma-separated option as a list of values; a clear error naming the flag otherwise."""
-    try:
-        return [parse(item.strip()) for item in text.split(",") if item.strip()]
-    except ValueError:
-        raise WsnasError(f"{flag} {text!r} must be a comma-separated list like {example}") from None
 
 
 PLUGIN_HELP = "import a plugin that registers your own space (a module or a .py file; repeatable)"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from wsnas.commands.options import add_config_args, csv_option, overrides_from_args
+from wsnas.commands.options import add_config_args, csv_list, overrides_from_args
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -24,8 +24,8 @@ def run(args: argparse.Namespace) -> None:
     from wsnas.analysis.studies.pruning import format_rows
     from wsnas.workflows.pruning_study import plan, pruning_study, study_config
 
-    runs = plan(csv_option(args.fractions, float, "--fractions", "0,0.25,0.5"),
-                csv_option(args.modes, str, "--modes", "optimistic,random"))
+    runs = plan(csv_list(args.fractions, float, "--fractions", "0,0.25,0.5"),
+                csv_list(args.modes, str, "--modes", "optimistic,random"))
     cfg, lighter = study_config(args.preset, args.config, overrides_from_args(args))
     if lighter:
         print(f"[prune-study] lighter training for the {args.preset} preset: "

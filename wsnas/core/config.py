@@ -88,7 +88,7 @@ class AnalysisConfig:
 @dataclass
 class SearchConfig:
     """The weight-sharing search methods (`wsnas search`); each method's published settings are applied as a
-    preset layer (wsnas.supernets.search_methods), so these defaults matter only where a method sets nothing."""
+    preset layer (wsnas.benchmarks.search_methods), so these defaults matter only where a method sets nothing."""
 
     method: str = "rsps"             # rsps | enas | darts-v1 | darts-v2 | gdas | snas | gaea
     level: str = "auto"              # bilevel: weights on the weight split, arch step on the arch split of the

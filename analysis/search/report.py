@@ -1,4 +1,4 @@
-"""`wsnas search-report DIR [DIR ...]`: the search methods' report (no torch), one page per call.
+"""The search methods' report (no torch), one page per call of `wsnas search-report DIR [DIR ...]`.
 
 A DIR is a search directory of `wsnas search` (seed-<k>/ runs, and uniform/ with --baseline) or an SNAS sweep
 (--lambdas: lambda-<l>/seed-<k>/). Per space it draws the derived arch's true accuracy against search epoch (every
@@ -9,7 +9,6 @@ beside the published figure.
 """
 from __future__ import annotations
 
-import argparse
 import json
 import math
 from pathlib import Path
@@ -21,28 +20,25 @@ import pandas as pd
 from wsnas.analysis.plots import style as plots
 from wsnas.analysis.metrics import random_expected_best
 from wsnas.analysis.report.pages import Item, Report, Section, report_name, write_pages
-from wsnas.analysis.search_plots import (RankingRow, Trajectory, ranking_figure, shares_figure, tradeoff_figure,
-                                         trajectory_figure)
-from wsnas.analysis.search_results import (RESULT, SEARCH_LOG, SHARES, TRADEOFF, TRUTH_PREFIX, pareto_front,
-                                           read_result, space_table, tradeoff_summary)
-from wsnas.core.atomic import atomic_path
+from wsnas.analysis.search.figures import (RankingRow, Trajectory, ranking_figure, shares_figure, tradeoff_figure,
+                                           trajectory_figure)
+from wsnas.analysis.search.results import pareto_front, read_result, seed_runs, space_table, tradeoff_summary
 from wsnas.benchmarks.groundtruth import load_ground_truth
+from wsnas.benchmarks.search_methods import find_method
+from wsnas.benchmarks.truth_lookup import TRUTH_PREFIX
+from wsnas.core.atomic import atomic_path
 from wsnas.core.errors import WsnasError
-from wsnas.supernets.search_presets import PUBLISHED
+from wsnas.core.run_files import CONFIG, SEARCH_LOG, SEARCH_RESULT, SEARCH_SHARES, SNAS_TRADEOFF
 
 RANDOM_SEARCH_ARCHS = 100  # the random-search line: expected best truth of this many random archs
 
 
-def _seed_runs(directory: Path) -> list[Path]:
-    runs = [p for p in directory.glob("seed-*") if (p / RESULT).is_file()]
-    return sorted(runs, key=lambda p: int(p.name.split("-", 1)[1]))
-
-
 def _label(run: Path) -> str:
-    """The method, with GAEA's base and the level when not the method's own."""
-    config = json.loads((run / "config.json").read_text())["config"]
+    """The method, with its base (GAEA's) and the level when not the method's own."""
+    config = json.loads((run / CONFIG).read_text())["config"]
     s = config["search"]
-    label = s["method"] + (f" ({s['gaea_base']})" if s["method"] == "gaea" else "")
+    record = find_method(s["method"])
+    label = s["method"] + (f" ({s['gaea_base']})" if record is not None and record.bases else "")
     return label + (f", {s['level']}" if s["level"] != "auto" else "")
 
 
@@ -58,14 +54,14 @@ class _Search:
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory
-        self.runs = _seed_runs(directory)
+        self.runs = seed_runs(directory)
         if not self.runs:
-            raise WsnasError(f"{directory} holds no finished search run (seed-<k>/{RESULT}); give directories made "
-                             f"by `wsnas search` (their --run-dir)")
+            raise WsnasError(f"{directory} holds no finished search run (seed-<k>/{SEARCH_RESULT}); give directories "
+                             f"made by `wsnas search` (their --run-dir)")
         self.results = [read_result(r) for r in self.runs]
         self.label = _label(self.runs[0])
         self.space, self.metric = self.results[0]["space"], self.results[0]["truth_metric"]
-        self.uniform = [read_result(r) for r in _seed_runs(directory / "uniform")]
+        self.uniform = [read_result(r) for r in seed_runs(directory / "uniform")]
 
     def trajectory(self) -> Trajectory:
         logs = [pd.read_csv(run / SEARCH_LOG) for run in self.runs]
@@ -76,7 +72,7 @@ class _Search:
         return Trajectory(self.label, epochs, truth)
 
     def shares(self) -> pd.DataFrame:
-        return pd.read_csv(self.runs[0] / SHARES, dtype={"choice": str, "slot": str})
+        return pd.read_csv(self.runs[0] / SEARCH_SHARES, dtype={"choice": str, "slot": str})
 
     def ranking(self) -> RankingRow | None:
         method = [k for k in (_kendall(r, "method") for r in self.results) if k]
@@ -88,11 +84,12 @@ class _Search:
         values = np.array([r["derived"]["truth"].get(TRUTH_PREFIX + self.metric) for r in self.results], dtype=float)
         sd = f" ± {values.std(ddof=1):.2f}" if len(values) > 1 else ""
         cpu = np.mean([r["seconds"].get("search_cpu", math.nan) for r in self.results])
-        published = PUBLISHED.get(self.results[0]["method"])
+        record = find_method(self.results[0]["method"])
+        published = record.published if record is not None else None
         ref = ""
         if published:
-            ref = f"; published {published['acc']:.2f}" + (f" ± {published['sd']:.2f}" if published["sd"] is not None
-                                                            else "") + f" ({published['source']})"
+            ref = f"; published {published.acc:.2f}" + (f" ± {published.sd:.2f}" if published.sd is not None
+                                                         else "") + f" ({published.source})"
         keys = ", ".join(sorted({r["derived"]["key"] for r in self.results}))
         return (f"{self.label}: derived arch {self.metric} {np.nanmean(values):.2f}{sd} over {len(values)} seed(s), "
                 f"{cpu:.0f} CPU-s of search per seed{ref}. Derived: {keys}")
@@ -112,7 +109,7 @@ def render_search_report(directories: list[str | Path], name: str | None = None,
     dirs = [Path(d) for d in directories]
     if not dirs:
         raise WsnasError("no directory given; pass search directories made by `wsnas search`")
-    sweeps = [d for d in dirs if any(d.glob(f"lambda-*/seed-*/{RESULT}"))]
+    sweeps = [d for d in dirs if any(d.glob(f"lambda-*/seed-*/{SEARCH_RESULT}"))]
     searches = [_Search(d) for d in dirs if d not in sweeps]
     out = Path(out_root) / report_name(dirs, name)
     out.mkdir(parents=True, exist_ok=True)
@@ -153,7 +150,7 @@ def render_search_report(directories: list[str | Path], name: str | None = None,
         sections.append(section)
     for sweep in sweeps:
         tradeoff_summary(sweep)
-        derived = pd.DataFrame(json.loads((sweep / TRADEOFF).read_text())["rows"])
+        derived = pd.DataFrame(json.loads((sweep / SNAS_TRADEOFF).read_text())["rows"])
         space, metric = derived["space"].iloc[0], derived["truth_metric"].iloc[0]
         table = space_table(space, metric, mirror)
         cost = "params_M"
@@ -172,17 +169,3 @@ def render_search_report(directories: list[str | Path], name: str | None = None,
             stale.unlink()
     return write_pages(out, sections)
 
-
-def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("search-report", help="figures of `wsnas search` runs: derived archs, op shares, rankings, "
-                                             "SNAS's trade-off")
-    p.add_argument("dirs", nargs="+", metavar="SEARCH_DIR", help="search directories (wsnas search --run-dir)")
-    p.add_argument("--name", help="report folder name (default: the directories' names)")
-    p.add_argument("--out-root", default="reports", help="where report folders go (default: ./reports)")
-    p.add_argument("--data-mirror", help="local mirror of the ground truth (default: $WSNAS_DATA_MIRROR)")
-    p.set_defaults(func=_cmd)
-
-
-def _cmd(args: argparse.Namespace) -> None:
-    report = render_search_report(args.dirs, args.name, args.out_root, args.data_mirror)
-    print(f"[search-report] {report.index}\n[search-report] {report.summary}")
