@@ -31,7 +31,7 @@ from wsnas.analysis.report.pages import Missing, PlannedFigure
 from wsnas.analysis.report.reading import read_study
 from wsnas.analysis.studies.audit import audit_columns, audit_study_docs, read_joined
 from wsnas.analysis.studies.inputs import StudyError
-from wsnas.analysis.studies.registry import BY_NAME, FOR_AUDIT
+from wsnas.analysis.studies import registry
 from wsnas.core.errors import WsnasError
 from wsnas.core.run_files import METRICS
 from wsnas.core.runs import RunDir
@@ -64,7 +64,7 @@ def audit_plan(directory: Path, label: str) -> tuple[list[PlannedFigure], list[M
     baselines = audit_baselines(metrics, label, rerun_command(tree, directory))
     figures = [b for b in baselines if isinstance(b, PlannedFigure)] + figures  # the verdicts first
     missing = [b for b in baselines if isinstance(b, Missing)]
-    for name in FOR_AUDIT:
+    for name in registry.for_audit():
         item = _audit_study(directory, name, label)
         (figures if isinstance(item, PlannedFigure) else missing).append(item)
     return figures, missing
@@ -166,7 +166,7 @@ def _grid_findings(grid: PairGrid) -> list[str]:
 def _audit_study(directory: Path, name: str, label: str) -> PlannedFigure | Missing:
     """The bias or operator figure of an audit: its studies/<name>.json (`wsnas studies` on any pair), else
     computed here on its first pair."""
-    study = BY_NAME[name]
+    study = registry.study(name)
     title, caption = study.title, study.caption
     doc = read_study(directory, name)
     if doc is None:

@@ -15,7 +15,7 @@ from wsnas.analysis.report.baselines import run_baselines
 from wsnas.analysis.report.pages import Missing, PlannedFigure
 from wsnas.analysis.report.reading import ANALYZE, EVALUATE, is_run, read_metrics, read_study
 from wsnas.analysis.studies.record import STUDY_DIR, Study
-from wsnas.analysis.studies.registry import STUDIES
+from wsnas.analysis.studies import registry
 from wsnas.analysis.verdicts import common_groups, load_tables, select_group, supernet_set
 from wsnas.core.errors import WsnasError
 from wsnas.core.groups import runs_of
@@ -28,7 +28,7 @@ def run_plan(directory: Path, label: str, mirror: str | None) -> tuple[list[Plan
     if is_run(directory):
         candidates += run_baselines(directory, read_metrics(directory), label)
         candidates.append(_scatter(directory, label, mirror))
-    candidates += [study_figure(directory, study, label) for study in STUDIES]
+    candidates += [study_figure(directory, study, label) for study in registry.studies()]
     figures = [c for c in candidates if isinstance(c, PlannedFigure)]
     return figures, [c for c in candidates if isinstance(c, Missing)]
 

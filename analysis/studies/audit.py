@@ -18,7 +18,7 @@ from wsnas.analysis.compare import FINETUNE, SCORE_SET
 from wsnas.analysis.direction import Column
 from wsnas.analysis.studies.inputs import StudyError, StudyInput, write_study
 from wsnas.analysis.studies.record import StudyOptions
-from wsnas.analysis.studies.registry import BY_NAME, COMPUTED, FOR_AUDIT
+from wsnas.analysis.studies import registry
 from wsnas.benchmarks.groundtruth import GroundTruth
 from wsnas.benchmarks.registry import space_names
 from wsnas.core.runs import TEXT_COLUMNS, RunDir
@@ -82,21 +82,22 @@ def audit_study_docs(directory: str | Path, names: Sequence[str], score: str | N
                      truth: str | None = None) -> dict[str, dict]:
     """{name: document} of the studies `names` (bias, operators) on an audit's pair, each naming its score."""
     inp, column = audit_study_input(directory, score, truth)
-    return {name: {**BY_NAME[name].compute([inp], StudyOptions()), "score": column.describe()} for name in names}
+    return {name: {**registry.study(name).compute([inp], StudyOptions()), "score": column.describe()} for name in names}
 
 
 def run_audit_studies(directory: str | Path, names: Sequence[str] | None, *, score: str | None = None,
                       truth: str | None = None) -> dict[str, Path]:
     """Write AUDIT/studies/<name>.json for `names` (default: bias and operators); {name: path}."""
-    chosen = list(names) if names else list(FOR_AUDIT)
-    unknown = [n for n in chosen if n not in COMPUTED]
+    audit_studies = registry.for_audit()
+    chosen = list(names) if names else list(audit_studies)
+    unknown = [n for n in chosen if n not in registry.computed()]
     if unknown:
         raise StudyError(f"unknown study {', '.join(unknown)} in --only; studies of an audit: "
-                         f"{', '.join(FOR_AUDIT)}")
-    other = [n for n in chosen if n not in FOR_AUDIT]
+                         f"{', '.join(audit_studies)}")
+    other = [n for n in chosen if n not in audit_studies]
     if other:
-        why = {n: BY_NAME[n].not_for_audit for n in other}
+        why = {n: registry.study(n).not_for_audit for n in other}
         raise StudyError(f"{directory} is an audit: {'; '.join(f'{n} does not apply ({why[n]})' for n in other)}; "
-                         f"studies of an audit: {', '.join(FOR_AUDIT)}")
+                         f"studies of an audit: {', '.join(audit_studies)}")
     docs = audit_study_docs(directory, chosen, score, truth)
     return {name: write_study(directory, doc) for name, doc in docs.items()}

@@ -24,7 +24,7 @@ from wsnas.analysis.studies.audit import run_audit_studies
 from wsnas.analysis.studies.inputs import StudyError, load_inputs, write_study
 from wsnas.analysis.studies.null_bands import NULL_SIMS
 from wsnas.analysis.studies.record import StudyOptions
-from wsnas.analysis.studies.registry import BY_NAME, COMPUTED
+from wsnas.analysis.studies import registry
 from wsnas.core.runs import RunDir
 
 
@@ -42,10 +42,11 @@ def run_studies(run_path: str | Path, names: Sequence[str] | None = None, *, met
         return run_audit_studies(run_path, names, score=score, truth=metric)
     if score is not None:
         raise StudyError(f"--score picks a score column of an audit; {run_path} is a run (its score: the supernet)")
-    names = COMPUTED if names is None else names
-    unknown = [n for n in names if n not in COMPUTED]
+    computed = registry.computed()
+    names = computed if names is None else names
+    unknown = [n for n in names if n not in computed]
     if unknown or not names:
-        raise StudyError(f"unknown studies {unknown} in --only; choose from {', '.join(COMPUTED)} "
+        raise StudyError(f"unknown studies {unknown} in --only; choose from {', '.join(computed)} "
                          f"(comma-separated, e.g. --only epochs,topk)")
     if null_sims < 20:
         raise StudyError(f"--null-sims {null_sims}: the null band needs at least 20 draws (default {NULL_SIMS})")
@@ -53,6 +54,6 @@ def run_studies(run_path: str | Path, names: Sequence[str] | None = None, *, met
     progress = reps[0].cfg.runtime.progress if progress is None else progress
     options = StudyOptions(draws, draw_size, null_sims, progress, run_path)
     members = [str(inp.run.path) for inp in reps]
-    return {name: write_study(run_path, {**BY_NAME[name].compute(reps, options), "run_dir": str(run_path),
+    return {name: write_study(run_path, {**registry.study(name).compute(reps, options), "run_dir": str(run_path),
                                          "replicates": len(reps), "members": members})
             for name in tqdm(names, desc="studies", unit="study", disable=not progress)}

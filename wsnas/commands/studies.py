@@ -6,14 +6,14 @@ import argparse
 import json
 
 from wsnas.analysis.studies.null_bands import NULL_SIMS
-from wsnas.analysis.studies.registry import COMPUTED
+from wsnas.analysis.studies import registry
 from wsnas.analysis.studies.runner import run_studies
 
 
 def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p = sub.add_parser("studies", help="rank-disorder studies of a run: epochs, top-k, size bias, operator bias")
     p.add_argument("run", help="run directory (evaluated; several epochs for the epochs study)")
-    p.add_argument("--only", help=f"comma-separated subset of {','.join(COMPUTED)} (default: all)")
+    p.add_argument("--only", help=f"comma-separated subset of {','.join(registry.computed())} (default: all)")
     p.add_argument("--truth", help="ground-truth column (default: the run's analysis.truth; an audit's first)")
     p.add_argument("--score", help="an audit's score column (default: its first)")
     p.add_argument("--data-mirror", help="local mirror of the ground truth (default: the run's, or $WSNAS_DATA_MIRROR)")
