@@ -20,7 +20,8 @@ from wsnas.analysis.features import feature_table
 from wsnas.analysis.null import fit_null, kendall_rows, null_bands, truth_strata
 from wsnas.analysis.studies import StudyInput
 from wsnas.benchmarks.groundtruth import GroundTruth
-from wsnas.benchmarks.nb201 import OPS, NB201Space
+from wsnas.benchmarks.spaces.nb201.cell import OPS
+from wsnas.benchmarks.spaces.nb201.space import NB201Space
 from wsnas.core.config import Config
 from wsnas.core.runs import RunDir
 

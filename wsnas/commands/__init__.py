@@ -8,7 +8,7 @@ ORDER = (
     "wsnas.commands.study",
     "wsnas.commands.evaluate",
     "wsnas.commands.analyze",
-    "wsnas.benchmarks.catalog",
+    "wsnas.commands.benchmarks",
     "wsnas.analysis.results_cli",
     "wsnas.analysis.audit",
     "wsnas.analysis.paired_cli",

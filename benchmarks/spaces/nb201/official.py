@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from wsnas.benchmarks.groundtruth import SEED_MARK, GroundTruth, GroundTruthError
-from wsnas.benchmarks.nb201 import NB201Space
+from wsnas.benchmarks.spaces.nb201.space import NB201Space
 
 # metric -> (dataset, set name) as the benchmark APIs' ArchResults.get_metrics take them
 FULL_METRICS: dict[str, tuple[str, str]] = {  # hp '200' ('full')
