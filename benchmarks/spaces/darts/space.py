@@ -59,11 +59,11 @@ class DartsSpace(SearchSpace):
         return n_genotypes()
 
     def random_arch(self, rng: random.Random) -> Genotype:
-        """A genotype sampled as NAS-Bench-301 samples (darts_genotype.random_genotype)."""
+        """A genotype sampled as NAS-Bench-301 samples (genotype.random_genotype)."""
         return random_genotype(rng)
 
     def features(self, arch: Genotype) -> dict[str, Any]:
-        """Parameters as NAS-Bench-301's sample counts them (C=32, 8 cells; darts_cost.nb301_params) and the
+        """Parameters as NAS-Bench-301's sample counts them (C=32, 8 cells; cost.nb301_params) and the
         count of each op over the 16 pairs of both cells."""
         features: dict[str, Any] = {"params_M": nb301_params(arch) / 1e6}
         features.update({f"n_ops:{op}": sum(o == op for cell in arch for o, _ in cell) for op in OPS})

@@ -8,7 +8,7 @@ The space holds 423,624 distinct cells (`size`), but only NASLib's sample of the
 no full enumeration is needed: `enumerate` yields the sample's 292 distinct cells (the evaluation pool, in
 the file's order; it reads the file from the mirror last given to `ground_truth`, else $WSNAS_DATA_MIRROR or
 the download), while `random_arch`, which draws the supernet's training paths, samples the whole space as
-NAS-Bench-101's random search does (nb101_spec.random_spec). So `wsnas study` trains on the whole space and
+NAS-Bench-101's random search does (spec.random_spec). So `wsnas study` trains on the whole space and
 scores the sample; the `unique` training sampler, which needs the function classes, draws from the sample.
 """
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """Import an official NAS-Bench-201 file (NAS-Bench-201-v1_0/v1_1 .pth) or NATS-Bench topology data as a
-GroundTruth with the columns of wsnas.benchmarks.groundtruth.
+GroundTruth with the columns of the pinned NAS-Bench-201 table (wsnas.benchmarks.spaces.nb201.truth).
 
 The official files are read with their own APIs (`nas_201_api`, `nats_bench`), imported only here: they pull
 in torch, which the rest of wsnas.benchmarks never imports.
