@@ -25,7 +25,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from wsnas.benchmarks.channel import CHOICES, ArchC, Block, Conv, Skeleton, check_width_mult, layer_width, widths
+from wsnas.benchmarks.spaces.channel.space import (CHOICES, ArchC, Block, Conv, Skeleton, check_width_mult, layer_width,
+                                                   widths)
 from wsnas.supernets.stages import IMAGES, Step
 
 Candidates = tuple[dict[int, int], ...]  # per searchable layer: width digit -> channels

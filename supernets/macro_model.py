@@ -13,7 +13,7 @@ from typing import Callable
 import torch
 from torch import nn
 
-from wsnas.benchmarks.macro import MB_SHAPES, OPS, ArchMacro, Layer, skeleton
+from wsnas.benchmarks.spaces.macro.space import MB_SHAPES, OPS, ArchMacro, Layer, skeleton
 from wsnas.supernets.selection import is_discrete, run_entry
 from wsnas.supernets.stages import IMAGES, Step
 

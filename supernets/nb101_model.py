@@ -30,9 +30,9 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from wsnas.benchmarks.nb101_cost import STEM_CHANNELS, vertex_channels
-from wsnas.benchmarks.nb101_spec import MAX_VERTICES, MAXPOOL3X3, OPS, SHORT, Spec
 from wsnas.benchmarks.space import SpaceError
+from wsnas.benchmarks.spaces.nb101.cost import STEM_CHANNELS, vertex_channels
+from wsnas.benchmarks.spaces.nb101.spec import MAX_VERTICES, MAXPOOL3X3, OPS, SHORT, Spec
 from wsnas.core.config import Config
 
 Layout = Callable[[int, int], tuple[list[tuple[int, set[str]]], bool]]  # (c_in, c_out) -> Cell's layout, out_proj

@@ -23,7 +23,8 @@ from wsnas.analysis.studies.null_bands import percentiles
 from wsnas.analysis.studies.operator_bias import operator_study
 from wsnas.analysis.studies.size_bias import bias_study
 from wsnas.benchmarks.groundtruth import GroundTruth
-from wsnas.benchmarks.nb201 import OPS, NB201Space
+from wsnas.benchmarks.spaces.nb201.cell import OPS
+from wsnas.benchmarks.spaces.nb201.space import NB201Space
 from wsnas.core.config import Config
 from wsnas.core.runs import RunDir
 

@@ -15,7 +15,7 @@ from wsnas.analysis import metrics as m
 from wsnas.analysis.ceiling import no_ceiling_reason, reliability_bound, seed_ceiling
 from wsnas.analysis.compare import format_summary, join_truth, summarise
 from wsnas.benchmarks.groundtruth import GroundTruth, load_ground_truth
-from wsnas.benchmarks.nb201 import NB201Space
+from wsnas.benchmarks.spaces.nb201.space import NB201Space
 
 METRIC = "cifar10/test"
 SEEDS = [f"{METRIC}#seed{k}" for k in range(3)]

@@ -8,7 +8,7 @@ ORDER = (
     "wsnas.commands.study",
     "wsnas.commands.evaluate",
     "wsnas.commands.analyze",
-    "wsnas.benchmarks.catalog",
+    "wsnas.commands.benchmarks",
     "wsnas.commands.results",
     "wsnas.commands.audit",
     "wsnas.commands.compare",

@@ -30,12 +30,11 @@ from __future__ import annotations
 import itertools
 import os
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar, Iterator
+from typing import Any, ClassVar, Iterator
 
+from wsnas.benchmarks.groundtruth import GroundTruth
 from wsnas.benchmarks.space import ArchError, SearchSpace, Slot, SpaceError
-
-if TYPE_CHECKING:
-    from wsnas.benchmarks.groundtruth import GroundTruth
+from wsnas.benchmarks.xiusu_truth import load_seed_table
 
 ArchC = tuple[int, ...]  # one digit 1..4 per searchable layer
 CHOICES: tuple[int, ...] = (1, 2, 3, 4)
@@ -77,7 +76,7 @@ class Skeleton:
     slots: tuple[str, ...]  # a name per searchable layer
     blocks: tuple[Block, ...]
     classifier_in: int  # layer whose width feeds the classifier
-    source: str  # name of the ground-truth file in wsnas.benchmarks.sources.SOURCES
+    source: str  # name of the ground-truth file in wsnas.benchmarks.xiusu_truth.XIUSU_SOURCES
 
 
 def _stem() -> Block:
@@ -206,9 +205,7 @@ class ChannelSpace(SearchSpace):
         features.update({f"edge:{slot}": RATIOS[d] for slot, d in zip(self.skeleton.slots, arch)})
         return features
 
-    def ground_truth(self, mirror: str | os.PathLike | None = None) -> "GroundTruth":
-        from wsnas.benchmarks.xiusu_truth import load_seed_table  # groundtruth imports the registry of spaces
-
+    def ground_truth(self, mirror: str | os.PathLike | None = None) -> GroundTruth:
         return load_seed_table(self, self.skeleton.source, "acc", "mean", f"Channel-Bench-Macro {self.skeleton.title}",
                                mirror)
 

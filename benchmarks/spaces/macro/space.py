@@ -17,13 +17,12 @@ from __future__ import annotations
 import itertools
 import os
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import Any, Iterator
 
+from wsnas.benchmarks.groundtruth import GroundTruth
 from wsnas.benchmarks.space import ArchError, SearchSpace, Slot
+from wsnas.benchmarks.xiusu_truth import load_seed_table
 from wsnas.core.errors import WsnasError
-
-if TYPE_CHECKING:
-    from wsnas.benchmarks.groundtruth import GroundTruth
 
 OPS: tuple[str, ...] = ("identity", "mb3_k3", "mb6_k5")  # key digit = position
 MB_SHAPES: dict[str, tuple[int, int]] = {"mb3_k3": (3, 3), "mb6_k5": (6, 5)}  # op -> (expansion, kernel)
@@ -206,7 +205,5 @@ class MacroSpace(SearchSpace):
         """(all mb6_k5, all identity): the most and the fewest parameters and FLOPs."""
         return (OPS[2],) * NUM_LAYERS, (OPS[0],) * NUM_LAYERS
 
-    def ground_truth(self, mirror: str | os.PathLike | None = None) -> "GroundTruth":
-        from wsnas.benchmarks.xiusu_truth import load_seed_table  # which builds on groundtruth.py, importing this
-
+    def ground_truth(self, mirror: str | os.PathLike | None = None) -> GroundTruth:
         return load_seed_table(self, "nas-bench-macro_cifar10", "test_acc", "mean_acc", "NAS-Bench-Macro", mirror)

@@ -23,7 +23,7 @@ Counting conventions, as the file's `params` and `flops` (NASLib's zc_nasbench10
 """
 from __future__ import annotations
 
-from wsnas.benchmarks.nb101_spec import CONV1X1, CONV3X3, MAXPOOL3X3, Spec
+from wsnas.benchmarks.spaces.nb101.spec import CONV1X1, CONV3X3, MAXPOOL3X3, Spec
 
 STEM_CHANNELS = 128
 NUM_STACKS = 3

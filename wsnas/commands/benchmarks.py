@@ -1,13 +1,14 @@
-"""`wsnas benchmarks`: list the spaces and their ground-truth sources, fetch them, import official files, and
-correlate a space's ground-truth columns (wsnas.analysis.correlate)."""
+"""`wsnas benchmarks list|fetch|import|correlate`: list the spaces and their ground-truth sources, fetch them,
+import official files, and correlate a space's ground-truth columns (computed by wsnas.analysis.correlate)."""
 from __future__ import annotations
 
 import argparse
 from pathlib import Path
 
+from wsnas.analysis.correlate import add_arguments, cmd_correlate
+from wsnas.benchmarks.all_sources import SOURCES
 from wsnas.benchmarks.groundtruth import load_ground_truth
 from wsnas.benchmarks.registry import get_space, space_names
-from wsnas.benchmarks.sources import SOURCES
 from wsnas.benchmarks.space import SearchSpace
 from wsnas.core.errors import WsnasError
 
@@ -23,8 +24,6 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     imp.add_argument("file", help="NAS-Bench-201-v1_*.pth (or a NATS-tss directory)")
     imp.add_argument("--out", required=True, help="CSV to write")
     imp.add_argument("--trust", action="store_true", help="allow arbitrary pickled objects in the file")
-    from wsnas.analysis.correlate import add_arguments  # the analysis layer computes the correlations
-
     add_arguments(actions.add_parser("correlate", help="Kendall and Spearman (95%% CIs) between every pair of a "
                                                        "space's ground-truth columns; table and heat map"))
     p.set_defaults(func=run)
@@ -35,15 +34,13 @@ def run(args: argparse.Namespace) -> None:
     if args.action == "list":
         _list()
     elif args.action == "correlate":
-        from wsnas.analysis.correlate import cmd_correlate
-
         cmd_correlate(args)
     elif args.action == "fetch":
         truth = load_ground_truth(args.space, args.data_mirror)
         print(f"{args.space}: {len(truth)} archs, metrics: {', '.join(truth.metrics())}")
         print(f"source: {truth.source}")
     else:
-        from wsnas.benchmarks.nb201_import import import_official
+        from wsnas.benchmarks.spaces.nb201.official import import_official
 
         truth = import_official(Path(args.file), trust=args.trust)
         truth.to_csv(args.out)

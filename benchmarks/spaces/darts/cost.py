@@ -12,7 +12,7 @@ the BN is affine, linear weight and bias). FLOPs are not modelled (the file's `f
 """
 from __future__ import annotations
 
-from wsnas.benchmarks.darts_genotype import NUM_NODES, Cell, Genotype
+from wsnas.benchmarks.spaces.darts.genotype import NUM_NODES, Cell, Genotype
 
 NUM_CLASSES = 10
 STEM_MULTIPLIER = 3

@@ -1,6 +1,6 @@
 """The NAS-Bench-101 space (Ying et al., ICML 2019) with NASLib's 500-row sample as ground truth (no torch).
 
-An arch is a cell spec (wsnas.benchmarks.nb101_spec): pruned as the benchmark prunes it and relabelled to
+An arch is a cell spec (wsnas.benchmarks.spaces.nb101.spec): pruned as the benchmark prunes it and relabelled to
 the one representative of its isomorphism class, so every spelling of a cell gives the same arch and the
 same supernet path. Its key is the benchmark's module hash, the key of NAS-Bench-101's own table.
 
@@ -8,7 +8,7 @@ The space holds 423,624 distinct cells (`size`), but only NASLib's sample of the
 no full enumeration is needed: `enumerate` yields the sample's 292 distinct cells (the evaluation pool, in
 the file's order; it reads the file from the mirror last given to `ground_truth`, else $WSNAS_DATA_MIRROR or
 the download), while `random_arch`, which draws the supernet's training paths, samples the whole space as
-NAS-Bench-101's random search does (nb101_spec.random_spec). So `wsnas study` trains on the whole space and
+NAS-Bench-101's random search does (spec.random_spec). So `wsnas study` trains on the whole space and
 scores the sample; the `unique` training sampler, which needs the function classes, draws from the sample.
 """
 from __future__ import annotations
@@ -17,15 +17,15 @@ import ast
 import functools
 import os
 import random
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import Any, Iterator
 
-from wsnas.benchmarks.nb101_spec import (FORMAT_HINT, OPS, SHORT, Spec, canonical, from_string, from_tuple, is_hash,
-                                         module_hash, random_spec)
+from wsnas.benchmarks.groundtruth import GroundTruth
+from wsnas.benchmarks.naslib_truth import load_naslib_sample
 from wsnas.benchmarks.space import ArchError, SearchSpace
+from wsnas.benchmarks.spaces.nb101.cost import nb101_counts
+from wsnas.benchmarks.spaces.nb101.spec import (FORMAT_HINT, OPS, SHORT, Spec, canonical, from_string, from_tuple,
+                                                is_hash, module_hash, random_spec)
 from wsnas.core.errors import WsnasError
-
-if TYPE_CHECKING:
-    from wsnas.benchmarks.groundtruth import GroundTruth
 
 TRUTH = "cifar10/valid"  # NAS-Bench-101's 108-epoch validation accuracy, as NASLib's sample records it
 NUM_CELLS = 423_624  # distinct cells (module hashes) of the benchmark
@@ -58,7 +58,7 @@ class NB101Space(SearchSpace):
 
     def __init__(self) -> None:
         self._by_hash: dict[str, Spec] = {}  # every arch this instance has built, by key (parse accepts keys)
-        self._truth: tuple["GroundTruth", list[Spec]] | None = None
+        self._truth: tuple[GroundTruth, list[Spec]] | None = None
 
     def _remember(self, spec: Spec) -> Spec:
         arch = _canonical(spec)
@@ -118,22 +118,18 @@ class NB101Space(SearchSpace):
     def features(self, arch: Spec) -> dict[str, Any]:
         """Cost on the benchmark's network (128-channel stem, 3 stacks of 3 cells), op counts over the interior
         vertices, vertex and edge counts."""
-        from wsnas.benchmarks.nb101_cost import nb101_counts  # which builds on nb101_spec
-
         params, flops = nb101_counts(arch)
         features: dict[str, Any] = {"params_M": params / 1e6, "flops_M": flops / 1e6,
                                     "n_vertices": arch.n_vertices, "n_edges": arch.n_edges}
         features.update({f"n_ops:{SHORT[op]}": arch.ops.count(op) for op in OPS})
         return features
 
-    def _load_truth(self, mirror: str | os.PathLike | None) -> "GroundTruth":
-        from wsnas.benchmarks.naslib_truth import load_naslib_sample  # which builds on groundtruth.py
-
+    def _load_truth(self, mirror: str | os.PathLike | None) -> GroundTruth:
         truth, archs = load_naslib_sample(self, "zc_nasbench101", "nasbench101", TRUTH, "NAS-Bench-101", mirror)
         self._truth = truth, archs
         return truth
 
-    def ground_truth(self, mirror: str | os.PathLike | None = None) -> "GroundTruth":
+    def ground_truth(self, mirror: str | os.PathLike | None = None) -> GroundTruth:
         """NASLib's 500-row NAS-Bench-101 sample (292 distinct cells): validation accuracy, params, FLOPs and
         NASLib's zero-cost proxies (wsnas.benchmarks.naslib_truth)."""
         return self._load_truth(mirror)

@@ -1,5 +1,5 @@
 """Import an official NAS-Bench-201 file (NAS-Bench-201-v1_0/v1_1 .pth) or NATS-Bench topology data as a
-GroundTruth with the columns of wsnas.benchmarks.groundtruth.
+GroundTruth with the columns of the pinned NAS-Bench-201 table (wsnas.benchmarks.spaces.nb201.truth).
 
 The official files are read with their own APIs (`nas_201_api`, `nats_bench`), imported only here: they pull
 in torch, which the rest of wsnas.benchmarks never imports.
@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from wsnas.benchmarks.groundtruth import SEED_MARK, GroundTruth, GroundTruthError
-from wsnas.benchmarks.nb201 import NB201Space
+from wsnas.benchmarks.spaces.nb201.space import NB201Space
 
 # metric -> (dataset, set name) as the benchmark APIs' ArchResults.get_metrics take them
 FULL_METRICS: dict[str, tuple[str, str]] = {  # hp '200' ('full')

@@ -1,4 +1,4 @@
-"""NAS-Bench-201 (NATS topology space): cell encoding, canonical strings, isomorphism, enumeration.
+"""NAS-Bench-201 (NATS topology space) cells: encoding, canonical strings, isomorphism (plain Python).
 
 A cell is a DAG on 4 nodes; each of the 6 edges j<-i (i < j) carries one of 5 operations. The benchmark's
 own string format lists, node by node, the op on each incoming edge:
@@ -10,14 +10,7 @@ normalises them, so one arch always has one key.
 """
 from __future__ import annotations
 
-import itertools
-import os
-from typing import TYPE_CHECKING, Any, Iterator
-
-from wsnas.benchmarks.space import ArchError, SearchSpace, Slot
-
-if TYPE_CHECKING:
-    from wsnas.benchmarks.groundtruth import GroundTruth
+from wsnas.benchmarks.space import ArchError
 
 OPS: tuple[str, ...] = ("none", "skip_connect", "nor_conv_1x1", "nor_conv_3x3", "avg_pool_3x3")
 # (to_node, from_node) for each of the 6 edges, in the order of the benchmark's arch string.
@@ -26,6 +19,7 @@ NUM_NODES = 4
 FORMAT_HINT = "|op~0|+|op~0|op~1|+|op~0|op~1|op~2| with op in " + ", ".join(OPS)
 
 Arch201 = tuple[str, str, str, str, str, str]
+SIZE = len(OPS) ** len(EDGES)  # cells (strings) in the space
 ZERO = "0"  # function key of a node that is constantly zero
 
 
@@ -109,47 +103,3 @@ def live_edges(arch: Arch201) -> tuple[bool, ...]:
             if reaches_out[j] and ops[(j, i)] != "none" and funcs[i]:
                 reaches_out[i] = True
     return tuple(op != "none" and bool(funcs[i]) and reaches_out[j] for (j, i), op in zip(EDGES, arch))
-
-
-class NB201Space(SearchSpace):
-    """The 15,625-cell NAS-Bench-201 topology space."""
-
-    name = "nb201"
-    description = "NAS-Bench-201 / NATS-Bench topology space: 6 edges x 5 ops = 15,625 cells"
-
-    def parse(self, text: str) -> Arch201:
-        return parse_arch(text)
-
-    def format(self, arch: Arch201) -> str:
-        return format_arch(arch)
-
-    def enumerate(self) -> Iterator[Arch201]:
-        """All cells in lexicographic order of op ids (not the benchmark index order: that comes from
-        the ground-truth table, see wsnas.benchmarks.groundtruth)."""
-        return iter(itertools.product(OPS, repeat=len(EDGES)))  # type: ignore[arg-type]
-
-    def size(self) -> int:
-        return len(OPS) ** len(EDGES)
-
-    def function_key(self, arch: Arch201) -> str:
-        return function_key(arch)
-
-    def slots(self) -> tuple[Slot, ...]:
-        """One slot per edge, named "<to><-<from>" in the benchmark's string order, each choosing one of OPS."""
-        return tuple(Slot(f"{to}<-{src}", OPS) for to, src in EDGES)
-
-    def features(self, arch: Arch201) -> dict[str, Any]:
-        """Cost at the benchmark's C=16, N=5 (whatever size the supernet was trained at) and the op on each edge,
-        edges named "<to><-<from>" (e.g. "3<-1") in the benchmark's string order."""
-        from wsnas.benchmarks.nb201_cost import nb201_cost  # which builds on this module
-
-        params, flops = nb201_cost(arch, C=16, N=5)
-        features: dict[str, Any] = {"params_M": params, "flops_M": flops}
-        features.update({f"n_ops:{op}": arch.count(op) for op in OPS})
-        features.update({f"edge:{to}<-{src}": op for (to, src), op in zip(EDGES, arch)})
-        return features
-
-    def ground_truth(self, mirror: str | os.PathLike | None = None) -> "GroundTruth":
-        from wsnas.benchmarks.groundtruth import load_nb201  # groundtruth imports this module
-
-        return load_nb201(mirror)

@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import itertools
 
-from wsnas.benchmarks.nb201 import EDGES, OPS, Arch201, format_arch, parse_arch
 from wsnas.benchmarks.space import ArchError
+from wsnas.benchmarks.spaces.nb201.cell import EDGES, OPS, Arch201, format_arch, parse_arch
 
 Counts = tuple[int, int]  # (parameters, FLOPs) as raw integers
 

@@ -1,6 +1,6 @@
 """The DARTS space (Liu et al., ICLR 2019) with NAS-Bench-301's surrogate predictions as ground truth (no torch).
 
-An arch is a genotype (wsnas.benchmarks.darts_genotype), keyed by DARTS's own Genotype string. The space has
+An arch is a genotype (wsnas.benchmarks.spaces.darts.genotype), keyed by DARTS's own Genotype string. The space has
 about 2.8e20 genotype strings (1.1e18 functions: a node's two pairs commute), so it is never enumerated:
 `enumerate` yields the 500 genotypes of NASLib's NAS-Bench-301 sample, the evaluation pool (read from the
 mirror last given to `ground_truth`, else $WSNAS_DATA_MIRROR or the download), and `random_arch`, which draws
@@ -13,14 +13,14 @@ from __future__ import annotations
 
 import os
 import random
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import Any, Iterator
 
-from wsnas.benchmarks.darts_genotype import (OPS, Genotype, format_genotype, function_arch, n_genotypes,
-                                             parse_genotype, random_genotype)
+from wsnas.benchmarks.groundtruth import GroundTruth
+from wsnas.benchmarks.naslib_truth import load_naslib_sample
 from wsnas.benchmarks.space import SearchSpace
-
-if TYPE_CHECKING:
-    from wsnas.benchmarks.groundtruth import GroundTruth
+from wsnas.benchmarks.spaces.darts.cost import nb301_params
+from wsnas.benchmarks.spaces.darts.genotype import (OPS, Genotype, format_genotype, function_arch, n_genotypes,
+                                                    parse_genotype, random_genotype)
 
 TRUTH = "cifar10/valid@surrogate"  # NAS-Bench-301's surrogate-predicted CIFAR-10 validation accuracy
 
@@ -59,26 +59,22 @@ class DartsSpace(SearchSpace):
         return n_genotypes()
 
     def random_arch(self, rng: random.Random) -> Genotype:
-        """A genotype sampled as NAS-Bench-301 samples (darts_genotype.random_genotype)."""
+        """A genotype sampled as NAS-Bench-301 samples (genotype.random_genotype)."""
         return random_genotype(rng)
 
     def features(self, arch: Genotype) -> dict[str, Any]:
-        """Parameters as NAS-Bench-301's sample counts them (C=32, 8 cells; darts_cost.nb301_params) and the
+        """Parameters as NAS-Bench-301's sample counts them (C=32, 8 cells; cost.nb301_params) and the
         count of each op over the 16 pairs of both cells."""
-        from wsnas.benchmarks.darts_cost import nb301_params  # which builds on darts_genotype
-
         features: dict[str, Any] = {"params_M": nb301_params(arch) / 1e6}
         features.update({f"n_ops:{op}": sum(o == op for cell in arch for o, _ in cell) for op in OPS})
         return features
 
-    def _load_truth(self, mirror: str | os.PathLike | None) -> "GroundTruth":
-        from wsnas.benchmarks.naslib_truth import load_naslib_sample  # which builds on groundtruth.py
-
+    def _load_truth(self, mirror: str | os.PathLike | None) -> GroundTruth:
         truth, self._pool = load_naslib_sample(self, "zc_nasbench301", "nasbench301", TRUTH,
                                                "NAS-Bench-301 (SURROGATE-predicted accuracy)", mirror)
         return truth
 
-    def ground_truth(self, mirror: str | os.PathLike | None = None) -> "GroundTruth":
+    def ground_truth(self, mirror: str | os.PathLike | None = None) -> GroundTruth:
         """NASLib's 500-genotype NAS-Bench-301 sample: the surrogate's predicted validation accuracy, params,
         FLOPs and NASLib's zero-cost proxies (wsnas.benchmarks.naslib_truth)."""
         return self._load_truth(mirror)

@@ -22,9 +22,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from wsnas.benchmarks.graph import to_hash
 from wsnas.benchmarks.groundtruth import GroundTruth, GroundTruthError
-from wsnas.benchmarks.registry import get_space
+from wsnas.benchmarks.space import SearchSpace
+from wsnas.benchmarks.spaces.graph.arch import to_hash
 
 DATASETS = ("cora", "citeseer")
 PINNED_VERSION = "1.4.0"
@@ -78,9 +78,9 @@ def read_bench(dataset: str) -> dict[int, dict[str, float]]:
         raise GroundTruthError(f"{where} is not a NAS-Bench-Graph table ({type(exc).__name__}: {exc}); {fix}") from exc
 
 
-def load_graph_truth() -> GroundTruth:
-    """Cora and CiteSeer ground truth, one row per canonical arch in GraphSpace's enumeration (hash) order."""
-    space = get_space("graph")  # the shared instance: its enumeration is cached
+def load_graph_truth(space: SearchSpace) -> GroundTruth:
+    """Cora and CiteSeer ground truth, one row per canonical arch of `space` (the GraphSpace the registry
+    shares, whose enumeration is cached) in its enumeration (hash) order."""
     archs = space.sample(None, seed=0)  # all of them, in enumeration order
     hashes = [to_hash(arch) for arch in archs]
     columns: dict[str, Any] = {"key": [space.format(arch) for arch in archs], "index": hashes}
@@ -94,6 +94,6 @@ def load_graph_truth() -> GroundTruth:
         columns.update({f"{dataset}/{split}": [100.0 * row[field] for row in rows] for split, field in _FIELDS.items()})
         columns[f"{dataset}/latency_s"] = [row["latency"] for row in rows]
         columns[f"{dataset}/params"] = [round(row["para"] * 1e6) for row in rows]
-    return GroundTruth(pd.DataFrame(columns), "graph", f"NAS-Bench-Graph {', '.join(DATASETS)}: valid/test accuracy "
+    return GroundTruth(pd.DataFrame(columns), space.name, f"NAS-Bench-Graph {', '.join(DATASETS)}: valid/test accuracy "
                                                        f"(mean of 3 seeds), latency, params (nas-bench-graph "
                                                        f"{PINNED_VERSION} light tables)")
