@@ -29,14 +29,14 @@ from typing import Any
 
 import pandas as pd
 
-from wsnas.analysis.baselines import baselines
-from wsnas.analysis.compare import FINETUNE, SCORE_SET
+from wsnas.analysis.free_baselines import baselines
 from wsnas.analysis.inference import p_text
 from wsnas.analysis.metrics import MIN_ARCHS
 from wsnas.analysis.replicated import ScoreSet, paired_difference, verdict
 from wsnas.analysis.studies.inputs import choose_score_set
 from wsnas.analysis.verdicts import Tables, load_tables, supernet_set
 from wsnas.core.errors import WsnasError
+from wsnas.core.run_files import FINETUNE, SCORE_SET
 from wsnas.core.runs import RunDir
 from wsnas.core.score_sets import flatten_settings, read_score_sets
 

@@ -23,16 +23,16 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 
-from wsnas.analysis.baselines import baselines
 from wsnas.analysis.ceiling import no_ceiling_reason, seed_ceiling
-from wsnas.analysis.compare import (FINETUNE, GROUP_KEYS, SCORE_SET, check_scores_meta, format_summary, join_truth,
-                                    summarise)
+from wsnas.analysis.free_baselines import baselines
 from wsnas.analysis.inference import Estimate, replicates_for_half_width
 from wsnas.analysis.replicated import ScoreSet, fitting, paired_differences, replicate_summary, verdict
+from wsnas.analysis.score_summary import check_scores_meta, format_summary, join_truth, summarise
 from wsnas.benchmarks.groundtruth import GroundTruth, load_ground_truth
 from wsnas.core.config import Config
 from wsnas.core.errors import WsnasError
 from wsnas.core.groups import ReplicateGroup, is_group, runs_of
+from wsnas.core.run_files import FINETUNE, GROUP_KEYS, SCORE_SET, SUPERNET_ACC
 from wsnas.core.runs import RunDir
 
 HEADLINE = ("kendall", "spearman")
@@ -91,7 +91,7 @@ def supernet_set(tables: Sequence[pd.DataFrame], members: Sequence[str], label: 
     if not keys:
         raise WsnasError(f"the replicates {', '.join(members)} scored no arch in common; score the same sample "
                          f"(eval.n_archs, eval.seed) on each")
-    scores = np.stack([t.drop_duplicates("key").set_index("key").loc[keys, "supernet_acc"].to_numpy(dtype=float)
+    scores = np.stack([t.drop_duplicates("key").set_index("key").loc[keys, SUPERNET_ACC].to_numpy(dtype=float)
                        for t in tables])
     return ScoreSet(label, tuple(keys), scores, tuple(members))
 

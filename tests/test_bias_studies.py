@@ -15,7 +15,6 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from wsnas.analysis.compare import FINETUNE
 from wsnas.analysis.features import feature_table
 from wsnas.analysis.null import fit_null, kendall_rows, null_bands, truth_strata
 from wsnas.analysis.studies.inputs import StudyInput
@@ -26,6 +25,7 @@ from wsnas.benchmarks.groundtruth import GroundTruth
 from wsnas.benchmarks.spaces.nb201.cell import OPS
 from wsnas.benchmarks.spaces.nb201.space import NB201Space
 from wsnas.core.config import Config
+from wsnas.core.run_files import FINETUNE
 from wsnas.core.runs import RunDir
 
 SIMS = 400  # null draws per study: enough for a stable 95% band at these sizes, fast

@@ -1,5 +1,4 @@
 """NAS-Bench-201 encoding: parsing, canonical keys, isomorphism, enumeration."""
-import random
 
 import numpy as np
 import pytest

@@ -14,8 +14,6 @@ import pytest
 from wsnas.analysis.metrics import bootstrap_ci, bootstrap_values, kendall_tau
 from wsnas.analysis.replicated import ScoreSet, paired_difference, replicate_summary, verdict
 from wsnas.analysis.studies.inputs import load_inputs
-from wsnas.benchmarks.groundtruth import load_ground_truth
-from wsnas.benchmarks.registry import get_space
 from conftest import synthetic_group
 from wsnas.cli import main
 from wsnas.core.config import build_config

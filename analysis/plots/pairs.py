@@ -10,7 +10,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.ticker import ScalarFormatter
 
-from wsnas.analysis.pairs import PairGrid
+from wsnas.analysis.pair_grid import PairGrid
 from wsnas.analysis.plots.style import styled
 
 _FULL_TEXT_CELLS = 8  # up to this many rows and columns a cell shows the interval too

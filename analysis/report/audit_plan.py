@@ -1,6 +1,6 @@
 """What `wsnas report` draws for an audit or a benchmark-correlation directory (no torch).
 
-An audit (wsnas.analysis.audit) gets, from its joined.csv and metrics.json: the scatter of every (score, truth)
+An audit (wsnas.analysis.audit.run) gets, from its joined.csv and metrics.json: the scatter of every (score, truth)
 pair with Kendall and Spearman (95% CIs), the exact top-k curves of every pair, the Kendall heat map of scores x
 truths (with several pairs), its first score column against the free baselines and its other score columns
 (wsnas.analysis.report.baselines), and, when its space is registered (built in, or a plugin's, re-imported from the
@@ -18,22 +18,22 @@ from typing import Any
 
 import numpy as np
 
-from wsnas.analysis.audit_tables import BN_POLICY, NO_POLICY, SCORE, TRUTH
+from wsnas.analysis.audit.tables import BN_POLICY, NO_POLICY, SCORE, TRUTH
 from wsnas.analysis.correlate import heatmap
 from wsnas.analysis.direction import Column, decimals_for, value_text
 from wsnas.analysis.metrics import random_expected_best, topk_best_truth
-from wsnas.analysis.pairs import PairGrid, grid_from_results
+from wsnas.analysis.pair_grid import PairGrid, grid_from_results
 from wsnas.analysis.plots.pairs import TopkPanel, heatmap_figure, topk_curve_figure
 from wsnas.analysis.plots.scatter import ScatterPanel, scatter_figure
 from wsnas.analysis.plots.style import as_number, ci_text
 from wsnas.analysis.report.baselines import audit_baselines
 from wsnas.analysis.report.pages import Missing, PlannedFigure
 from wsnas.analysis.report.reading import read_study
+from wsnas.analysis.studies import registry
 from wsnas.analysis.studies.audit import audit_columns, audit_study_docs, read_joined
 from wsnas.analysis.studies.inputs import StudyError
-from wsnas.analysis.studies import registry
 from wsnas.core.errors import WsnasError
-from wsnas.core.run_files import METRICS
+from wsnas.core.run_files import METRICS, SUPERNET_ACC
 from wsnas.core.runs import RunDir
 
 
@@ -202,7 +202,7 @@ def rerun_command(tree: dict[str, Any], directory: Path) -> str | None:
     scores, truth = audit.get("scores") or {}, audit.get("truth") or {}
     if not scores.get("path"):
         return None
-    score_cols = scores.get("columns") or [{"name": scores.get("score_col", "supernet_acc")}]
+    score_cols = scores.get("columns") or [{"name": scores.get("score_col", SUPERNET_ACC)}]
     truth_cols = truth.get("columns") or [{"name": truth.get("truth_col", "accuracy")}]
     parts = ["--scores", scores["path"], *(["--truth", truth["path"]] if truth.get("path") else []),
              "--key-col", scores.get("key_col", "key"), "--score-col", ",".join(c["name"] for c in score_cols),

@@ -11,14 +11,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Callable
 
-from wsnas.analysis.audit_baselines import FREE, OTHER, no_cost_reason
-from wsnas.analysis.audit_tables import BN_POLICY, NO_POLICY
-from wsnas.analysis.baselines import COST_BASELINES, PROXIES_FILE
-from wsnas.analysis.compare import FINETUNE
+from wsnas.analysis.audit.baselines import FREE, OTHER, no_cost_reason
+from wsnas.analysis.audit.tables import BN_POLICY, NO_POLICY
+from wsnas.analysis.free_baselines import COST_BASELINES
 from wsnas.analysis.plots.baselines import BaselineRow, baselines_figure
 from wsnas.analysis.report.pages import Missing, PlannedFigure
 from wsnas.analysis.report.reading import ANALYZE
 from wsnas.analysis.verdicts import baseline_verdicts, interval_text
+from wsnas.core.run_files import FINETUNE, PROXIES
 
 TITLE = "The supernet against free baselines"
 PROXIES_TITLE = "Zero-cost proxies among the free baselines"
@@ -28,7 +28,7 @@ CAPTION = ("Left: Kendall tau with the ground truth (95% CI) of the supernet ({w
            "and two-sided p-value on the per-replicate differences, t on the seed part; one scorer: arch bootstrap): green where the supernet ranks better, red where the baseline does, grey "
            "where the interval covers 0 (not distinguishable). A supernet that loses to counting parameters does not "
            "earn its training.")
-PROXIES = "wsnas proxies {dir} && wsnas analyze {dir}"
+PROXIES_COMMAND = "wsnas proxies {dir} && wsnas analyze {dir}"
 
 
 def _kind(entry: dict[str, Any]) -> str:
@@ -77,15 +77,15 @@ def run_baselines(directory: Path, metrics: dict[str, Any] | None, label: str) -
     none = sum(r.get("baselines") == [] for r in results)
     if none:
         items.append(Missing(TITLE, f"{none} of {len(results)} results have no free baseline (the space's features "
-                                    f"give no params or FLOPs and there is no {PROXIES_FILE})",
-                             PROXIES.format(dir=directory)))
+                                    f"give no params or FLOPs and there is no {PROXIES})",
+                             PROXIES_COMMAND.format(dir=directory)))
     names = {b["name"] for r in results for b in r.get("baselines", [])}
     if not names - set(COST_BASELINES.values()):
-        if (directory / PROXIES_FILE).is_file():
-            items.append(Missing(PROXIES_TITLE, f"{PROXIES_FILE} is newer than metrics.json's baselines", analyze))
+        if (directory / PROXIES).is_file():
+            items.append(Missing(PROXIES_TITLE, f"{PROXIES} is newer than metrics.json's baselines", analyze))
         else:
-            items.append(Missing(PROXIES_TITLE, f"no {PROXIES_FILE} (zero-cost proxies of the scored archs at "
-                                                f"initialisation)", PROXIES.format(dir=directory)))
+            items.append(Missing(PROXIES_TITLE, f"no {PROXIES} (zero-cost proxies of the scored archs at "
+                                                f"initialisation)", PROXIES_COMMAND.format(dir=directory)))
     truth = metrics.get("truth", "the truth")
     groups = any(r.get("replicates", 1) > 1 for r in results)
     who = "the mean over replicates, replicate-level CI (t on the seed part + the arch parts; seeds random, archs resampled)" if groups else "one training run"

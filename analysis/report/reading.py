@@ -8,7 +8,7 @@ from typing import Any
 
 from wsnas.core.errors import WsnasError
 from wsnas.core.groups import is_group
-from wsnas.analysis.studies.inputs import STUDIES_DIR
+from wsnas.core.run_files import STUDIES_DIR
 from wsnas.core.runs import RunDir
 
 # The commands that produce a run's data; {dir} is the directory the report was given.

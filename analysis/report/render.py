@@ -18,6 +18,7 @@ from wsnas.analysis.report.pages import (Item, Missing, PlannedFigure, Report, S
 from wsnas.analysis.report.reading import ReportError, is_run
 from wsnas.analysis.report.run_plan import run_plan
 from wsnas.analysis.report.spaces import across_spaces
+from wsnas.core.run_files import STUDIES_DIR
 from wsnas.core.runs import RunDir
 
 
@@ -31,7 +32,7 @@ def _plan(directory: Path, mirror: str | None) -> tuple[list[PlannedFigure], lis
 def _check_directory(directory: Path) -> None:
     if not directory.is_dir():
         raise ReportError(f"{directory} is not a directory; give a run directory or a study directory")
-    if not is_run(directory) and not any((directory / "studies").glob("*.json")):
+    if not is_run(directory) and not any((directory / STUDIES_DIR).glob("*.json")):
         raise ReportError(f"{directory} is neither a wsnas run (no config.json) nor a study directory (no "
                           f"studies/*.json); give a directory made by `wsnas study` or a study command")
 

@@ -8,17 +8,17 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from wsnas.analysis.compare import FINETUNE, SCORE_SET
 from wsnas.analysis.plots.scatter import ScatterPanel, scatter_figure
 from wsnas.analysis.plots.style import as_number, ci_text
 from wsnas.analysis.report.baselines import run_baselines
 from wsnas.analysis.report.pages import Missing, PlannedFigure
 from wsnas.analysis.report.reading import ANALYZE, EVALUATE, is_run, read_metrics, read_study
-from wsnas.analysis.studies.record import STUDY_DIR, Study
 from wsnas.analysis.studies import registry
+from wsnas.analysis.studies.record import STUDY_DIR, Study
 from wsnas.analysis.verdicts import common_groups, load_tables, select_group, supernet_set
 from wsnas.core.errors import WsnasError
 from wsnas.core.groups import runs_of
+from wsnas.core.run_files import FINETUNE, SCORE_SET
 from wsnas.core.score_sets import LEGACY
 
 

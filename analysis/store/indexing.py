@@ -12,13 +12,14 @@ from typing import Any, Iterator, Sequence
 
 import pandas as pd
 
-from wsnas.analysis.compare import FINETUNE, SCORE_SET, finetune_batches
 from wsnas.analysis.inference import SEEDS_FIXED
+from wsnas.analysis.score_summary import finetune_batches
 from wsnas.analysis.store.connection import StoreError, connect, default_db_path, transaction
 from wsnas.analysis.store.schema import (AUDIT_COLUMN_COLUMNS, AUDIT_FILE_COLUMNS, RESULT_KEY, RUN_SCORE,
                                          SCORE_COLUMNS, TOPK_COLUMNS)
 from wsnas.core.errors import WsnasError
 from wsnas.core.groups import ReplicateGroup, is_group
+from wsnas.core.run_files import FINETUNE, SCORE_SET
 from wsnas.core.runs import RunDir
 from wsnas.core.score_sets import LEGACY
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 
 
-from wsnas.analysis.compare import FINETUNE, SCORE_SET
+from wsnas.core.run_files import FINETUNE, SCORE_SET
 
 
 def _rebuild(table: str, create: str, columns: str, score_set: str | None = None) -> tuple[str, ...]:

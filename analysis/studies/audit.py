@@ -13,15 +13,15 @@ from typing import Sequence
 
 import pandas as pd
 
-from wsnas.analysis.audit_tables import BN_POLICY, JOINED, SCORE, TRUTH
-from wsnas.analysis.compare import FINETUNE, SCORE_SET
+from wsnas.analysis.audit.tables import BN_POLICY, JOINED, SCORE, TRUTH
 from wsnas.analysis.direction import Column
+from wsnas.analysis.studies import registry
 from wsnas.analysis.studies.inputs import StudyError, StudyInput, write_study
 from wsnas.analysis.studies.record import StudyOptions
-from wsnas.analysis.studies import registry
 from wsnas.benchmarks.groundtruth import GroundTruth
 from wsnas.benchmarks.registry import space_names
-from wsnas.core.runs import TEXT_COLUMNS, RunDir
+from wsnas.core.run_files import FINETUNE, SCORE_SET, TEXT_COLUMNS
+from wsnas.core.runs import RunDir
 from wsnas.core.score_sets import legacy_score_set
 
 

@@ -20,6 +20,7 @@ from wsnas.analysis.replicated import ScoreSet, paired_difference, replicate_sum
 from wsnas.analysis.report.reading import read_metrics
 from wsnas.analysis.studies.inputs import StudyError, StudyInput
 from wsnas.analysis.studies.record import RUN, Study
+from wsnas.core.run_files import SUPERNET_ACC
 
 
 def epochs_study(reps: Sequence[StudyInput]) -> dict[str, Any]:
@@ -32,7 +33,7 @@ def epochs_study(reps: Sequence[StudyInput]) -> dict[str, Any]:
     the highest Kendall by a paired comparison (same archs, same supernets).
     """
     a = reps[0].cfg.analysis
-    pivots = [inp.scores.pivot(index="key", columns="epoch", values="supernet_acc").dropna() for inp in reps]
+    pivots = [inp.scores.pivot(index="key", columns="epoch", values=SUPERNET_ACC).dropna() for inp in reps]
     epochs = sorted(set.intersection(*(set(int(e) for e in p.columns) for p in pivots)))
     keys = sorted(set.intersection(*(set(p.index) for p in pivots)))
     if not epochs or len(keys) < 3:

@@ -8,9 +8,9 @@ from typing import Any, Sequence
 import pandas as pd
 from matplotlib.figure import Figure
 
-from wsnas.analysis.compare import summarise
 from wsnas.analysis.plots.correlation import accuracy_twin, correlation_lines
 from wsnas.analysis.plots.style import column, styled
+from wsnas.analysis.score_summary import summarise
 from wsnas.analysis.studies.record import RUN, Study
 from wsnas.core.config import Config
 from wsnas.core.errors import WsnasError

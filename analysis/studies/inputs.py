@@ -3,7 +3,7 @@ document every study writes (no torch).
 
 Each study writes DIR/studies/<name>.json = {"study", "truth", "space", "run_dir", "config", "rows", "findings",
 "available", ...}; `wsnas report` renders them. The ground truth is joined after scoring
-(wsnas.analysis.compare.join_truth) and never feeds a supernet score. Every study uses one BN policy (the run's
+(wsnas.analysis.score_summary.join_truth) and never feeds a supernet score. Every study uses one BN policy (the run's
 eval.bn_policy when it was scored, else the first scored one) and one fine-tuning budget (the run's
 eval.finetune_batches when it was scored, else the smallest scored one): fine-tuned and plain scores never mix.
 """
@@ -18,16 +18,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from wsnas.analysis.compare import FINETUNE, SCORE_SET, check_scores_meta, join_truth
+from wsnas.analysis.score_summary import check_scores_meta, join_truth
 from wsnas.benchmarks.groundtruth import GroundTruth, load_ground_truth
 from wsnas.core.atomic import write_json
 from wsnas.core.config import Config
 from wsnas.core.errors import WsnasError
 from wsnas.core.groups import runs_of
+from wsnas.core.run_files import FINETUNE, SCORE_SET, STUDIES_DIR
 from wsnas.core.runs import RunDir
 from wsnas.core.score_sets import SCORE_SETS_FILE, read_score_sets
 
-STUDIES_DIR = "studies"  # DIR/studies/<name>.json
 
 
 class StudyError(WsnasError):

@@ -27,6 +27,7 @@ from wsnas.analysis.features import feature_table
 from wsnas.analysis.metrics import MIN_ARCHS
 from wsnas.analysis.null import NullModel, kendall_rows, null_bands, rank_rows
 from wsnas.analysis.studies.inputs import StudyInput
+from wsnas.core.run_files import SUPERNET_ACC
 
 NULL_LEVEL = 0.95
 NULL_SIMS = 1000
@@ -68,14 +69,14 @@ def align(reps: Sequence[StudyInput]) -> Aligned:
     finals = [f.set_index("key") for f in frames]
     common = set.intersection(*(set(f.index) for f in finals))
     keys = [k for k in finals[0].index if k in common and np.isfinite(finals[0].at[k, "truth"])
-            and all(np.isfinite(f.at[k, "supernet_acc"]) for f in finals)]
+            and all(np.isfinite(f.at[k, SUPERNET_ACC]) for f in finals)]
     notes = []
     left_out = len(set.union(*(set(f.index) for f in finals))) - len(keys)
     if left_out:
         notes.append(f"{left_out} archs not scored (finitely) by every replicate were left out")
     if len(keys) < MIN_ARCHS:
         raise Unavailable(f"the replicates share {len(keys)} scored archs; the study needs at least {MIN_ARCHS}")
-    scores = np.vstack([f.loc[keys, "supernet_acc"].to_numpy(dtype=float) for f in finals])
+    scores = np.vstack([f.loc[keys, SUPERNET_ACC].to_numpy(dtype=float) for f in finals])
     truth = finals[0].loc[keys, "truth"].to_numpy(dtype=float)
     for name, values in (("supernet score", scores), ("truth", truth[None])):
         if np.any(np.ptp(values, axis=1) == 0):

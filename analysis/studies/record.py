@@ -18,7 +18,7 @@ from wsnas.analysis.studies.null_bands import NULL_SIMS
 # The kinds of directory a study applies to.
 RUN = "run"  # a run directory or a replicate group (what `wsnas study` makes)
 STUDY_DIR = "study"  # a directory of its own holding studies/*.json (e.g. the pruning study's --out)
-AUDIT = "audit"  # an audit (wsnas.analysis.audit): one score per arch; the study runs on one (score, truth) pair
+AUDIT = "audit"  # an audit (wsnas.analysis.audit.run): one score per arch; the study runs on one (score, truth) pair
 
 
 @dataclass(frozen=True)

@@ -15,12 +15,13 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import ScalarFormatter
 from tqdm.auto import tqdm
 
-from wsnas.analysis.baselines import baselines
+from wsnas.analysis.free_baselines import baselines
 from wsnas.analysis.metrics import random_expected_best, resolve_k, topk_best_truth
 from wsnas.analysis.plots.style import BASELINE_COLORS, column, styled
 from wsnas.analysis.replicated import ScoreSet
 from wsnas.analysis.studies.inputs import StudyError, StudyInput
 from wsnas.analysis.studies.record import RUN, Study
+from wsnas.core.run_files import SUPERNET_ACC
 
 HEADLINE_K: tuple[int | float, ...] = (1, 10, 0.01, 0.1)  # top-1, top-10, top-1% and top-10% of a draw
 
@@ -99,7 +100,7 @@ def topk_one(inp: StudyInput, draws: int = 200, draw_size: int = 100, progress: 
         raise StudyError(f"topk study: draws={draws}, draw size={draw_size}; need draws >= 1 and a draw "
                          f"size >= 3 (e.g. --draws 200 --draw-size 100)")
     final = inp.final()
-    score, truth = final["supernet_acc"].to_numpy(), final["truth"].to_numpy()
+    score, truth = final[SUPERNET_ACC].to_numpy(), final["truth"].to_numpy()
     rankers = {"supernet": score, **{f"baseline:{b.label}": b.select(final["key"].tolist()).scores[0]
                                      for b in baselines}}
     pool = len(final)

@@ -1,15 +1,15 @@
 """`wsnas audit`: the ranking metrics of any space's scores against its ground truth, both tables made outside
-wsnas (the work is wsnas.analysis.audit; no torch)."""
+wsnas (the work is wsnas.analysis.audit.run; no torch)."""
 from __future__ import annotations
 
 import argparse
 import sys
 from pathlib import Path
 
-from wsnas.analysis.audit import (DEFAULT_SCORE, DEFAULT_TRUTH, AuditInputs, format_audit, parse_topk, run_audit,
+from wsnas.analysis.audit.replicates import format_replicated_results
+from wsnas.analysis.audit.run import (DEFAULT_SCORE, DEFAULT_TRUTH, AuditInputs, format_audit, parse_topk, run_audit,
                                   verdict_lines)
-from wsnas.analysis.audit_replicates import format_replicated_results
-from wsnas.analysis.audit_tables import JOINED, comma_list
+from wsnas.analysis.audit.tables import JOINED, comma_list
 from wsnas.analysis.store import index_and_report
 from wsnas.benchmarks.registry import space_names
 from wsnas.core.config import AnalysisConfig

@@ -12,12 +12,12 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-from wsnas.analysis.compare import join_truth
+from wsnas.analysis.score_summary import join_truth
 from wsnas.analysis.studies.finetune import STUDY, budget_rows, check_batches
-from wsnas.analysis.studies.inputs import STUDIES_DIR
 from wsnas.benchmarks.groundtruth import load_ground_truth
 from wsnas.core.atomic import write_json
 from wsnas.core.config import Config
+from wsnas.core.run_files import STUDIES_DIR
 from wsnas.core.runs import RunDir
 from wsnas.supernets.arch_scores import score_archs
 from wsnas.supernets.evaluate import evaluation_archs

@@ -13,6 +13,7 @@ from wsnas.benchmarks.groundtruth import GroundTruth, load_ground_truth
 from wsnas.core.config import Config
 from wsnas.core.errors import WsnasError
 from wsnas.core.groups import ReplicateGroup, is_group, member_config
+from wsnas.core.run_files import METRICS
 from wsnas.core.runs import RunDir
 
 
@@ -25,7 +26,7 @@ def evaluate(cfg: Config, run: RunDir, shard: str | None = None, flush_every: in
              truth: GroundTruth | None = None) -> None:
     """Score the run's sampled archs (or one shard of them), stamped with the ground truth they are made for
     (`truth`: default the config's)."""
-    from wsnas.analysis.compare import stamp_scores
+    from wsnas.analysis.score_summary import stamp_scores
     from wsnas.supernets.evaluate import FLUSH_EVERY, Shard, evaluate_run
 
     part = Shard.parse(shard) if shard else None
@@ -53,7 +54,7 @@ def analyze(cfg: Config, directory: Path, truth: GroundTruth | None = None) -> d
             member = [r["members"][i] for r in results]
             write_json(run.metrics_path, {**metrics, "replicates": 1, "results": member,
                                           "config": run.config().to_dict()})
-    write_json(directory / "metrics.json", {**metrics, "config": cfg.to_dict()})
+    write_json(directory / METRICS, {**metrics, "config": cfg.to_dict()})
     if len(data.runs) == 1:
         data.runs[0].record("analyze", cfg)
     print(format_results(results, a.truth))

@@ -32,14 +32,14 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from wsnas.analysis.studies.inputs import STUDIES_DIR
 from wsnas.analysis.studies.pruning import (MODES, STUDY, TOP_K, PruningError, check_fraction, pool_row,
                                             prune)
 from wsnas.benchmarks.groundtruth import load_ground_truth
-from wsnas.core.atomic import write_json, write_text
 from wsnas.benchmarks.registry import get_space
+from wsnas.core.atomic import write_json, write_text
 from wsnas.core.config import Config, build_config, read_config_file
 from wsnas.core.groups import ReplicateGroup, member_config
+from wsnas.core.run_files import STUDIES_DIR
 from wsnas.core.runs import RunDir
 from wsnas.supernets.arch_scores import score_archs
 from wsnas.supernets.samplers import evaluation_sample

@@ -17,20 +17,15 @@ from wsnas.analysis.ceiling import no_ceiling_reason, seed_ceiling
 from wsnas.analysis.direction import SummaryLabels
 from wsnas.analysis.metrics import (CORRELATIONS, SPARSE_TOL, MetricInputError, correlation_summary, regret,
                                     topk_table, undefined_interval)
-from wsnas.core.atomic import write_json
 from wsnas.benchmarks.groundtruth import GroundTruth, GroundTruthError
+from wsnas.core.atomic import write_json
 from wsnas.core.errors import WsnasError
+from wsnas.core.run_files import FINETUNE, GROUP_KEYS, SCORES_META, SCORE_SET, SUPERNET_ACC
 from wsnas.core.score_sets import LEGACY, with_score_set
-
-SCORES_META = "scores.meta.json"  # beside a run's scores.csv: the space and ground truth they were made against
-FINETUNE = "finetune_batches"  # scores column: fine-tuning steps before scoring (0 = plain; older files lack it)
-SCORE_SET = "score_set"  # scores column: the hash of every setting that made the score (wsnas.core.score_sets)
-GROUP_KEYS = ("epoch", "bn_policy", FINETUNE, SCORE_SET)  # what a summary never mixes: one result per combination
-
 
 def join_truth(scores: pd.DataFrame, truth: GroundTruth, metric: str) -> pd.DataFrame:
     """`scores` with the ground-truth column `truth` (and the benchmark `index`) added by arch key."""
-    for column in ("key", "supernet_acc"):
+    for column in ("key", SUPERNET_ACC):
         if column not in scores.columns:
             raise WsnasError(f"scores table lacks column {column!r}; it does not look like wsnas scores")
     joined = with_score_set(scores)
@@ -91,7 +86,7 @@ def summarise(joined: pd.DataFrame, *, topk: Sequence[int | float], n_boot: int,
     if SCORE_SET not in joined.columns:  # tables made outside `wsnas evaluate` (audits) hold one score set
         joined = joined.assign(**{SCORE_SET: LEGACY})
     for (epoch, policy, batches, score_set), group in joined.groupby(list(GROUP_KEYS), sort=True):
-        score, true_acc = group["supernet_acc"].to_numpy(), group["truth"].to_numpy()
+        score, true_acc = group[SUPERNET_ACC].to_numpy(), group["truth"].to_numpy()
         result = {
             "epoch": int(epoch),
             "bn_policy": policy,

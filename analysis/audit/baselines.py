@@ -15,9 +15,9 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from wsnas.analysis.audit_tables import BN_POLICY, NO_POLICY, SCORE, TRUTH, Joined
-from wsnas.analysis.baselines import cost_baselines
+from wsnas.analysis.audit.tables import BN_POLICY, NO_POLICY, SCORE, TRUTH, Joined
 from wsnas.analysis.direction import Column
+from wsnas.analysis.free_baselines import cost_baselines
 from wsnas.analysis.replicated import ScoreSet, fitting
 from wsnas.analysis.verdicts import baseline_entries, baseline_verdicts, interval_text
 from wsnas.benchmarks.registry import space_names

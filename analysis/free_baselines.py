@@ -16,9 +16,9 @@ from wsnas.analysis.features import FLOPS, PARAMS, feature_table
 from wsnas.analysis.replicated import ScoreSet
 from wsnas.benchmarks.registry import get_space, space_names
 from wsnas.core.errors import WsnasError
+from wsnas.core.run_files import PROXIES
 from wsnas.core.runs import read_table
 
-PROXIES_FILE = "proxies.csv"
 COST_BASELINES = {PARAMS: "params", FLOPS: "flops"}
 
 
@@ -35,7 +35,7 @@ def cost_baselines(space: str, keys: Sequence[str]) -> list[ScoreSet]:
 def proxy_baselines(directory: str | Path, keys: Sequence[str]) -> list[ScoreSet]:
     """The zero-cost proxies of DIRECTORY/proxies.csv for `keys` (none when the file is absent; a proxy that
     misses one of the keys is left out)."""
-    path = Path(directory) / PROXIES_FILE
+    path = Path(directory) / PROXIES
     if not path.is_file():
         return []
     table = read_table(path)

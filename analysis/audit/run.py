@@ -9,9 +9,9 @@ figure follows (wsnas.analysis.direction). Per-seed truth columns (`--truth-seed
 give the seed-noise ceiling. With a registered `--space` whose features give them, parameter count and FLOPs join
 as free baselines (score columns baseline:params, baseline:flops), and the first score column is compared with
 every other score column and baseline by a paired bootstrap on the same archs; those verdicts print first
-(wsnas.analysis.audit_baselines).
+(wsnas.analysis.audit.baselines).
 
-The tables are read and joined by wsnas.analysis.audit_tables (separator sniffing, line numbers, key
+The tables are read and joined by wsnas.analysis.audit.tables (separator sniffing, line numbers, key
 diagnostics). With a registered `--space` (built in, or a plugin's via `--plugin`) keys are canonicalised through
 it, `--truth` may be omitted (the space's own ground truth), and its features serve `wsnas report` / `wsnas
 studies` (bias and operator figures). Each audit writes its own directory, never another's: `--out DIR`, `--name
@@ -31,26 +31,27 @@ from typing import Any, Sequence
 import pandas as pd
 from tqdm.auto import tqdm
 
-from wsnas.analysis.audit_baselines import add_cost_baselines, audit_verdicts, compare_first
-from wsnas.analysis.audit_replicates import check_group, replicated_results, replicated_verdicts
-from wsnas.analysis.audit_tables import (BN_POLICY, JOINED, SCORE, SEED, TRUTH, AuditError, Joined, JoinSpec,
+from wsnas.analysis.audit.baselines import add_cost_baselines, audit_verdicts, compare_first
+from wsnas.analysis.audit.replicates import check_group, replicated_results, replicated_verdicts
+from wsnas.analysis.audit.tables import (BN_POLICY, JOINED, SCORE, SEED, TRUTH, AuditError, Joined, JoinSpec,
                                          Table, builtin_table, comma_list, examples, join_tables, read_table,
                                          separator)
-from wsnas.analysis.compare import FINETUNE, format_summary, summarise
 from wsnas.analysis.direction import (Column, SummaryLabels, builtin_unit, decimals_for, default_tol,
                                       restore_result, significant_decimals, unit_from_name)
 from wsnas.analysis.outdirs import claim, digest, output_directory, stem
-from wsnas.analysis.pairs import format_matrix, grid_from_results
-from wsnas.core.atomic import write_json
+from wsnas.analysis.pair_grid import format_matrix, grid_from_results
+from wsnas.analysis.score_summary import format_summary, summarise
 from wsnas.benchmarks.groundtruth import SEED_MARK, GroundTruth
 from wsnas.benchmarks.registry import get_space, space_names
 from wsnas.benchmarks.sources import file_sha256
+from wsnas.core.atomic import write_json
 from wsnas.core.plugins import normalise
+from wsnas.core.run_files import CONFIG, FINETUNE, METRICS, SUPERNET_ACC
 from wsnas.core.runs import RunDir, provenance
 
 UNREGISTERED_SPACE = "custom"
 KIND = "audit"
-DEFAULT_SCORE, DEFAULT_TRUTH = "supernet_acc", "accuracy"
+DEFAULT_SCORE, DEFAULT_TRUTH = SUPERNET_ACC, "accuracy"
 
 
 @dataclass(frozen=True)
@@ -383,8 +384,8 @@ def _write(out_dir: Path, inputs: AuditInputs, plan: Plan, joined: Joined, ident
                **({"replicate_cols": list(inputs.replicate_cols), "replicated": replicated} if replicated else {})}
     out_dir.mkdir(parents=True, exist_ok=True)
     RunDir(out_dir).write_table(out_dir / JOINED, joined.table)
-    write_json(out_dir / "config.json", {"kind": KIND, "config": config, "audit": audit, "provenance": provenance()})
-    write_json(out_dir / "metrics.json", metrics)
+    write_json(out_dir / CONFIG, {"kind": KIND, "config": config, "audit": audit, "provenance": provenance()})
+    write_json(out_dir / METRICS, metrics)
     return metrics
 
 

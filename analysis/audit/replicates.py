@@ -13,8 +13,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from wsnas.analysis.audit_baselines import FREE, OTHER, short_name
-from wsnas.analysis.audit_tables import BN_POLICY, NO_POLICY, SCORE, TRUTH, AuditError, Joined
+from wsnas.analysis.audit.baselines import FREE, OTHER, short_name
+from wsnas.analysis.audit.tables import BN_POLICY, NO_POLICY, SCORE, TRUTH, AuditError, Joined
 from wsnas.analysis.direction import Column
 from wsnas.analysis.metrics import resolve_k
 from wsnas.analysis.replicated import ScoreSet, fitting, replicate_summary

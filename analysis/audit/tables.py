@@ -26,10 +26,10 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 
-from wsnas.analysis.compare import FINETUNE
 from wsnas.benchmarks.groundtruth import GroundTruth, canonical_keys
 from wsnas.benchmarks.registry import get_space, space_names
 from wsnas.core.errors import WsnasError
+from wsnas.core.run_files import FINETUNE
 
 SEPARATORS = (",", "\t", ";", "|")  # sniffed in this order of preference
 SEP_NAMES = {"comma": ",", "tab": "\t", "\\t": "\t", "semicolon": ";", "pipe": "|", "space": " ",
