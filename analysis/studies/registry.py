@@ -20,6 +20,11 @@ def register_study(record: Study) -> None:
     _STUDIES[record.name] = record
 
 
+def unregister_study(name: str) -> None:
+    """Forget a registered study (tests, and plugins that replace one)."""
+    _STUDIES.pop(name, None)
+
+
 def studies() -> tuple[Study, ...]:
     """Every registered study, the built-in ones first."""
     return tuple(_STUDIES.values())
