@@ -15,13 +15,14 @@ from typing import Any, Sequence
 
 import pandas as pd
 
-from wsnas.analysis.audit import AuditInputs, run_audit, verdict_lines
-from wsnas.analysis.paired_cli import compare as compare_specs
-from wsnas.analysis.paired_cli import format_comparison
+from wsnas.analysis.audit.run import AuditInputs, run_audit, verdict_lines
+from wsnas.analysis.paired_compare import compare as compare_specs
+from wsnas.analysis.paired_compare import format_comparison
 from wsnas.analysis.replicated import verdict
-from wsnas.analysis.report import render_report
+from wsnas.analysis.report.render import render_report
 from wsnas.analysis.verdicts import load_tables
 from wsnas.core.atomic import write_text
+from wsnas.core.run_files import SUPERNET_ACC
 
 Table = pd.DataFrame | str | Path
 FIGURES = ("kendall", "spearman", "pearson", "weighted_kendall", "sparse_kendall")  # rank figures with intervals
@@ -90,7 +91,7 @@ def audit(scores: Table, truth: Table | None = None, *, score_cols: str | Sequen
     """`wsnas audit` on DataFrames or paths (`truth` None: the registered `space`'s own ground truth). The
     options are the command's; `units`, `sparse_tol` and `truth_seeds` map a column to its value."""
     replicates = _names(replicate_cols)
-    columns = tuple(dict.fromkeys([*_names(score_cols), *replicates])) or ("supernet_acc",)
+    columns = tuple(dict.fromkeys([*_names(score_cols), *replicates])) or (SUPERNET_ACC,)
     inputs = AuditInputs(
         scores=_as_path(scores, "scores"), truth=None if truth is None else _as_path(truth, "truth"),
         key_col=key_col, truth_key_col=truth_key_col, score_cols=columns, truth_cols=_names(truth_cols),

@@ -3,7 +3,7 @@
 Every pair of the space's ground-truth columns (datasets, splits, fidelities such as NAS-Bench-201's 12-epoch
 against its 200-epoch columns, per-seed runs) and its size columns (the table's params/FLOPs, else the space's
 features params_M/flops_M) gets Kendall tau-b and Spearman rho with 95% bootstrap intervals, from the engine of the
-multi-truth audit (wsnas.analysis.pairs): pairwise complete, over a seeded sample of the table's archs (`--archs`,
+multi-truth audit (wsnas.analysis.pair_grid): pairwise complete, over a seeded sample of the table's archs (`--archs`,
 default 1000; `all` for every arch: the Kendall bootstrap costs O(n_boot n^2) per pair). Values are taken as
 they are (`--lower-is-better COL` orients a column first). Works on a built-in space and on a plugin's
 (`--plugin FILE`; a space without a built-in table needs `--truth-file CSV`).
@@ -22,19 +22,20 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 
-from wsnas.analysis.audit_tables import comma_list
+from wsnas.analysis.audit.tables import comma_list
 from wsnas.analysis.features import FLOPS, PARAMS, feature_table
 from wsnas.analysis.outdirs import claim, digest, output_directory
-from wsnas.analysis.pair_plots import heatmap_figure
-from wsnas.analysis.pairs import PAIR_STATS, PairGrid, correlation_grid, format_pairs
-from wsnas.analysis.plots import save
+from wsnas.analysis.pair_grid import PAIR_STATS, PairGrid, correlation_grid, format_pairs
+from wsnas.analysis.plots.pairs import heatmap_figure
+from wsnas.analysis.plots.style import save
 from wsnas.analysis.store import index_and_report
-from wsnas.core.atomic import atomic_path, write_json
 from wsnas.benchmarks.groundtruth import GroundTruth, load_ground_truth
 from wsnas.benchmarks.sources import file_sha256
+from wsnas.core.atomic import atomic_path, write_json
 from wsnas.core.config import AnalysisConfig
 from wsnas.core.errors import WsnasError
 from wsnas.core.plugins import normalise
+from wsnas.core.run_files import CONFIG, METRICS
 from wsnas.core.runs import provenance
 
 KIND = "correlate"
@@ -137,12 +138,12 @@ def _write(path: Path, grid: PairGrid, identity: dict[str, Any], truth: GroundTr
            plugins: Sequence[str]) -> None:
     path.mkdir(parents=True, exist_ok=True)
     config = {"space": space, "plugins": [normalise(p) for p in plugins]}
-    write_json(path / "config.json", {"kind": KIND, "config": config, "correlate": {"identity": identity},
+    write_json(path / CONFIG, {"kind": KIND, "config": config, "correlate": {"identity": identity},
                                       "provenance": provenance()})
     write_json(path / "pairs.json", {"space": space, "source": truth.source, **grid.to_dict()})
     with atomic_path(path / "pairs.csv") as tmp:
         pd.DataFrame(grid.records()).to_csv(tmp, index=False)
-    write_json(path / "metrics.json", {"kind": KIND, "space": space, "truth": None, "truth_source": truth.source,
+    write_json(path / METRICS, {"kind": KIND, "space": space, "truth": None, "truth_source": truth.source,
                                        "n_boot": identity["n_boot"], "bootstrap_seed": identity["seed"],
                                        "results": _results(grid), "config": config})
     with atomic_path(path / "heatmap.png") as tmp:

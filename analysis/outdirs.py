@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from wsnas.core.errors import WsnasError
+from wsnas.core.run_files import CONFIG
 
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 _SHOWN = 4
@@ -64,7 +65,7 @@ def claim(path: Path, kind: str, identity: dict[str, Any]) -> None:
         return
     if not path.is_dir():
         raise OutputError(f"output {path} is a file; choose another --out or --name")
-    config = path / "config.json"
+    config = path / CONFIG
     if not config.is_file():
         if any(path.iterdir()):
             raise OutputError(f"output {path} is not empty and holds no {kind}; choose another --out or --name "

@@ -23,16 +23,16 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 
-from wsnas.analysis.baselines import baselines
 from wsnas.analysis.ceiling import no_ceiling_reason, seed_ceiling
-from wsnas.analysis.compare import (FINETUNE, GROUP_KEYS, SCORE_SET, check_scores_meta, format_summary, join_truth,
-                                    summarise)
+from wsnas.analysis.free_baselines import baselines
 from wsnas.analysis.inference import Estimate, replicates_for_half_width
 from wsnas.analysis.replicated import ScoreSet, fitting, paired_differences, replicate_summary, verdict
+from wsnas.analysis.score_summary import check_scores_meta, format_summary, join_truth, summarise
 from wsnas.benchmarks.groundtruth import GroundTruth, load_ground_truth
 from wsnas.core.config import Config
 from wsnas.core.errors import WsnasError
 from wsnas.core.groups import ReplicateGroup, is_group, runs_of
+from wsnas.core.run_files import FINETUNE, GROUP_KEYS, SCORE_SET, SUPERNET_ACC
 from wsnas.core.runs import RunDir
 
 HEADLINE = ("kendall", "spearman")
@@ -56,15 +56,17 @@ class Tables:
 
 
 def load_tables(directory: str | Path, metric: str | None = None, mirror: str | None = None,
-                cfg: Config | None = None) -> Tables:
+                cfg: Config | None = None, truth: GroundTruth | None = None) -> Tables:
     """Join every member's scores (a group's, or the run's own) with the ground truth (`metric`: default the
-    config's analysis.truth; `cfg`: default the saved config of the run or group)."""
+    config's analysis.truth; `cfg`: default the saved config of the run or group; `truth`: default the config's
+    ground truth, loaded here)."""
     directory = Path(directory)
     runs = runs_of(directory)
     if cfg is None:
         cfg = ReplicateGroup(directory).config() if is_group(directory) else runs[0].config()
     metric = metric or cfg.analysis.truth
-    truth = load_ground_truth(cfg.space, mirror or cfg.data.mirror, cfg.analysis.truth_file)
+    if truth is None:
+        truth = load_ground_truth(cfg.space, mirror or cfg.data.mirror, cfg.analysis.truth_file)
     for run in runs:
         check_scores_meta(run.path, truth)
     return Tables(directory, cfg, truth, metric, runs, [join_truth(run.read_scores(), truth, metric) for run in runs])
@@ -89,7 +91,7 @@ def supernet_set(tables: Sequence[pd.DataFrame], members: Sequence[str], label: 
     if not keys:
         raise WsnasError(f"the replicates {', '.join(members)} scored no arch in common; score the same sample "
                          f"(eval.n_archs, eval.seed) on each")
-    scores = np.stack([t.drop_duplicates("key").set_index("key").loc[keys, "supernet_acc"].to_numpy(dtype=float)
+    scores = np.stack([t.drop_duplicates("key").set_index("key").loc[keys, SUPERNET_ACC].to_numpy(dtype=float)
                        for t in tables])
     return ScoreSet(label, tuple(keys), scores, tuple(members))
 
@@ -202,7 +204,6 @@ def group_lines(result: dict[str, Any]) -> list[str]:
 def verdict_lines(result: dict[str, Any], metric: str) -> list[str]:
     """The first lines of an analysis: the (replicated) Kendall with its interval, then the supernet against each
     free baseline by a paired comparison on the same archs."""
-    r = result.get("replicates", 1)
     head = replicated_head(result)
     lines = [f"epoch {result['epoch']}  bn_policy={result['bn_policy']}  "
              + (f"finetune_batches={result[FINETUNE]}  " if result.get(FINETUNE) else "")

@@ -5,27 +5,20 @@ Columns: `key` (canonical arch string of the space, unique), `index` (benchmark 
 """
 from __future__ import annotations
 
-import hashlib
-import json
 import os
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Callable, Iterable, Protocol, Sequence
 
 import numpy as np
 import pandas as pd
 
+from wsnas.benchmarks.errors import ArchError
 from wsnas.core.atomic import atomic_path
-from wsnas.benchmarks.nb201 import NB201Space
-from wsnas.benchmarks.registry import get_space
-from wsnas.benchmarks.sources import SOURCES, file_sha256, resolve
-from wsnas.benchmarks.space import ArchError, SearchSpace
 from wsnas.core.errors import WsnasError
-from wsnas.core.paths import cache_dir
 
 SEED_MARK = "#seed"
 # Exact float round trip through CSV: pandas 3 parses that way by default, pandas 2 must be asked to.
-_CSV_READ = {"float_precision": "round_trip"} if int(pd.__version__.split(".")[0]) < 3 else {}
+CSV_READ = {"float_precision": "round_trip"} if int(pd.__version__.split(".")[0]) < 3 else {}
 _EXAMPLES = 3
 
 
@@ -33,7 +26,36 @@ class GroundTruthError(WsnasError):
     """A ground-truth table or query that does not fit (unknown metric, arch, space, malformed table)."""
 
 
-def canonical_keys(space: SearchSpace, texts: Iterable[str]) -> tuple[list[str], dict[str, str]]:
+class KeyedSpace(Protocol):
+    """What a table asks of its space (a wsnas.benchmarks.space.SearchSpace, which builds on this module)."""
+
+    def key(self, text: str) -> str:
+        """Canonical key of an arch string; ArchError if it is not an arch of the space."""
+
+    def ground_truth(self, mirror: str | os.PathLike | None = None) -> "GroundTruth":
+        """The space's own benchmark table."""
+
+
+SpaceLookup = Callable[[str], KeyedSpace]
+_space_lookup: list[SpaceLookup] = []  # filled by wsnas.benchmarks.registry when imported
+
+
+def set_space_lookup(lookup: SpaceLookup) -> None:
+    """Install the name -> space lookup the tables use (wsnas.benchmarks.registry installs its get_space when
+    imported, and the wsnas package imports the registry first). This module cannot import the registry: the
+    registered spaces load their tables through it."""
+    _space_lookup[:] = [lookup]
+
+
+def space_named(name: str) -> KeyedSpace:
+    """The registered space called `name` (UnknownSpaceError, naming the known ones, if there is none)."""
+    if not _space_lookup:
+        raise GroundTruthError(f"no search-space registry is loaded to look up space {name!r}; import "
+                               f"wsnas.benchmarks.registry")
+    return _space_lookup[0](name)
+
+
+def canonical_keys(space: KeyedSpace, texts: Iterable[str]) -> tuple[list[str], dict[str, str]]:
     """Canonical keys of `texts` (each distinct text parsed once) and the texts that fail, with the reason."""
     cache: dict[str, str | None] = {}
     failures: dict[str, str] = {}
@@ -98,8 +120,7 @@ class GroundTruth:
         positions = self._keys.get_indexer(keys)
         unmatched = np.flatnonzero(positions < 0)
         if unmatched.size:
-            space = get_space(self.space)
-            canonical, _ = canonical_keys(space, [keys[i] for i in unmatched])
+            canonical, _ = canonical_keys(space_named(self.space), [keys[i] for i in unmatched])
             positions[unmatched] = self._keys.get_indexer([k if k is not None else "" for k in canonical])
         missing = [keys[i] for i in np.flatnonzero(positions < 0)]
         if missing:
@@ -145,7 +166,7 @@ class GroundTruth:
         path = Path(path)
         described = source or f"table {path}"
         try:
-            frame = pd.read_csv(path, dtype={"key": str}, **_CSV_READ)
+            frame = pd.read_csv(path, dtype={"key": str}, **CSV_READ)
         except FileNotFoundError as exc:
             raise GroundTruthError(f"ground-truth table {path} does not exist; give the path of a CSV written "
                                    f"by GroundTruth.to_csv") from exc
@@ -162,7 +183,7 @@ class GroundTruth:
                                        f"columns hold accuracies in %, 'index' the integer benchmark index")
         if frame["index"].isna().any() or (frame["index"] % 1 != 0).any():
             raise GroundTruthError(f"ground-truth table {path}: 'index' must hold whole numbers in every row")
-        keys, failures = canonical_keys(get_space(space), frame["key"].astype(str))
+        keys, failures = canonical_keys(space_named(space), frame["key"].astype(str))
         if failures:
             bad = list(failures)
             raise GroundTruthError(f"ground-truth table {path}: {len(bad)} of {len(frame)} keys are not {space} "
@@ -172,136 +193,10 @@ class GroundTruth:
         return cls(frame, space, described)
 
 
-# ---------------------------------------------------------------------------------------------- NAS-Bench-201
-
-@dataclass(frozen=True)
-class _Table:
-    """How one NB201 source file maps onto ground-truth columns."""
-
-    source: str  # name in sources.SOURCES
-    arch: str  # column with the arch string
-    index: str | None  # column with the benchmark index; None: the row number is the index
-    metrics: dict[str, str]  # file column -> metric name
-    what: str  # the columns it gives and the benchmark release they come from, for GroundTruth.source
-    seed_prefix: str | None = None  # file columns '<prefix>a', 'b', ... -> 'cifar10/test#seed0', ...
-
-
-def _nasgraph(source: str, dataset: str) -> _Table:
-    return _Table(source, "arch str", "file id", {"train accuracy": f"{dataset}/train",
-                                                  "validation accuracy": f"{dataset}/valid",
-                                                  "test accuracy": f"{dataset}/test"},
-                  f"{dataset}/* NB201-v1_1")
-
-
-NB201_TABLES: tuple[_Table, ...] = (
-    # NATS-tss-v1_0: CIFAR-10 trained on train+valid; its CIFAR-100/ImageNet test columns are not used, the
-    # NB201-v1_1 tables below give test with train/valid from the same runs.
-    _Table("nats_tss_200ep_test_acc", "ArchitectureString", None,
-           {"CIFAR10TestAccuracy200Epochs": "cifar10/test"}, "cifar10/test NATS-tss-v1_0"),
-    _nasgraph("nasbench201_cifar10_200ep", "cifar10-valid"),
-    _nasgraph("nasbench201_cifar100_200ep", "cifar100"),
-    _nasgraph("nasbench201_ImageNet16-120_200ep", "ImageNet16-120"),
-    _Table("mini_nasbench201_12epoch", "cellstr", "arch",
-           {"cifar10-val": "cifar10-valid/valid@12ep", "cifar10-test": "cifar10/test@12ep",
-            "cifar100-val": "cifar100/valid@12ep", "cifar100-test": "cifar100/test@12ep",
-            "imagenet-val": "ImageNet16-120/valid@12ep", "imagenet-test": "ImageNet16-120/test@12ep"},
-           "*@12ep NB201-v1_1"),
-    # NB201-v1_1 per-seed runs; the mirror CSV has an index column, the converted upstream pickle does not.
-    _Table("nb201_cifar10_200ep_test_acc_per_seed", "arch_str", "index", {}, "cifar10/test#seed* NB201-v1_1",
-           seed_prefix="acc_seed_"),
-)
-NB201_COLUMNS: tuple[str, ...] = (
-    "cifar10/test", "cifar10-valid/train", "cifar10-valid/valid", "cifar10-valid/test",
-    "cifar100/train", "cifar100/valid", "cifar100/test",
-    "ImageNet16-120/train", "ImageNet16-120/valid", "ImageNet16-120/test",
-    "cifar10-valid/valid@12ep", "cifar10/test@12ep", "cifar100/valid@12ep", "cifar100/test@12ep",
-    "ImageNet16-120/valid@12ep", "ImageNet16-120/test@12ep",
-)
-_CACHE_FORMAT = 1  # bump when the combined table's layout changes
-
-
-def _read_table(table: _Table, path: Path, canonical: dict[str, str]) -> pd.DataFrame:
-    """One source file as columns key, [index], metrics; `canonical` memoises arch string -> key."""
-    raw = pd.read_csv(path, **_CSV_READ)
-    space = NB201Space()
-    for text in raw[table.arch].unique():
-        if text not in canonical:
-            try:
-                canonical[text] = space.key(text)
-            except ArchError as exc:
-                raise GroundTruthError(f"{path}: {exc}; this is not NAS-Bench-201 data, re-fetch the file") from exc
-    out = pd.DataFrame({"key": raw[table.arch].map(canonical)})
-    if table.index is None:
-        out["index"] = np.arange(len(raw))
-    elif table.index in raw.columns:
-        out["index"] = raw[table.index].astype(np.int64)
-    for column, metric in table.metrics.items():
-        out[metric] = raw[column].astype(float)
-    if table.seed_prefix:
-        seeds = sorted(c for c in raw.columns if c.startswith(table.seed_prefix))
-        for k, column in enumerate(seeds):
-            out[f"cifar10/test{SEED_MARK}{k}"] = raw[column].astype(float)
-    return out
-
-
-def _combine_nb201(paths: dict[str, Path]) -> pd.DataFrame:
-    """Join the NB201 tables on the arch; every table must list each arch once, at the same index."""
-    canonical: dict[str, str] = {}
-    parts = [(t, _read_table(t, paths[t.source], canonical)) for t in NB201_TABLES]
-    base_table, base = parts[0]
-    size = NB201Space().size()
-    if len(base) != size or base["key"].duplicated().any():
-        raise GroundTruthError(f"{paths[base_table.source]} should list each of the {size} NB201 archs once; "
-                               f"it has {len(base)} rows, {base['key'].nunique()} distinct; re-fetch it")
-    combined = base.set_index("key")
-    for table, part in parts[1:]:
-        where = paths[table.source]
-        if len(part) != size or part["key"].duplicated().any() or not part["key"].isin(combined.index).all():
-            raise GroundTruthError(f"{where} should list each of the {size} NB201 archs once, as "
-                                   f"{paths[base_table.source]} does; re-fetch it")
-        part = part.set_index("key")
-        if "index" in part.columns:
-            differ = part.index[part["index"].to_numpy() != combined.loc[part.index, "index"].to_numpy()]
-            if len(differ):
-                arch = differ[0]
-                raise GroundTruthError(
-                    f"NB201 tables disagree on the index -> arch order: {where} puts {arch} at index "
-                    f"{part.at[arch, 'index']}, {paths[base_table.source]} at {combined.at[arch, 'index']} "
-                    f"({len(differ)} archs differ); the files are not from the same benchmark order, re-fetch them")
-            part = part.drop(columns="index")
-        combined = combined.join(part)
-    combined = combined.reset_index().sort_values("index", ignore_index=True)
-    seeds = [c for c in combined.columns if SEED_MARK in c]
-    return combined[["key", "index", *NB201_COLUMNS, *seeds]]
-
-
-def nb201_description() -> str:
-    """Where each group of NB201 columns comes from."""
-    return "NAS-Bench-201: " + "; ".join(f"{t.what} ({SOURCES[t.source].origin})" for t in NB201_TABLES)
-
-
-def load_nb201(mirror: str | os.PathLike | None = None) -> GroundTruth:
-    """The NAS-Bench-201 ground truth from the pinned sources (mirror or download), cached as one table."""
-    sources = [SOURCES[t.source] for t in NB201_TABLES]
-    paths = {s.name: resolve(s, mirror) for s in sources}
-    stamp = json.dumps([_CACHE_FORMAT, pd.__version__, [[n, file_sha256(p)] for n, p in paths.items()]])
-    cached = cache_dir() / "groundtruth" / f"nb201-{hashlib.sha256(stamp.encode()).hexdigest()[:16]}.pkl"
-    description = nb201_description()
-    if cached.is_file():
-        try:
-            return GroundTruth(pd.read_pickle(cached), "nb201", description)
-        except Exception:  # an unreadable cache is rebuilt below, never fatal
-            pass
-    frame = _combine_nb201(paths)
-    with atomic_path(cached) as tmp:
-        frame.to_pickle(tmp)
-    return GroundTruth(frame, "nb201", description)
-
-
 def load_ground_truth(space: str, mirror: str | os.PathLike | None = None,
                       table: str | os.PathLike | None = None) -> GroundTruth:
     """The ground truth of a space by name: the user's `table` (a CSV as GroundTruth.to_csv writes) when
     given, else the space's own benchmark table."""
     if table:
         return GroundTruth.from_csv(table, space)
-    return get_space(space).ground_truth(mirror)
+    return space_named(space).ground_truth(mirror)

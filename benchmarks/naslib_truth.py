@@ -1,5 +1,5 @@
 """Ground truth from NASLib's zero-cost benchmark samples (NAS-Bench-Suite-Zero): zc_nasbench101.json and
-zc_nasbench301.json, 500 rows each, pinned in wsnas.benchmarks.sources.
+zc_nasbench301.json, 500 rows each, pinned here (NASLIB_SOURCES).
 
 A file is {benchmark: {"cifar10": {KEY: {val_accuracy, params, flops, <9 proxies>}}}}, KEY being the space's
 own spelling of an arch (NASLib's 56-tuple, or its compact DARTS genotype). Rows are parsed with the space
@@ -21,19 +21,30 @@ from typing import Any
 import pandas as pd
 
 from wsnas.benchmarks.groundtruth import GroundTruth, GroundTruthError
-from wsnas.benchmarks.sources import SOURCES, resolve
+from wsnas.benchmarks.sources import Source, resolve
 from wsnas.benchmarks.space import ArchError, SearchSpace
 
 PROXIES: tuple[str, ...] = ("synflow", "jacov", "snip", "grasp", "fisher", "grad_norm", "epe_nas", "l2_norm",
                             "plain")
 PROXY_PREFIX = "naslib/"
 
+_NASLIB = "https://raw.githubusercontent.com/automl/NASLib/9052f540457588af87633988cc1036bd2250419e/naslib/data/"
+NASLIB_SOURCES: dict[str, Source] = {s.name: s for s in (
+    # NASLib's zero-cost benchmark samples (NAS-Bench-Suite-Zero), branch `benchmarks`: 500 rows each.
+    Source("zc_nasbench101", _NASLIB + "zc_nasbench101.json",
+           "c34840bc9af68b6ebaa7f052e42c1749a9a737d7243078be2a5548052bc5a0c2",
+           "groundtruth/nas-bench-101/zc_nasbench101.json", 259564),
+    Source("zc_nasbench301", _NASLIB + "zc_nasbench301.json",
+           "e47e258b95f63f85a6917dfc5814f5b42f793d7ef8f9a00e66689783e43affac",
+           "groundtruth/nas-bench-301/zc_nasbench301.json", 240552),
+)}
+
 
 def load_naslib_sample(space: SearchSpace, source_name: str, benchmark: str, metric: str, title: str,
                        mirror: str | os.PathLike | None = None) -> tuple[GroundTruth, list[Any]]:
     """The table of `space` from the pinned NASLib file `source_name` (mirror or download), `val_accuracy`
     becoming column `metric`, and the distinct archs in order of first appearance (the evaluation pool)."""
-    source = SOURCES[source_name]
+    source = NASLIB_SOURCES[source_name]
     path = resolve(source, mirror)
     try:
         rows = json.loads(path.read_text())[benchmark]["cifar10"]

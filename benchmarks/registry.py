@@ -1,15 +1,23 @@
-"""Registry of search spaces by name; a user's own space registers here too."""
+"""Registry of search spaces by name; a user's own space registers here too.
+
+The layers below look spaces up by name through hooks this module fills when imported (the wsnas package
+imports it first, so they are always filled): the ground-truth tables (wsnas.benchmarks.groundtruth, which the
+spaces' truth loaders build on) and the configs' per-space presets (wsnas.core.config, which imports nothing of
+wsnas above the core).
+"""
 from __future__ import annotations
 
-from typing import Callable
+from typing import Any, Callable
 
-from wsnas.benchmarks.channel import ChannelMobileNetSpace, ChannelResNetSpace
-from wsnas.benchmarks.darts import DartsSpace
-from wsnas.benchmarks.graph import GraphSpace
-from wsnas.benchmarks.macro import MacroSpace
-from wsnas.benchmarks.nb101 import NB101Space
-from wsnas.benchmarks.nb201 import NB201Space
+from wsnas.benchmarks.groundtruth import set_space_lookup
 from wsnas.benchmarks.space import SearchSpace
+from wsnas.benchmarks.spaces.channel.space import ChannelMobileNetSpace, ChannelResNetSpace
+from wsnas.benchmarks.spaces.darts.space import DartsSpace
+from wsnas.benchmarks.spaces.graph.space import GraphSpace
+from wsnas.benchmarks.spaces.macro.space import MacroSpace
+from wsnas.benchmarks.spaces.nb101.space import NB101Space
+from wsnas.benchmarks.spaces.nb201.space import NB201Space
+from wsnas.core.config import set_space_presets
 from wsnas.core.errors import WsnasError
 
 _FACTORIES: dict[str, Callable[[], SearchSpace]] = {"nb201": NB201Space, "macro": MacroSpace,
@@ -47,3 +55,13 @@ def get_space(name: str) -> SearchSpace:
     if name not in _INSTANCES:
         _INSTANCES[name] = _FACTORIES[name]()
     return _INSTANCES[name]
+
+
+def space_presets(name: str) -> dict[str, dict[str, Any]]:
+    """The preset values the space `name` declares (SearchSpace.presets); none for an unknown name, which fails
+    later, where the space is used."""
+    return get_space(name).presets if name in _FACTORIES else {}
+
+
+set_space_lookup(get_space)
+set_space_presets(space_presets)

@@ -11,20 +11,14 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Hashable, Iterator, Sequence
 
-from wsnas.core.errors import WsnasError
+from wsnas.benchmarks.errors import ArchError, SpaceError
 
 if TYPE_CHECKING:
     from wsnas.benchmarks.groundtruth import GroundTruth
 
+__all__ = ["Arch", "ArchError", "SearchSpace", "Slot", "SpaceError"]  # the plugin API (examples/tinyconv)
+
 Arch = Any  # a space's own decoded architecture (a tuple of choices for the built-in spaces)
-
-
-class ArchError(WsnasError, ValueError):
-    """An architecture string that does not parse in the space it was given to."""
-
-
-class SpaceError(WsnasError):
-    """A space asked for something it does not provide."""
 
 
 @dataclass(frozen=True)

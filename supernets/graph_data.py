@@ -17,7 +17,9 @@ from dataclasses import dataclass
 import torch
 
 from wsnas.core.atomic import atomic_path
-from wsnas.benchmarks.sources import PLANETOID_FILES, SOURCES, file_sha256, resolve
+from wsnas.benchmarks.all_sources import SOURCES
+from wsnas.benchmarks.sources import file_sha256, resolve
+from wsnas.benchmarks.spaces.graph.datasets import PLANETOID_FILES
 from wsnas.core.config import DataConfig
 from wsnas.core.errors import WsnasError
 from wsnas.core.paths import cache_dir, mirror_dir

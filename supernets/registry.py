@@ -14,9 +14,9 @@ import torch
 from torch import nn
 
 from wsnas.benchmarks.registry import get_space, space_names
+from wsnas.benchmarks.spaces.channel.space import SKELETONS
 from wsnas.core.config import Config, DataConfig
 from wsnas.core.errors import WsnasError
-from wsnas.benchmarks.channel import SKELETONS
 from wsnas.supernets.data import prepare_cifar10
 from wsnas.supernets.graph_data import prepare_planetoid
 from wsnas.supernets.models import channel, graph, macro, nb101, nb201

@@ -4,8 +4,9 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from wsnas.benchmarks.nb201 import EDGES, NUM_NODES, OPS, NB201Space, format_arch, function_key, parse_arch
 from wsnas.benchmarks.space import ArchError
+from wsnas.benchmarks.spaces.nb201.cell import EDGES, NUM_NODES, OPS, format_arch, function_key, parse_arch
+from wsnas.benchmarks.spaces.nb201.space import NB201Space
 
 op = st.sampled_from(OPS)
 archs = st.tuples(*[op] * len(EDGES))

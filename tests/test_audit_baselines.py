@@ -14,8 +14,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from wsnas.analysis.baselines import cost_baselines
-from wsnas.analysis.report import render_report
+from wsnas.analysis.free_baselines import cost_baselines
+from wsnas.analysis.report.render import render_report
 from wsnas.benchmarks.registry import get_space
 from wsnas.cli import main
 

@@ -15,7 +15,7 @@ import pytest
 from PIL import Image
 from scipy import stats
 
-from wsnas.analysis.report import render_report
+from wsnas.analysis.report.render import render_report
 from wsnas.benchmarks.registry import get_space
 from wsnas.cli import main
 
@@ -223,7 +223,7 @@ def test_an_older_audit_gets_a_rerun_command_that_works(nb201_audit, capsys, mon
 
 
 def test_a_rerun_command_keeps_every_option(nb201_audit):
-    from wsnas.analysis.audit_report import rerun_command
+    from wsnas.analysis.report.audit_plan import rerun_command
 
     d = nb201_audit
     assert main(_audit(d, "--unit", "val_loss=nats", "--sparse-tol", "acc=0.2", "--topk", "1,5,20%")) == 0

@@ -1,4 +1,5 @@
-"""The bias and operator studies against their unbiased null (wsnas.analysis.null, wsnas.analysis.bias_studies).
+"""The bias and operator studies against their unbiased null (wsnas.analysis.null, wsnas.analysis.studies.size_bias,
+wsnas.analysis.studies.operator_bias).
 
 Synthetic world: 200 NB201 archs (real features: parameter counts, ops per edge) with a made-up truth that,
 like NB201's, rewards convolutions and punishes `none`, so op counts and size go with the truth. Scorers see
@@ -14,14 +15,17 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from wsnas.analysis.bias_studies import bias_study, operator_study, percentiles
-from wsnas.analysis.compare import FINETUNE
 from wsnas.analysis.features import feature_table
 from wsnas.analysis.null import fit_null, kendall_rows, null_bands, truth_strata
-from wsnas.analysis.studies import StudyInput
+from wsnas.analysis.studies.inputs import StudyInput
+from wsnas.analysis.studies.null_bands import percentiles
+from wsnas.analysis.studies.operator_bias import operator_study
+from wsnas.analysis.studies.size_bias import bias_study
 from wsnas.benchmarks.groundtruth import GroundTruth
-from wsnas.benchmarks.nb201 import OPS, NB201Space
+from wsnas.benchmarks.spaces.nb201.cell import OPS
+from wsnas.benchmarks.spaces.nb201.space import NB201Space
 from wsnas.core.config import Config
+from wsnas.core.run_files import FINETUNE
 from wsnas.core.runs import RunDir
 
 SIMS = 400  # null draws per study: enough for a stable 95% band at these sizes, fast
@@ -201,13 +205,13 @@ def test_replicates_are_reported_each_and_as_their_mean(tmp_path):
 
 def test_missing_features_are_skipped_with_a_note(tmp_path, monkeypatch):
     ops_only = FEATURES[[c for c in FEATURES.columns if c.startswith("n_ops:")]]
-    monkeypatch.setattr("wsnas.analysis.bias_studies.feature_table", lambda space, keys: ops_only)
+    monkeypatch.setattr("wsnas.analysis.studies.null_bands.feature_table", lambda space, keys: ops_only)
     size, operators = studies(tmp_path, scorer(1), n_boot=20)
     assert size["available"] is False and "no usable parameter counts or FLOPs" in size["unavailable_because"]
     assert operators["available"] is True and {r["model"] for r in operators["rows"]} == {"op"}
     assert any("no per-slot ops" in s for s in operators["skipped"])
     params_only = FEATURES[["params_M"]]
-    monkeypatch.setattr("wsnas.analysis.bias_studies.feature_table", lambda space, keys: params_only)
+    monkeypatch.setattr("wsnas.analysis.studies.null_bands.feature_table", lambda space, keys: params_only)
     size, operators = studies(tmp_path, scorer(1), n_boot=20)
     assert size["available"] is True and size["config"]["costs"] == ["params"]
     assert any("flops" in s and "provides no" in s for s in size["skipped"])
@@ -215,7 +219,8 @@ def test_missing_features_are_skipped_with_a_note(tmp_path, monkeypatch):
 
 
 def test_bias_modules_do_not_import_torch():
-    code = ("import sys, wsnas.analysis.bias_studies, wsnas.analysis.null, wsnas.analysis.studies; "
+    code = ("import sys, wsnas.analysis.studies.size_bias, wsnas.analysis.studies.operator_bias, wsnas.analysis.null, "
+            "wsnas.analysis.studies.registry; "
             "assert 'torch' not in sys.modules")
     subprocess.run([sys.executable, "-c", code], check=True)
 
@@ -223,7 +228,7 @@ def test_bias_modules_do_not_import_torch():
 def test_an_op_blind_scorer_on_nb201_is_no_operator_finding(mirror, tmp_path):
     """Issue 9's case, on the default study's 250 NB201 archs and cifar10/test: an op-blind scorer at Kendall
     about 0.41 gets large per-edge slopes from the old statistic, and no finding from the new one."""
-    from wsnas.analysis.bias_studies import operator_designs, operator_statistics
+    from wsnas.analysis.studies.operator_bias import operator_designs, operator_statistics
     from wsnas.benchmarks.groundtruth import load_ground_truth
 
     keys = [SPACE.format(a) for a in SPACE.sample(250, seed=0)]

@@ -16,9 +16,9 @@ import math
 import numpy as np
 import pytest
 
-from wsnas.analysis.bias_studies import size_statistics
+from wsnas.analysis.studies.size_bias import size_statistics
 from wsnas.analysis.metrics import kendall_tau, precision_at_bottom_k, precision_at_k, resample_indices
-from wsnas.analysis.noise import components, predicted_width
+from wsnas.analysis.studies.noise import components, predicted_width
 from wsnas.analysis.replicated import ScoreSet, _replicate_draws, paired_difference, replicated_stat
 from wsnas.analysis.simulate import Scenario, hits, simulate
 

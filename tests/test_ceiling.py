@@ -13,9 +13,9 @@ from hypothesis import strategies as st
 
 from wsnas.analysis import metrics as m
 from wsnas.analysis.ceiling import no_ceiling_reason, reliability_bound, seed_ceiling
-from wsnas.analysis.compare import format_summary, join_truth, summarise
+from wsnas.analysis.score_summary import format_summary, join_truth, summarise
 from wsnas.benchmarks.groundtruth import GroundTruth, load_ground_truth
-from wsnas.benchmarks.nb201 import NB201Space
+from wsnas.benchmarks.spaces.nb201.space import NB201Space
 
 METRIC = "cifar10/test"
 SEEDS = [f"{METRIC}#seed{k}" for k in range(3)]
@@ -201,7 +201,7 @@ def test_summarise_puts_the_ceiling_beside_every_correlation(nb201, keys500):
 
 
 def test_ceiling_module_does_not_import_torch():
-    code = "import sys, wsnas.analysis.ceiling, wsnas.analysis.compare; assert 'torch' not in sys.modules"
+    code = "import sys, wsnas.analysis.ceiling, wsnas.analysis.score_summary; assert 'torch' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True)
 
 

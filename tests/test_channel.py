@@ -7,10 +7,10 @@ import random
 import numpy as np
 import pytest
 
-from wsnas.benchmarks.channel import MOBILENET, RESNET, SKELETONS, counts, layer_width
 from wsnas.benchmarks.groundtruth import GroundTruthError, load_ground_truth
 from wsnas.benchmarks.registry import get_space
 from wsnas.benchmarks.space import ArchError, SpaceError
+from wsnas.benchmarks.spaces.channel.space import MOBILENET, RESNET, SKELETONS, counts, layer_width
 from wsnas.core.config import build_config
 
 NAMES = ("channel-mobilenet", "channel-resnet")

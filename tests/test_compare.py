@@ -7,9 +7,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from wsnas.analysis.compare import finetune_batches, format_summary, join_truth, summarise
 from wsnas.analysis.metrics import kendall_tau
-from wsnas.analysis.studies import epochs_study, load_input
+from wsnas.analysis.score_summary import finetune_batches, format_summary, join_truth, summarise
+from wsnas.analysis.studies.epochs import epochs_study
+from wsnas.analysis.studies.inputs import load_input
 from wsnas.benchmarks.groundtruth import load_ground_truth
 from wsnas.benchmarks.registry import get_space
 from wsnas.core.config import build_config
@@ -90,5 +91,5 @@ def test_studies_use_one_finetuning_budget(tmp_path, mirror):
 
 
 def test_compare_does_not_import_torch():
-    code = "import sys, wsnas.analysis.compare; sys.exit('torch' in sys.modules)"
+    code = "import sys, wsnas.analysis.score_summary; sys.exit('torch' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0

@@ -12,7 +12,7 @@ from PIL import Image
 from scipy import stats
 
 from wsnas.analysis.correlate import column_frame, sample_keys
-from wsnas.analysis.report import render_report
+from wsnas.analysis.report.render import render_report
 from wsnas.benchmarks.groundtruth import load_ground_truth
 from wsnas.cli import main
 

@@ -4,14 +4,14 @@ import random
 
 import pytest
 
-from wsnas.benchmarks.darts import TRUTH, DartsSpace
-from wsnas.benchmarks.darts_cost import darts_params, nb301_params
-from wsnas.benchmarks.darts_genotype import (OPS, format_genotype, function_arch, n_genotypes, parse_genotype,
-                                             random_genotype, to_compact)
 from wsnas.benchmarks.groundtruth import load_ground_truth
+from wsnas.benchmarks.naslib_truth import NASLIB_SOURCES
 from wsnas.benchmarks.registry import get_space
-from wsnas.benchmarks.sources import SOURCES
 from wsnas.benchmarks.space import ArchError
+from wsnas.benchmarks.spaces.darts.cost import darts_params, nb301_params
+from wsnas.benchmarks.spaces.darts.genotype import (OPS, format_genotype, function_arch, n_genotypes, parse_genotype,
+                                                    random_genotype, to_compact)
+from wsnas.benchmarks.spaces.darts.space import TRUTH, DartsSpace
 
 SPACE = DartsSpace()
 # DARTS (second order), as DARTS's genotypes.py writes it; DARTS reports 3.3 M parameters (3,349,342 counted).
@@ -24,7 +24,7 @@ DARTS_V2 = ("Genotype(normal=[('sep_conv_3x3', 0), ('sep_conv_3x3', 1), ('sep_co
 
 @pytest.fixture(scope="module")
 def rows(mirror):
-    return json.loads((mirror / SOURCES["zc_nasbench301"].mirror_path).read_text())["nasbench301"]["cifar10"]
+    return json.loads((mirror / NASLIB_SOURCES["zc_nasbench301"].mirror_path).read_text())["nasbench301"]["cifar10"]
 
 
 def test_genotype_string_is_the_key_and_round_trips():

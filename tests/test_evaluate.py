@@ -3,9 +3,9 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from wsnas.benchmarks.nb201 import parse_arch  # noqa: E402
+from wsnas.benchmarks.spaces.nb201.cell import parse_arch  # noqa: E402
 from wsnas.core.config import RuntimeConfig  # noqa: E402
-from wsnas.supernets.evaluate import accuracy_and_loss, batch_norms, recalibrate_bn, score_subnet  # noqa: E402
+from wsnas.supernets.evaluate import batch_norms, recalibrate_bn, score_subnet  # noqa: E402
 from wsnas.supernets.models.nb201 import NB201Supernet, extract_subnet  # noqa: E402
 from wsnas.supernets.runtime import resolve_runtime  # noqa: E402
 

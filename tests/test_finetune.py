@@ -9,9 +9,9 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from wsnas.analysis.compare import join_truth, summarise  # noqa: E402
+from wsnas.analysis.score_summary import join_truth, summarise  # noqa: E402
 from wsnas.benchmarks.groundtruth import load_ground_truth  # noqa: E402
-from wsnas.benchmarks.nb201 import parse_arch  # noqa: E402
+from wsnas.benchmarks.spaces.nb201.cell import parse_arch  # noqa: E402
 from wsnas.cli import main  # noqa: E402
 from wsnas.core.config import Config, RuntimeConfig  # noqa: E402
 from wsnas.core.errors import WsnasError  # noqa: E402

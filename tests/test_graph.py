@@ -11,18 +11,19 @@ import pandas as pd
 import pytest
 from nas_bench_graph import Arch, light_read
 
-from wsnas.benchmarks.graph import CORA, OPS, GraphSpace, bench_hash, graph_cost, raw_inputs, to_hash
-from wsnas.benchmarks.graph_truth import _bench_unpickle, load_graph_truth
 from wsnas.benchmarks.groundtruth import GroundTruthError, load_ground_truth
 from wsnas.benchmarks.registry import get_space
 from wsnas.benchmarks.space import ArchError
+from wsnas.benchmarks.spaces.graph.arch import CORA, OPS, bench_hash, graph_cost, raw_inputs, to_hash
+from wsnas.benchmarks.spaces.graph.space import GraphSpace
+from wsnas.benchmarks.spaces.graph.truth import _bench_unpickle, load_graph_truth
 
 SPACE = get_space("graph")
 
 
 @pytest.fixture(scope="module")
 def truth():
-    return load_graph_truth()
+    return load_graph_truth(SPACE)
 
 
 def test_the_space_is_the_benchmarks_26206_canonical_archs():

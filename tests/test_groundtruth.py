@@ -12,13 +12,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from wsnas.benchmarks import groundtruth, sources
-from wsnas.benchmarks.groundtruth import (NB201_COLUMNS, GroundTruth, GroundTruthError, _combine_nb201,
-                                          load_ground_truth, load_nb201)
-from wsnas.benchmarks.nb201 import NB201Space
+from wsnas.benchmarks import sources
+from wsnas.benchmarks.all_sources import SOURCES
+from wsnas.benchmarks.groundtruth import GroundTruth, GroundTruthError, load_ground_truth
 from wsnas.benchmarks.registry import UnknownSpaceError, register_space, unregister_space
+from wsnas.benchmarks.sources import SourceError, resolve
 from wsnas.benchmarks.space import SearchSpace, SpaceError
-from wsnas.benchmarks.sources import SOURCES, SourceError, resolve
+from wsnas.benchmarks.spaces.nb201 import truth as nb201_truth
+from wsnas.benchmarks.spaces.nb201.space import NB201Space
+from wsnas.benchmarks.spaces.nb201.truth import NB201_COLUMNS, NB201_SOURCES, _combine_nb201, load_nb201
 from wsnas.core.errors import WsnasError
 
 NB201_DIR = "groundtruth/nas-bench-201/"
@@ -154,7 +156,7 @@ def test_second_load_reads_the_cache(mirror: Path, monkeypatch: pytest.MonkeyPat
     def rebuild(*_: object) -> None:
         raise AssertionError("the combined table was rebuilt instead of read from the cache")
 
-    monkeypatch.setattr(groundtruth, "_combine_nb201", rebuild)
+    monkeypatch.setattr(nb201_truth, "_combine_nb201", rebuild)
     second = load_nb201(mirror)
     pd.testing.assert_frame_equal(first.frame, second.frame, check_exact=True)
 
@@ -254,17 +256,17 @@ def test_online_load_downloads_converts_and_caches(mirror: Path, truth: GroundTr
     files = _upstream_files(mirror)
     for name in ("nb201_cifar10_200ep_test_acc_per_seed", "mini_nasbench201_12epoch"):
         # the rebuilt pickles are not byte-identical to upstream's: check them by their own size
-        source = SOURCES[name]
-        monkeypatch.setitem(SOURCES, name, dataclasses.replace(
+        source = NB201_SOURCES[name]
+        monkeypatch.setitem(NB201_SOURCES, name, dataclasses.replace(
             source, upstream_size=len(files[source.url]), upstream_git_blob=None))
     web = _Web(files)
     monkeypatch.setattr(sources.urllib.request, "urlopen", web)
     online = load_nb201()
     pd.testing.assert_frame_equal(online.frame, truth.frame, check_exact=True)
-    assert web.requests == len(groundtruth.NB201_TABLES)
-    mini = sources.resolve(SOURCES["mini_nasbench201_12epoch"])
-    assert sources.file_sha256(mini) == SOURCES["mini_nasbench201_12epoch"].sha256  # same CSV as the mirror's
-    assert load_nb201().frame.equals(truth.frame) and web.requests == len(groundtruth.NB201_TABLES)  # served from the cache
+    assert web.requests == len(nb201_truth.NB201_TABLES)
+    mini = sources.resolve(NB201_SOURCES["mini_nasbench201_12epoch"])
+    assert sources.file_sha256(mini) == NB201_SOURCES["mini_nasbench201_12epoch"].sha256  # same CSV as the mirror's
+    assert load_nb201().frame.equals(truth.frame) and web.requests == len(nb201_truth.NB201_TABLES)  # served from the cache
 
 
 def test_download_failures_are_clear(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -27,7 +27,7 @@ MAY_IMPORT = {
 TORCH_FREE = ("core", "benchmarks", "analysis")
 # The one torch import below supernets: reading NAS-Bench-201's official .pth file, a torch pickle, inside the
 # function that imports it (`wsnas benchmarks import`).
-TORCH_FOR_FILE_FORMAT = {"wsnas.benchmarks.nb201_import"}
+TORCH_FOR_FILE_FORMAT = {"wsnas.benchmarks.spaces.nb201.official"}
 
 
 def modules() -> dict[str, Path]:

@@ -5,10 +5,10 @@ import pytest
 
 from wsnas.benchmarks import xiusu_truth
 from wsnas.benchmarks.groundtruth import GroundTruthError, load_ground_truth
-from wsnas.benchmarks.macro import OPS, MacroSpace, function_arch, macro_counts, parse_arch
 from wsnas.benchmarks.registry import get_space
-from wsnas.benchmarks.sources import SOURCES
 from wsnas.benchmarks.space import ArchError
+from wsnas.benchmarks.spaces.macro.space import OPS, MacroSpace, function_arch, macro_counts, parse_arch
+from wsnas.benchmarks.xiusu_truth import XIUSU_SOURCES
 from wsnas.core.errors import WsnasError
 
 SPACE = MacroSpace()
@@ -17,7 +17,7 @@ BEST = "22212220"
 
 @pytest.fixture(scope="module")
 def table(mirror):
-    return json.loads((mirror / SOURCES["nas-bench-macro_cifar10"].mirror_path).read_text())
+    return json.loads((mirror / XIUSU_SOURCES["nas-bench-macro_cifar10"].mirror_path).read_text())
 
 
 @pytest.fixture(scope="module")

@@ -14,6 +14,8 @@ from hypothesis import strategies as st
 from scipy.special import gammaln
 
 from wsnas.analysis import metrics as m
+from wsnas.analysis.metrics import bootstrap
+from wsnas.analysis.metrics.bootstrap import _resample_stats
 from wsnas.core.errors import WsnasError
 
 RANK_STATS = [m.kendall_tau, m.spearman_rho, m.weighted_kendall]
@@ -174,8 +176,8 @@ def test_vectorised_bootstrap_matches_per_resample_loop(fn, data):
         y = x + rng.integers(0, 4, 40)
     else:  # many constant resamples, which both paths must mark undefined
         x, y = np.array([0.0, 0, 1, 1]), np.array([1.0, 0, 0, 1])
-    fast = m._resample_stats(fn, x, y, 300, seed=3)
-    loop = m._resample_stats(lambda s, t: fn(s, t), x, y, 300, seed=3)
+    fast = _resample_stats(fn, x, y, 300, seed=3)
+    loop = _resample_stats(lambda s, t: fn(s, t), x, y, 300, seed=3)
     assert np.array_equal(np.isnan(fast), np.isnan(loop))
     np.testing.assert_allclose(fast, loop, atol=1e-12)
     if data == "tiny":
@@ -184,9 +186,9 @@ def test_vectorised_bootstrap_matches_per_resample_loop(fn, data):
 
 def test_vectorised_kendall_in_blocks(monkeypatch):
     x, y = correlated(50)
-    whole = m._resample_stats(m.kendall_tau, x, y, 20, seed=0)
-    monkeypatch.setattr(m, "_BLOCK_ELEMENTS", 7 * 50)
-    np.testing.assert_allclose(m._resample_stats(m.kendall_tau, x, y, 20, seed=0), whole, atol=1e-12)
+    whole = _resample_stats(m.kendall_tau, x, y, 20, seed=0)
+    monkeypatch.setattr(bootstrap, "_BLOCK_ELEMENTS", 7 * 50)
+    np.testing.assert_allclose(_resample_stats(m.kendall_tau, x, y, 20, seed=0), whole, atol=1e-12)
 
 
 @pytest.mark.parametrize("fn", ALL_STATS)

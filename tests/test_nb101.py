@@ -6,14 +6,14 @@ import random
 import pytest
 
 from wsnas.benchmarks.groundtruth import load_ground_truth
-from wsnas.benchmarks.nb101 import NUM_CELLS, TRUTH, NB101Space
-from wsnas.benchmarks.nb101_cost import nb101_counts, vertex_channels
-from wsnas.benchmarks.nb101_spec import (CONV1X1, CONV3X3, INPUT, MAXPOOL3X3, OUTPUT, SHORT, Spec, canonical,
-                                         from_string, from_tuple, hash_module, make_spec, module_hash, random_spec,
-                                         to_string, to_tuple)
+from wsnas.benchmarks.naslib_truth import NASLIB_SOURCES
 from wsnas.benchmarks.registry import get_space
-from wsnas.benchmarks.sources import SOURCES
 from wsnas.benchmarks.space import ArchError, SpaceError
+from wsnas.benchmarks.spaces.nb101.cost import nb101_counts, vertex_channels
+from wsnas.benchmarks.spaces.nb101.space import NUM_CELLS, TRUTH, NB101Space
+from wsnas.benchmarks.spaces.nb101.spec import (CONV1X1, CONV3X3, INPUT, MAXPOOL3X3, OUTPUT, SHORT, Spec, canonical,
+                                                from_string, from_tuple, hash_module, make_spec, module_hash,
+                                                random_spec, to_string, to_tuple)
 
 # A cell with its published hash and parameter count: NAS-Bench-101's row queried in NNI's benchmark example
 # (hash 00005c142e6f48ac74fdcf73e3439874, 'parameters': 8.55553, i.e. 8,555,530 trainable parameters).
@@ -24,7 +24,7 @@ PUBLISHED_PARAMS = 8_555_530
 
 @pytest.fixture(scope="module")
 def rows(mirror):
-    return json.loads((mirror / SOURCES["zc_nasbench101"].mirror_path).read_text())["nasbench101"]["cifar10"]
+    return json.loads((mirror / NASLIB_SOURCES["zc_nasbench101"].mirror_path).read_text())["nasbench101"]["cifar10"]
 
 
 def _spec(matrix, ops):

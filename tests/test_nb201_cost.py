@@ -7,9 +7,9 @@ from typing import Any, Iterator
 
 import pytest
 
-from wsnas.benchmarks.nb201 import EDGES, OPS, format_arch, parse_arch
-from wsnas.benchmarks.nb201_cost import cost_table, nb201_cost, nb201_counts
 from wsnas.benchmarks.space import ArchError
+from wsnas.benchmarks.spaces.nb201.cell import EDGES, OPS, format_arch, parse_arch
+from wsnas.benchmarks.spaces.nb201.cost import cost_table, nb201_cost, nb201_counts
 
 DATASETS = {"cifar10": (10, 32), "cifar100": (100, 32), "ImageNet16-120": (120, 16)}
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from wsnas.benchmarks.groundtruth import GroundTruthError
-from wsnas.benchmarks.nb201_import import import_official
+from wsnas.benchmarks.spaces.nb201.official import import_official
 
 torch = pytest.importorskip("torch")
 nas_201_api = pytest.importorskip("nas_201_api")

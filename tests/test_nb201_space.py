@@ -1,12 +1,12 @@
 """NAS-Bench-201 encoding: parsing, canonical keys, isomorphism, enumeration."""
-import random
 
 import numpy as np
 import pytest
 
-from wsnas.benchmarks.nb201 import EDGES, OPS, NB201Space, format_arch, function_key, live_edges, parse_arch
 from wsnas.benchmarks.registry import UnknownSpaceError, get_space
 from wsnas.benchmarks.space import ArchError
+from wsnas.benchmarks.spaces.nb201.cell import EDGES, OPS, format_arch, function_key, live_edges, parse_arch
+from wsnas.benchmarks.spaces.nb201.space import NB201Space
 
 BEST = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_1x1~2|"
 

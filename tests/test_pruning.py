@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from wsnas.analysis.pruning import pool_size, prune
+from wsnas.analysis.studies.pruning import pool_size, prune
 from wsnas.benchmarks.groundtruth import load_ground_truth
 from wsnas.benchmarks.registry import get_space
 from wsnas.core.config import Config, EvalConfig
@@ -30,7 +30,7 @@ def truth_table(mirror):
 
 
 def test_pool_selection_imports_no_torch():
-    code = "import sys, wsnas.analysis.pruning; assert 'torch' not in sys.modules"
+    code = "import sys, wsnas.analysis.studies.pruning; assert 'torch' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
@@ -140,7 +140,7 @@ def main():
 
 
 def test_cpu_preset_study_trains_half_the_epochs_unless_told_otherwise(main, tmp_path):
-    from wsnas.supernets.pruning import study_config
+    from wsnas.workflows.pruning_study import study_config
 
     cfg, lighter = study_config("cpu", None, {})
     assert lighter == {"train.epochs": 10} and cfg.train.epochs == 10 == Config().train.epochs // 2

@@ -13,9 +13,7 @@ import pytest
 
 from wsnas.analysis.metrics import bootstrap_ci, bootstrap_values, kendall_tau
 from wsnas.analysis.replicated import ScoreSet, paired_difference, replicate_summary, verdict
-from wsnas.analysis.studies import load_inputs
-from wsnas.benchmarks.groundtruth import load_ground_truth
-from wsnas.benchmarks.registry import get_space
+from wsnas.analysis.studies.inputs import load_inputs
 from conftest import synthetic_group
 from wsnas.cli import main
 from wsnas.core.config import build_config
@@ -159,7 +157,7 @@ def test_studies_of_a_group_report_the_mean_over_replicates(group, capsys):
 
 
 def test_noise_components_vanish_where_a_source_does_not_vary():
-    from wsnas.analysis.noise import components, design_table, predicted_width
+    from wsnas.analysis.studies.noise import components, design_table, predicted_width
 
     rng = np.random.default_rng(0)
     truth = rng.normal(size=40)
@@ -208,7 +206,7 @@ def test_noise_study_scores_calibration_draws_and_writes_the_budget(trained_grou
                                                   "seed x arch", "held-out images (shared)", "seed x images"]
     assert doc["config"]["archs"] == 6 and doc["config"]["calib_seeds"] == [0, 1]
     assert len(doc["components"]["kendall"]) == 2 and len(doc["answers"]) == 4
-    from wsnas.analysis.noise import load_hits
+    from wsnas.analysis.studies.noise import load_hits
 
     keys, hits = load_hits(trained_group / "studies" / "noise" / "hits-r1-c0.npz")  # draw 0 = evaluate's calibration
     scores = pd.read_csv(trained_group / "rep-1" / "scores.csv").set_index("key")

@@ -14,8 +14,8 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from wsnas.analysis.report import render_report
-from wsnas.analysis.studies import run_studies
+from wsnas.analysis.report.render import render_report
+from wsnas.analysis.studies.runner import run_studies
 from wsnas.benchmarks.registry import get_space
 from wsnas.cli import main
 from wsnas.core.config import build_config
@@ -159,8 +159,8 @@ def test_bad_directories_and_names_get_one_clear_error(dirs, tmp_path, capsys):
 
 
 def test_analysis_modules_do_not_import_torch():
-    code = ("import sys; import wsnas.analysis.report, wsnas.analysis.studies, wsnas.analysis.plots, "
-            "wsnas.analysis.features, wsnas.analysis.baseline_report, wsnas.analysis.audit; "
+    code = ("import sys; import wsnas.analysis.report.render, wsnas.analysis.studies.runner, wsnas.commands.report, "
+            "wsnas.commands.studies, wsnas.analysis.features, wsnas.analysis.report.baselines, wsnas.analysis.audit.run; "
             "assert 'torch' not in sys.modules, 'torch imported'")
     subprocess.run([sys.executable, "-c", code], check=True)
 
@@ -219,8 +219,8 @@ def test_free_baselines_of_a_replicate_group_with_zero_cost_proxies(tmp_path, mi
 
 
 def test_missing_free_baselines_get_a_command_that_works_on_the_directory(tmp_path):
-    from wsnas.analysis.baseline_report import PROXIES_TITLE, TITLE, run_baselines
-    from wsnas.analysis.report import Missing
+    from wsnas.analysis.report.baselines import PROXIES_TITLE, TITLE, run_baselines
+    from wsnas.analysis.report.pages import Missing
 
     def missing(metrics):
         items = run_baselines(tmp_path, metrics, "run")

@@ -10,7 +10,12 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
+from wsnas.benchmarks import search_methods  # noqa: E402
 from wsnas.benchmarks.registry import get_space  # noqa: E402
+from wsnas.benchmarks.search_methods import method_names, method_record  # noqa: E402
+from wsnas.benchmarks.search_methods.presets import method_layers  # noqa: E402
+from wsnas.benchmarks.search_methods.record import Protocol, SearchMethod  # noqa: E402
+from wsnas.benchmarks.truth_lookup import TruthLookup  # noqa: E402
 from wsnas.benchmarks.slot_costs import slot_costs  # noqa: E402
 from wsnas.benchmarks.space import SpaceError  # noqa: E402
 from wsnas.cli import main  # noqa: E402
@@ -23,10 +28,11 @@ from wsnas.supernets.models.nb201 import NB201Supernet  # noqa: E402
 from wsnas.supernets.runtime import Runtime, resolve_runtime  # noqa: E402
 from wsnas.supernets.search.controller import Controller  # noqa: E402
 from wsnas.supernets.search.distribution import SlotParameters, gumbel_softmax  # noqa: E402
-from wsnas.supernets.search.methods import BatchScorer, Context, make_method  # noqa: E402
+from wsnas.supernets.search.base import BatchScorer, Context, make_method  # noqa: E402
+from wsnas.supernets.search.rsps import RSPS  # noqa: E402
 from wsnas.supernets.search.unrolled import finite_difference_hvp, unrolled_arch_grad  # noqa: E402
-from wsnas.supernets.search_presets import METHODS, method_layers  # noqa: E402
 from wsnas.supernets.selection import Mix, Pick  # noqa: E402
+from wsnas.workflows.search import search_run  # noqa: E402
 
 from test_resume import assert_identical  # noqa: E402
 
@@ -232,9 +238,37 @@ def test_expected_cost_decomposition_is_exact_for_nb201_and_macro():
             assert abs(costs.of(space, arch) - space.features(arch)["params_M"]) < 1e-9  # float64 sums of < 100
 
 
+def test_every_record_names_its_torch_class():
+    for name in method_names():
+        module, _, cls = method_record(name).method_class.partition(":")
+        assert getattr(__import__(module, fromlist=[cls]), cls).name == name
+
+
+class Dummy(RSPS):
+    """A method of a test's own: uniform paths, ranking archs by nothing."""
+
+    name = "dummy"
+
+    def rank_scores(self, ctx, scorer, archs):
+        return np.zeros(len(archs))
+
+
+def test_a_method_is_a_record_and_a_class(tmp_path, mirror, monkeypatch):
+    record = SearchMethod(name="dummy", method_class=f"{__name__}:Dummy", level="single", data_use="all of it",
+                          protocol=Protocol({"train.epochs": 1}), arch_lr=None, score_name="nothing")
+    monkeypatch.setitem(search_methods._records(), "dummy", record)  # search_methods.register_method, undone
+    cfg = tiny_config("dummy", **{"data.mirror": str(mirror)})
+    assert cfg.train.epochs == 2  # the smoke preset's reduction over the record's published run
+    search_run(cfg, tmp_path / "run", evaluate=False)
+    result = json.loads((tmp_path / "run" / "search.json").read_text())
+    assert result["method"] == "dummy" and result["method_score"] == "nothing"
+    assert result["data"]["uses"] == "all of it" and result["data"]["level"] == "single"
+    assert result["arch_step"] is None and TruthLookup(cfg).index(result["derived"]["key"]) is not None
+
+
 @pytest.mark.parametrize("space", ["nb201", "macro"])
 def test_every_method_runs_at_smoke_size(tmp_path, mirror, space):
-    for method in METHODS:
+    for method in method_names():
         run = tmp_path / method
         assert main(["search", "--method", method, "--space", space, *TINY, "--set", "train.epochs=1",
                      "--data-mirror", str(mirror), "--run-dir", str(run), "--no-evaluate"]) == 0
@@ -285,7 +319,7 @@ def test_search_run_is_a_normal_run_for_evaluate_and_analyze(searched):
 
 
 def test_search_report_draws_every_figure(searched, tmp_path, mirror):
-    from wsnas.analysis.search_report import render_search_report
+    from wsnas.analysis.search.report import render_search_report
 
     run, _ = searched
     sweep = tmp_path / "sweep"

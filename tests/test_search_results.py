@@ -2,10 +2,11 @@
 import numpy as np
 import pytest
 
-from wsnas.analysis.search_results import finite_scores, pareto_front
+from wsnas.analysis.search.ranking import finite_scores
+from wsnas.analysis.search.results import pareto_front
+from wsnas.benchmarks.search_methods import method_record
+from wsnas.benchmarks.search_methods.presets import arch_step_regime, describe_regime, matched_lr, method_layers
 from wsnas.core.config import ConfigError, build_config
-from wsnas.supernets.search_presets import (PUBLISHED_ARCH_STEPS, arch_step_regime, describe_regime, matched_lr,
-                                            method_layers)
 
 
 def test_pareto_front_keeps_the_archs_no_other_beats_on_cost_and_accuracy():
@@ -31,9 +32,10 @@ def test_method_layers_apply_the_published_settings_then_the_preset_reduction():
     assert macro.train.epochs == 20 and macro.search.arch_lr == 3e-4  # the published step per update
     matched = build_config("cpu", None, {"search.method": "gdas", "space": "macro", "search.arch_step": "matched"},
                            layers=method_layers)
-    assert matched.train.epochs == 20 and matched.search.arch_lr == matched_lr("gdas", 3e-4, 20 * 78)
+    gdas, darts = (method_record(m).protocol.arch_updates for m in ("gdas", "darts-v1"))
+    assert matched.train.epochs == 20 and matched.search.arch_lr == matched_lr(3e-4, gdas, 20 * 78)
     # matched_lr keeps 3 significant digits: lr x updates (5.85 here) within 0.5e-3 relative, 0.003
-    assert abs(matched_lr("darts-v1", 3e-4, 624) * 624 - 3e-4 * PUBLISHED_ARCH_STEPS["darts-v1"]) < 0.01
+    assert abs(matched_lr(3e-4, darts, 624) * 624 - 3e-4 * darts) < 0.01
 
 
 def test_the_cpu_preset_keeps_each_published_step_per_update_and_says_its_regime():
@@ -45,7 +47,7 @@ def test_the_cpu_preset_keeps_each_published_step_per_update_and_says_its_regime
     gaea, enas = regime("gaea"), regime("enas")
     assert (gaea["lr"], gaea["step_vs_published"], gaea["updates"]) == (0.1, 1.0, 4 * 156)  # not 3.13
     assert (enas["lr"], enas["lr_key"], enas["updates"]) == (1e-3, "search.controller_lr", 30 * 20)  # not 20x
-    assert gaea["travel_vs_published"] == 0.1 * 624 / (0.1 * PUBLISHED_ARCH_STEPS["gaea:darts"])
+    assert gaea["travel_vs_published"] == 0.1 * 624 / (0.1 * method_record("gaea").bases["darts"].arch_updates)
     assert regime("gaea", "matched")["lr"] == 3.13 and regime("enas", "matched")["step_vs_published"] > 20
     line = describe_regime(gaea)
     assert line.startswith("arch step published: search.arch_lr=0.1 per update (1x the published 0.1), 624 updates")

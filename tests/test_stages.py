@@ -9,8 +9,8 @@ torch = pytest.importorskip("torch")
 
 from torch import nn  # noqa: E402
 
-from wsnas.benchmarks.channel import SKELETONS  # noqa: E402
 from wsnas.benchmarks.registry import get_space  # noqa: E402
+from wsnas.benchmarks.spaces.channel.space import SKELETONS  # noqa: E402
 from wsnas.core.config import RuntimeConfig  # noqa: E402
 from wsnas.supernets.models.channel import ChannelSupernet  # noqa: E402
 from wsnas.supernets.evaluate import BN_POLICIES, score_subnet  # noqa: E402

@@ -13,11 +13,12 @@ import pandas as pd
 import pytest
 
 from wsnas.analysis import store
-from wsnas.analysis.compare import join_truth, summarise
-from wsnas.core.atomic import write_json
+from wsnas.analysis.score_summary import join_truth, summarise
+from wsnas.analysis.store import schema
 from wsnas.benchmarks.groundtruth import load_ground_truth
 from wsnas.benchmarks.registry import get_space
 from wsnas.cli import main
+from wsnas.core.atomic import write_json
 from wsnas.core.config import build_config
 from wsnas.core.runs import RunDir
 
@@ -58,7 +59,7 @@ def _dump(db) -> dict[str, list[tuple]]:
 
 
 def test_store_modules_do_not_import_torch():
-    code = ("import sys, wsnas.analysis.store, wsnas.analysis.audit, wsnas.analysis.results_cli; "
+    code = ("import sys, wsnas.analysis.store, wsnas.analysis.audit.run, wsnas.commands.results; "
             "sys.exit('torch' in sys.modules)")
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0
 
@@ -73,7 +74,7 @@ def test_an_older_database_is_migrated_and_keeps_its_rows(tmp_path):
     conn.close()
 
     conn = store.connect(db)
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == store.SCHEMA_VERSION == len(store.MIGRATIONS) > 1
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == store.SCHEMA_VERSION == len(schema.MIGRATIONS) > 1
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert conn.execute("SELECT run_id, kind, space FROM runs").fetchall() == [("r", "run", "nb201")]
     assert conn.execute("SELECT space, metric, value FROM run_metrics").fetchall() == [("nb201", "kendall", 0.25)]

@@ -9,13 +9,16 @@ from scipy import stats
 
 pytest.importorskip("torch")
 
-from wsnas.benchmarks.space import SearchSpace  # noqa: E402
 from wsnas.analysis.features import arch_features  # noqa: E402
-from wsnas.analysis.studies import (bias_study, hit_probability, load_input, operator_study,  # noqa: E402
-                                    space_top_threshold)
+from wsnas.analysis.studies.inputs import load_input  # noqa: E402
+from wsnas.analysis.studies.operator_bias import operator_study  # noqa: E402
+from wsnas.analysis.studies.size_bias import bias_study  # noqa: E402
+from wsnas.analysis.studies.topk import hit_probability, space_top_threshold  # noqa: E402
 from wsnas.benchmarks.groundtruth import load_ground_truth  # noqa: E402
-from wsnas.benchmarks.nb201 import OPS, NB201Space  # noqa: E402
-from wsnas.benchmarks.nb201_cost import nb201_cost  # noqa: E402
+from wsnas.benchmarks.space import SearchSpace  # noqa: E402
+from wsnas.benchmarks.spaces.nb201.cell import OPS  # noqa: E402
+from wsnas.benchmarks.spaces.nb201.cost import nb201_cost  # noqa: E402
+from wsnas.benchmarks.spaces.nb201.space import NB201Space  # noqa: E402
 from wsnas.cli import main  # noqa: E402
 
 

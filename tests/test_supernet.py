@@ -6,7 +6,8 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from wsnas.benchmarks.nb201 import NB201Space, parse_arch  # noqa: E402
+from wsnas.benchmarks.spaces.nb201.cell import parse_arch  # noqa: E402
+from wsnas.benchmarks.spaces.nb201.space import NB201Space  # noqa: E402
 from wsnas.supernets.models.nb201 import AvgPool3x3, NB201Network, NB201Supernet, extract_subnet  # noqa: E402
 from wsnas.supernets.samplers import PathSampler  # noqa: E402
 

@@ -20,7 +20,7 @@ from torch import nn
 from torch.autograd.profiler import record_function
 from torch.utils.data import DataLoader, Dataset
 
-from wsnas.benchmarks.nb201 import EDGES, NUM_NODES, OPS, Arch201
+from wsnas.benchmarks.spaces.nb201.cell import EDGES, NUM_NODES, OPS, Arch201
 from wsnas.core.errors import WsnasError
 from wsnas.supernets.cifar10 import CIFAR10_MEAN, CIFAR10_STD
 from wsnas.supernets.evaluate import batch_norms

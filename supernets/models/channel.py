@@ -1,6 +1,6 @@
 """Channel-Bench-Macro networks: the slimmable (channel-slicing) supernet and standalone subnets.
 
-Both are built from the skeleton description in wsnas.benchmarks.channel, so the graph (stem, MB or ResNet
+Both are built from the skeleton description in wsnas.benchmarks.spaces.channel.space, so the graph (stem, MB or ResNet
 blocks, skips, head) is written once. Weight sharing is by slicing: every conv holds the weights of its layers'
 widest choice, and a path at width w uses the first w output (and input) channels; the classifier uses the
 first inputs. Widths follow the benchmark's rounding, `layer_width` (at model.width_mult 1.0 exactly the
@@ -25,7 +25,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from wsnas.benchmarks.channel import CHOICES, ArchC, Block, Conv, Skeleton, check_width_mult, layer_width, widths
+from wsnas.benchmarks.spaces.channel.space import (CHOICES, ArchC, Block, Conv, Skeleton, check_width_mult, layer_width,
+                                                   widths)
 from wsnas.supernets.stages import IMAGES, Step
 
 Candidates = tuple[dict[int, int], ...]  # per searchable layer: width digit -> channels

@@ -22,7 +22,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from wsnas.benchmarks.graph import HIDDEN, NUM_NODES, OPS, GraphArch, leaves, raw_inputs
+from wsnas.benchmarks.spaces.graph.arch import HIDDEN, NUM_NODES, OPS, GraphArch, leaves, raw_inputs
 from wsnas.core.config import Config
 from wsnas.core.errors import WsnasError
 from wsnas.supernets.graph_data import load_graph

@@ -1,4 +1,5 @@
-"""NAS-Bench-Macro networks (skeleton: wsnas.benchmarks.macro): the weight-sharing supernet and standalone nets.
+"""NAS-Bench-Macro networks (skeleton: wsnas.benchmarks.spaces.macro.space): the weight-sharing supernet and
+standalone nets.
 
 Every layer position holds its own candidate blocks; a path runs exactly one per layer, and an identity at a
 stride-1 layer is no module at all (it costs nothing). Blocks are built as the benchmark's train/model.py builds
@@ -13,7 +14,7 @@ from typing import Callable
 import torch
 from torch import nn
 
-from wsnas.benchmarks.macro import MB_SHAPES, OPS, ArchMacro, Layer, skeleton
+from wsnas.benchmarks.spaces.macro.space import MB_SHAPES, OPS, ArchMacro, Layer, skeleton
 from wsnas.supernets.selection import is_discrete, run_entry
 from wsnas.supernets.stages import IMAGES, Step
 

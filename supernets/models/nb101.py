@@ -1,6 +1,7 @@
-"""NAS-Bench-101 networks (cell specs: wsnas.benchmarks.nb101_spec): the single-path supernet and standalone nets.
+"""NAS-Bench-101 networks (cell specs: wsnas.benchmarks.spaces.nb101.spec): the single-path supernet and
+standalone nets.
 
-The skeleton is the benchmark's (wsnas.benchmarks.nb101_cost): a 3x3 conv-BN-ReLU stem, three stacks of
+The skeleton is the benchmark's (wsnas.benchmarks.spaces.nb101.cost): a 3x3 conv-BN-ReLU stem, three stacks of
 `cells_per_stack` cells with a 2x2 max pool and a channel doubling between stacks, global average pooling and a
 linear classifier; at width_mult 1.0 and 3 cells per stack a standalone net has the benchmark's parameter count.
 
@@ -30,9 +31,9 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from wsnas.benchmarks.nb101_cost import STEM_CHANNELS, vertex_channels
-from wsnas.benchmarks.nb101_spec import MAX_VERTICES, MAXPOOL3X3, OPS, SHORT, Spec
 from wsnas.benchmarks.space import SpaceError
+from wsnas.benchmarks.spaces.nb101.cost import STEM_CHANNELS, vertex_channels
+from wsnas.benchmarks.spaces.nb101.spec import MAX_VERTICES, MAXPOOL3X3, OPS, SHORT, Spec
 
 Layout = Callable[[int, int], tuple[list[tuple[int, set[str]]], bool]]  # (c_in, c_out) -> Cell's layout, out_proj
 CONV_OPS = tuple(SHORT[op] for op in OPS if op != MAXPOOL3X3)  # conv3x3, conv1x1: the ops holding weights

@@ -18,7 +18,7 @@ from typing import Callable, Hashable
 import torch
 from torch import nn
 
-from wsnas.benchmarks.nb201 import EDGES, NUM_NODES, OPS, Arch201, live_edges
+from wsnas.benchmarks.spaces.nb201.cell import EDGES, NUM_NODES, OPS, Arch201, live_edges
 from wsnas.supernets.selection import is_discrete, picked, run_entry, scale
 from wsnas.supernets.stages import IMAGES, Step, add_in_order
 

@@ -9,7 +9,7 @@
     RUN/search_shares.csv      per epoch, slot and choice: its probability under the method's arch distribution
     RUN/method_scores.csv      the method's own score of each arch of the evaluation sample (eval.n_archs, eval.seed)
     RUN/search.json            the derived arch (by the method's final rule) and its ground truth, data splits,
-                               the arch step regime (search_presets.arch_step_regime), timing; `wsnas search`
+                               the arch step regime (search_methods.presets.arch_step_regime), timing; `wsnas search`
                                adds the method's ranking metrics after `wsnas evaluate`
 
 Every epoch's randomness (data order and augmentation, arch batches, paths, Gumbel noise, controller samples,
@@ -29,12 +29,14 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from wsnas.analysis.search_results import (METHOD_SCORES, RESULT, SEARCH_LOG, SHARES, TRUTH_PREFIX, TruthLookup,
-                                           truth_metric)
-from wsnas.core.atomic import write_json
 from wsnas.benchmarks.registry import get_space
+from wsnas.benchmarks.search_methods import method_record
+from wsnas.benchmarks.search_methods.presets import arch_step_regime, describe_regime, resolved_level
+from wsnas.benchmarks.truth_lookup import TRUTH_PREFIX, TruthLookup, truth_metric
+from wsnas.core.atomic import write_json
 from wsnas.core.config import Config
 from wsnas.core.errors import WsnasError
+from wsnas.core.run_files import METHOD_SCORES, SEARCH_LOG, SEARCH_RESULT, SEARCH_SHARES
 from wsnas.core.runs import RunDir
 from wsnas.supernets import distributed
 from wsnas.supernets.checkpoints import (checkpoint_path, load_checkpoint, prune_checkpoints, save_checkpoint,
@@ -43,8 +45,7 @@ from wsnas.supernets.data import DeviceImages, split_indices
 from wsnas.supernets.registry import build_model, prepare_data, supernet_spec
 from wsnas.supernets.runtime import resolve_runtime
 from wsnas.supernets.samplers import evaluation_sample
-from wsnas.supernets.search.methods import BatchScorer, Context, Method, arch_batches, make_method
-from wsnas.supernets.search_presets import DATA_USE, arch_step_regime, describe_regime, resolved_level
+from wsnas.supernets.search.base import BatchScorer, Context, Method, arch_batches, make_method
 from wsnas.supernets.train import TrainingDiverged, epoch_seed, make_optimizer
 
 # independent random streams of one epoch
@@ -66,7 +67,7 @@ class Splits:
 
     def describe(self, cfg: Config, held_out: int) -> dict[str, Any]:
         return {"level": self.level, "weight_images": len(self.weights), "arch_images": len(self.arch),
-                "held_out_images": held_out, "held_out_used": False, "uses": DATA_USE[cfg.search.method]}
+                "held_out_images": held_out, "held_out_used": False, "uses": method_record(cfg.search.method).data_use}
 
 
 def split_training(train_set: DeviceImages, cfg: Config, level: str) -> Splits:
@@ -84,20 +85,20 @@ def split_training(train_set: DeviceImages, cfg: Config, level: str) -> Splits:
     return Splits(train_set.subset(weight_idx), train_set.subset(arch_idx), level)
 
 
-def run_search(cfg: Config, run: RunDir, log=print) -> dict[str, Any]:
+def run_search(cfg: Config, run: RunDir, truth: TruthLookup, log=print) -> dict[str, Any]:
     """Search (or resume) up to cfg.train.epochs, checkpointing each epoch, then derive the final arch and score the
-    evaluation sample by the method's own ranking. Returns search.json's document."""
+    evaluation sample by the method's own ranking; `truth` looks up the derived archs (never feeds the search).
+    Returns search.json's document."""
     if distributed.launched_world().size > 1:
         raise WsnasError("wsnas search runs in one process; start it without torchrun")
     rt = resolve_runtime(cfg.runtime)
     space = get_space(cfg.space)
     spec = supernet_spec(cfg)
     level = resolved_level(cfg)
-    truth = TruthLookup(cfg)
     epochs = cfg.train.epochs
     done = saved_epochs(run.checkpoint_dir)
     start = done[-1] if done else 0
-    result_path = run.path / RESULT
+    result_path = run.path / SEARCH_RESULT
     if start >= epochs and result_path.is_file():
         log(f"[search] {run.path}: {start} epochs searched (train.epochs={epochs}); nothing to do")
         return json.loads(result_path.read_text())
@@ -129,7 +130,7 @@ def run_search(cfg: Config, run: RunDir, log=print) -> dict[str, Any]:
             row, shares = search_epoch(cfg, ctx, sched, method, splits, epoch, truth, bar)
             # the log rows first: a kill before the checkpoint reruns the epoch and rewrites them
             run.write_epoch_rows(run.path / SEARCH_LOG, [row], epoch + 1, text_columns=("derived",))
-            run.write_epoch_rows(run.path / SHARES, shares, epoch + 1, text_columns=("choice", "slot"))
+            run.write_epoch_rows(run.path / SEARCH_SHARES, shares, epoch + 1, text_columns=("choice", "slot"))
             save_checkpoint(run.checkpoint_dir, epoch + 1, {"model": model.state_dict(), "optimizer": opt.state_dict(),
                                                            "scheduler": sched.state_dict(),
                                                            "search": method.state_dict()})
@@ -227,18 +228,13 @@ def finish(cfg: Config, run: RunDir, ctx: Context, method: Method, splits: Split
         "arch_step": arch_step_regime(cfg, splits.weights.num_batches(batch, drop_last=True)),
         "truth_source": truth.source, "truth_metric": truth_metric(cfg),
         "derived": {"key": key, "index": truth.index(key), "rule": rule, "truth": truth.values(key)},
-        "method_score": method_score_name(method.name),
+        "method_score": method_record(method.name).score_name,
         "seconds": {"search": float(log.seconds.sum()), "search_cpu": float(log.cpu_seconds.sum()),
                     "final": time.perf_counter() - began},
     }
     if hasattr(method, "greedy"):
         greedy = method.space.format(method.greedy())
         document["greedy"] = {"key": greedy, "truth": truth.values(greedy)}
-    write_json(run.path / RESULT, document)
+    write_json(run.path / SEARCH_RESULT, document)
     return document
 
-
-def method_score_name(method: str) -> str:
-    """What a method's own score of an arch is."""
-    return {"rsps": "accuracy on a fixed set of arch batches (search.rank_batches), the same for every arch",
-            "enas": "controller log-likelihood"}.get(method, "log-probability under the arch distribution")

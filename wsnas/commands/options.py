@@ -3,11 +3,13 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, TypeVar
 
 from wsnas.core.config import PRESETS, Config, apply_overrides, build_config
 from wsnas.core.errors import WsnasError
 from wsnas.core.runs import RunDir
+
+T = TypeVar("T")
 
 # Named flags and the config keys they set.
 FLAG_KEYS = {
@@ -36,6 +38,14 @@ def add_config_args(p: argparse.ArgumentParser, with_preset: bool) -> None:
     p.add_argument("--bn-policy", help="recalibrate (default), inherit or batch")
     p.add_argument("--truth", help="ground-truth column, e.g. cifar10/test or cifar10-valid/valid")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
+def csv_list(text: str, parse: Callable[[str], T], flag: str, example: str) -> list[T]:
+    """A comma-separated option as a list of values; a clear error naming the flag otherwise."""
+    try:
+        return [parse(item.strip()) for item in text.split(",") if item.strip()]
+    except ValueError:
+        raise WsnasError(f"{flag} {text!r} must be a comma-separated list like {example}") from None
 
 
 def overrides_from_args(args: argparse.Namespace) -> dict[str, Any]:

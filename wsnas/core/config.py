@@ -88,7 +88,7 @@ class AnalysisConfig:
 @dataclass
 class SearchConfig:
     """The weight-sharing search methods (`wsnas search`); each method's published settings are applied as a
-    preset layer (wsnas.supernets.search_methods), so these defaults matter only where a method sets nothing."""
+    preset layer (wsnas.benchmarks.search_methods), so these defaults matter only where a method sets nothing."""
 
     method: str = "rsps"             # rsps | enas | darts-v1 | darts-v2 | gdas | snas | gaea
     level: str = "auto"              # bilevel: weights on the weight split, arch step on the arch split of the
@@ -271,11 +271,22 @@ def build_config(preset: str = "cpu", file: str | Path | None = None,
     return cfg
 
 
+SpacePresets = Callable[[str], dict[str, dict[str, Any]]]
+_space_presets: list[SpacePresets] = []  # filled by wsnas.benchmarks.registry (the layer above) when imported
+
+
+def set_space_presets(lookup: SpacePresets) -> None:
+    """Install the lookup of a space's preset values by space name (wsnas.benchmarks.registry installs its own
+    when imported, and the wsnas package imports it first): the core imports nothing of wsnas above it."""
+    _space_presets[:] = [lookup]
+
+
 def space_presets(space: str) -> dict[str, dict[str, Any]]:
     """The preset values a space declares (unknown spaces fail later, where the space is used)."""
-    from wsnas.benchmarks.registry import get_space, space_names  # the benchmarks layer builds on this module
-
-    return get_space(space).presets if space in space_names() else {}
+    if not _space_presets:
+        raise ConfigError(f"no search-space registry is loaded to read the presets of space {space!r}; import "
+                          f"wsnas.benchmarks.registry")
+    return _space_presets[0](space)
 
 
 

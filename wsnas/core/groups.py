@@ -18,10 +18,9 @@ from typing import Any
 from wsnas.core.atomic import write_json
 from wsnas.core.config import Config, config_from_dict, diff_configs
 from wsnas.core.errors import WsnasError
+from wsnas.core.run_files import CONFIG, GROUP, MEMBER_PREFIX, METRICS
 from wsnas.core.runs import RESUME_FREE_KEYS, RunDir, RunError, provenance
 
-GROUP_FILE = "group.json"
-MEMBER_PREFIX = "rep-"
 
 
 class GroupError(WsnasError):
@@ -29,7 +28,7 @@ class GroupError(WsnasError):
 
 
 def is_group(path: str | Path) -> bool:
-    return (Path(path) / GROUP_FILE).is_file()
+    return (Path(path) / GROUP).is_file()
 
 
 def member_config(cfg: Config, replicate: int) -> Config:
@@ -46,11 +45,11 @@ class ReplicateGroup:
 
     @property
     def file(self) -> Path:
-        return self.path / GROUP_FILE
+        return self.path / GROUP
 
     @property
     def metrics_path(self) -> Path:
-        return self.path / "metrics.json"
+        return self.path / METRICS
 
     def member(self, replicate: int) -> RunDir:
         return RunDir(self.path / f"{MEMBER_PREFIX}{replicate}")
@@ -72,7 +71,7 @@ class ReplicateGroup:
                 write_json(self.file, {**saved, **self._members(cfg),
                                        "config": {**saved["config"], "replicates": cfg.replicates}})
             return
-        if (self.path / "config.json").exists():
+        if (self.path / CONFIG).exists():
             raise GroupError(f"{self.path} is a single run, not a replicate group; choose a new --run-dir for "
                              f"{cfg.replicates} replicates (or --replicates 1 to continue that run)")
         self.path.mkdir(parents=True, exist_ok=True)
@@ -85,7 +84,7 @@ class ReplicateGroup:
 
     def saved(self) -> dict[str, Any]:
         if not self.file.is_file():
-            raise GroupError(f"{self.path} is not a replicate group (no {GROUP_FILE}); make one with "
+            raise GroupError(f"{self.path} is not a replicate group (no {GROUP}); make one with "
                              f"`wsnas study --replicates R`")
         try:
             tree = json.loads(self.file.read_text())
@@ -114,6 +113,6 @@ def runs_of(path: str | Path) -> list[RunDir]:
         return ReplicateGroup(path).members()
     run = RunDir(path)
     if not run.config_path.is_file():
-        raise RunError(f"{path} is neither a wsnas run (config.json) nor a replicate group ({GROUP_FILE}); "
+        raise RunError(f"{path} is neither a wsnas run (config.json) nor a replicate group ({GROUP}); "
                        f"make one with `wsnas study`")
     return [run]

@@ -18,6 +18,7 @@ this module, never as literals.
     RUN/metrics.json         ranking metrics against the ground truth
     GROUP/group.json         a replicate group's config; its members are GROUP/rep-<r>/ runs
     RUN_OR_GROUP/proxies.csv zero-cost proxies of the scored archs (+ proxies.config.json)
+    DIR/studies/<name>.json  one document per rank-disorder study (wsnas.analysis.studies)
     RUN/search*.json|csv     a search run's outputs (SEARCH_*)
 """
 from __future__ import annotations
@@ -42,6 +43,7 @@ METRICS = "metrics.json"
 GROUP = "group.json"
 MEMBER_PREFIX = "rep-"
 PROXIES = "proxies.csv"
+STUDIES_DIR = "studies"  # DIR/studies/<name>.json: one document per study
 
 # scores.csv columns
 KEY = "key"  # the canonical arch key

@@ -26,6 +26,7 @@ from wsnas.core import VERSION as __version__
 from wsnas.core.atomic import atomic_path, write_json
 from wsnas.core.config import Config, config_from_dict, diff_configs
 from wsnas.core.errors import WsnasError
+from wsnas.core.run_files import CONFIG, METRICS, SCORES, TEXT_COLUMNS, TRAIN_LOG
 from wsnas.core.score_sets import with_score_set
 
 # Keys a resumed run may change without invalidating what is already there.
@@ -34,9 +35,6 @@ RESUME_FREE_KEYS = ("runtime.", "eval.", "analysis.", "data.root", "data.mirror"
 
 class RunError(WsnasError):
     """A run directory that is missing, incomplete, or belongs to another config."""
-
-
-TEXT_COLUMNS = {"key": str, "function_key": str}  # arch keys may look like numbers ('01022212')
 
 
 def read_table(path: str | Path) -> pd.DataFrame:
@@ -78,7 +76,7 @@ class RunDir:
 
     @property
     def config_path(self) -> Path:
-        return self.path / "config.json"
+        return self.path / CONFIG
 
     @property
     def checkpoint_dir(self) -> Path:
@@ -86,15 +84,15 @@ class RunDir:
 
     @property
     def scores_path(self) -> Path:
-        return self.path / "scores.csv"
+        return self.path / SCORES
 
     @property
     def metrics_path(self) -> Path:
-        return self.path / "metrics.json"
+        return self.path / METRICS
 
     @property
     def train_log_path(self) -> Path:
-        return self.path / "train_log.csv"
+        return self.path / TRAIN_LOG
 
     def init(self, cfg: Config) -> None:
         """Create the run, or check that an existing one was made with a compatible config."""

@@ -9,25 +9,33 @@ import time
 from pathlib import Path
 from typing import Any
 
+from wsnas.benchmarks.groundtruth import GroundTruth, load_ground_truth
 from wsnas.core.config import Config
 from wsnas.core.errors import WsnasError
 from wsnas.core.groups import ReplicateGroup, is_group, member_config
+from wsnas.core.run_files import METRICS
 from wsnas.core.runs import RunDir
 
 
-def evaluate(cfg: Config, run: RunDir, shard: str | None = None, flush_every: int | None = None) -> None:
-    """Score the run's sampled archs (or one shard of them), stamped with the ground truth they are made for."""
-    from wsnas.analysis.compare import stamp_scores
-    from wsnas.benchmarks.groundtruth import load_ground_truth
+def ground_truth(cfg: Config) -> GroundTruth:
+    """The config's ground truth: loaded once per command and handed to every step."""
+    return load_ground_truth(cfg.space, cfg.data.mirror, cfg.analysis.truth_file)
+
+
+def evaluate(cfg: Config, run: RunDir, shard: str | None = None, flush_every: int | None = None,
+             truth: GroundTruth | None = None) -> None:
+    """Score the run's sampled archs (or one shard of them), stamped with the ground truth they are made for
+    (`truth`: default the config's)."""
+    from wsnas.analysis.score_summary import stamp_scores
     from wsnas.supernets.evaluate import FLUSH_EVERY, Shard, evaluate_run
 
     part = Shard.parse(shard) if shard else None
-    truth = load_ground_truth(cfg.space, cfg.data.mirror, cfg.analysis.truth_file)
+    truth = ground_truth(cfg) if truth is None else truth
     stamp_scores(run.path, truth)
     evaluate_run(cfg, run, index_of=truth.index_of, shard=part, flush_every=flush_every or FLUSH_EVERY)
 
 
-def analyze(cfg: Config, directory: Path) -> dict[str, Any]:
+def analyze(cfg: Config, directory: Path, truth: GroundTruth | None = None) -> dict[str, Any]:
     """Analyze a run or a replicate group into DIRECTORY/metrics.json and print the verdict first. A group's
     members get their own metrics.json (their single-run figures) too."""
     from wsnas.analysis.store import index_and_report
@@ -35,7 +43,7 @@ def analyze(cfg: Config, directory: Path) -> dict[str, Any]:
     from wsnas.core.atomic import write_json
 
     a = cfg.analysis
-    data = load_tables(directory, cfg=cfg)
+    data = load_tables(directory, cfg=cfg, truth=truth)
     results = analyze_tables(data.tables, data.members, space=cfg.space,
                              directory=directory, truth=data.truth, metric=data.metric, topk=a.topk,
                              n_boot=a.n_boot, seed=a.seed)
@@ -46,7 +54,7 @@ def analyze(cfg: Config, directory: Path) -> dict[str, Any]:
             member = [r["members"][i] for r in results]
             write_json(run.metrics_path, {**metrics, "replicates": 1, "results": member,
                                           "config": run.config().to_dict()})
-    write_json(directory / "metrics.json", {**metrics, "config": cfg.to_dict()})
+    write_json(directory / METRICS, {**metrics, "config": cfg.to_dict()})
     if len(data.runs) == 1:
         data.runs[0].record("analyze", cfg)
     print(format_results(results, a.truth))
@@ -58,14 +66,13 @@ def analyze(cfg: Config, directory: Path) -> dict[str, Any]:
 def study(cfg: Config, path: Path) -> None:
     """Train cfg.replicates supernets (a replicate group when more than one), score them, compute the zero-cost
     proxies when asked, and analyze: the whole job behind `wsnas study`."""
-    from wsnas.benchmarks.groundtruth import load_ground_truth
     from wsnas.supernets import distributed
     from wsnas.supernets.train import train_supernet
 
     began = time.perf_counter()
     if cfg.replicates < 1:
         raise WsnasError(f"--replicates {cfg.replicates}: train at least 1 supernet (3 or more for a verdict)")
-    truth = load_ground_truth(cfg.space, cfg.data.mirror, cfg.analysis.truth_file)  # a bad table fails before training
+    truth = ground_truth(cfg)  # a bad table fails before training
     truth.values(cfg.analysis.truth, [])  # and so does a column it lacks
     group = ReplicateGroup(path) if cfg.replicates > 1 or is_group(path) else None  # a group stays one
     if group is not None:
@@ -78,7 +85,7 @@ def study(cfg: Config, path: Path) -> None:
             print(f"[study] replicate {replicate + 1}/{cfg.replicates}: {run.path} (train.seed="
                   f"{member_cfg.train.seed})")
         train_supernet(member_cfg, run)
-        evaluate(member_cfg, run)
+        evaluate(member_cfg, run, truth=truth)
         distributed.barrier()  # under torchrun: every rank's shard is scored and merged before rank 0 analyzes
     if not distributed.launched_world().is_main:
         return
@@ -88,5 +95,5 @@ def study(cfg: Config, path: Path) -> None:
         first = group.member(0) if group else RunDir(path)
         run_proxies(member_config(cfg, 0) if group else cfg, first, path,
                     ProxySettings(tuple(cfg.eval.proxies), cfg.eval.proxy_skeleton))
-    analyze(cfg, path)
+    analyze(cfg, path, truth)
     print(f"[study] {path} done in {time.perf_counter() - began:.0f}s")

@@ -1,0 +1,136 @@
+"""The "free baselines" figures of `wsnas report` (no torch): one per result of a run, a replicate group or an audit.
+
+Each shows Kendall tau (95% CI) of the supernet (a group: the mean over replicates with its replicate-level CI; an audit:
+its first score column) and of each free baseline on the same archs, and the paired difference supernet minus
+baseline with its CI (wsnas.analysis.plots.baselines); the verdict lines are its findings. The data come from
+metrics.json, results[*].baselines (written by `wsnas analyze` and `wsnas audit`). Whatever is absent is listed
+with a command that works on that directory, or none where no command can.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Callable
+
+from wsnas.analysis.audit.baselines import FREE, OTHER, no_cost_reason
+from wsnas.analysis.audit.tables import BN_POLICY, NO_POLICY
+from wsnas.analysis.free_baselines import COST_BASELINES
+from wsnas.analysis.plots.baselines import BaselineRow, baselines_figure
+from wsnas.analysis.report.pages import Missing, PlannedFigure
+from wsnas.analysis.report.reading import ANALYZE
+from wsnas.analysis.verdicts import baseline_verdicts, interval_text
+from wsnas.core.run_files import FINETUNE, PROXIES
+
+TITLE = "The supernet against free baselines"
+PROXIES_TITLE = "Zero-cost proxies among the free baselines"
+COST_TITLE = "Parameter count and FLOPs among the free baselines"
+CAPTION = ("Left: Kendall tau with the ground truth (95% CI) of the supernet ({who}) and of each baseline on the same "
+           "archs: {which}. Right: the supernet's Kendall minus the baseline's, paired over the same archs (95% CI "
+           "and two-sided p-value on the per-replicate differences, t on the seed part; one scorer: arch bootstrap): green where the supernet ranks better, red where the baseline does, grey "
+           "where the interval covers 0 (not distinguishable). A supernet that loses to counting parameters does not "
+           "earn its training.")
+PROXIES_COMMAND = "wsnas proxies {dir} && wsnas analyze {dir}"
+
+
+def _kind(entry: dict[str, Any]) -> str:
+    if entry.get("kind") == OTHER:
+        return "score column"
+    return "cost" if entry["name"] in COST_BASELINES.values() else "zero-cost proxy"
+
+
+def _figures(results: list[dict[str, Any]], label: str, subject: str, who: str, which: str,
+             describe: Callable[[dict[str, Any]], str], base: str = "baselines") -> list[PlannedFigure]:
+    """One figure per result that holds baselines; stems `base`, or `base`-<i> with several."""
+    shown = [r for r in results if r.get("baselines")]
+    figures = []
+    for i, result in enumerate(shown):
+        where = describe(result)
+        reps = result.get("replicates", 1)
+        how = (f"mean over {reps} replicates; t on the seed part + the arch parts, seeds random, archs resampled"
+               if reps > 1 else "bootstrap over archs, seed fixed")
+        findings = [f"{where}: {subject} ranks at Kendall {interval_text(result['kendall'])} (95% CI, {how})",
+                    *baseline_verdicts(result, subject)]
+        rows = [BaselineRow(f"{b['name']} ({_kind(b)})", b["kendall"], b["supernet_minus_baseline"]["kendall"])
+                for b in result["baselines"]]
+        detail = f"mean of {reps} replicates" if reps > 1 else ""
+        stem = base if len(shown) == 1 else f"{base}-{i + 1}"
+        figures.append(PlannedFigure(stem, f"{TITLE}: {where}", CAPTION.format(who=who, which=which), findings,
+                               _drawer(result["kendall"], subject, rows, f"{label}: against free baselines, {where}",
+                                       detail)))
+    return figures
+
+
+def _drawer(supernet: dict[str, Any], subject: str, rows: list[BaselineRow], title: str, detail: str):
+    return lambda: baselines_figure(supernet, subject, rows, title, detail)
+
+
+def run_baselines(directory: Path, metrics: dict[str, Any] | None, label: str) -> list[PlannedFigure | Missing]:
+    """The free-baseline figures of a run or a replicate group, and what is missing (with its command)."""
+    analyze = ANALYZE.format(dir=directory)
+    if metrics is None or not metrics.get("results"):
+        return [Missing(TITLE, "no results in metrics.json", analyze)]
+    results = _default_first(metrics["results"], metrics.get("config", {}).get("eval", {}))
+    items: list[PlannedFigure | Missing] = []
+    older = sum("baselines" not in r for r in results)
+    if older:
+        items.append(Missing(TITLE, f"{older} of {len(results)} results in metrics.json predate the free baselines",
+                             analyze))
+    none = sum(r.get("baselines") == [] for r in results)
+    if none:
+        items.append(Missing(TITLE, f"{none} of {len(results)} results have no free baseline (the space's features "
+                                    f"give no params or FLOPs and there is no {PROXIES})",
+                             PROXIES_COMMAND.format(dir=directory)))
+    names = {b["name"] for r in results for b in r.get("baselines", [])}
+    if not names - set(COST_BASELINES.values()):
+        if (directory / PROXIES).is_file():
+            items.append(Missing(PROXIES_TITLE, f"{PROXIES} is newer than metrics.json's baselines", analyze))
+        else:
+            items.append(Missing(PROXIES_TITLE, f"no {PROXIES} (zero-cost proxies of the scored archs at "
+                                                f"initialisation)", PROXIES_COMMAND.format(dir=directory)))
+    truth = metrics.get("truth", "the truth")
+    groups = any(r.get("replicates", 1) > 1 for r in results)
+    who = "the mean over replicates, replicate-level CI (t on the seed part + the arch parts; seeds random, archs resampled)" if groups else "one training run"
+
+    def describe(r: dict[str, Any]) -> str:
+        tuned = f", fine-tuned {r[FINETUNE]} batches" if r.get(FINETUNE) else ""
+        return f"epoch {r['epoch']}, BN {r['bn_policy']}{tuned}, {r['n_archs']} archs, truth {truth}"
+
+    which = ("parameter count and FLOPs of the space's cost model, and zero-cost proxies computed at initialisation "
+             "(`wsnas proxies`)")
+    return [*_figures(results, label, "the supernet", who, which, describe), *items]
+
+
+def _default_first(results: list[dict[str, Any]], evaluation: dict[str, Any]) -> list[dict[str, Any]]:
+    """`results` with the run's own evaluation (its eval.bn_policy and eval.finetune_batches at the newest epoch)
+    first, the others after it in their order: the figure a reader looks for comes first."""
+    newest = max((r["epoch"] for r in results), default=None)
+
+    def is_default(r: dict[str, Any]) -> bool:
+        return (r["epoch"] == newest and r.get("bn_policy") == evaluation.get("bn_policy", "recalibrate")
+                and (r.get(FINETUNE) or 0) == (evaluation.get("finetune_batches") or 0))
+
+    return sorted(results, key=lambda r: not is_default(r))
+
+
+def audit_baselines(metrics: dict[str, Any], label: str, rerun: str | None) -> list[PlannedFigure | Missing]:
+    """The free-baseline figures of an audit (its first score column against every other score column and free
+    baseline), and what is missing (`rerun`: the command that remakes the audit, None where none can)."""
+    first = metrics.get("score")
+    results = [r for r in metrics.get("results", []) if r.get("score") == first]
+    if not results or any("baselines" not in r for r in results):
+        return [Missing(TITLE, "the audit was made before audits compared their score with free baselines", rerun)]
+    items: list[PlannedFigure | Missing] = []
+    if not any(b.get("kind") == FREE for r in results for b in r["baselines"]):
+        items.append(Missing(COST_TITLE, no_cost_reason(metrics.get("space")), None))
+
+    def describe(r: dict[str, Any]) -> str:
+        policy = f", BN {r[BN_POLICY]}" if r[BN_POLICY] != NO_POLICY else ""
+        who = f"{r['replicates']} replicate columns" if "members" in r else first
+        return f"{who} vs truth {r['truth']}{policy}, {r['n_archs']} archs"
+
+    which = "parameter count and FLOPs of the space's cost model (baseline:params, baseline:flops), and the audit's " \
+            "other score columns"
+    group = metrics.get("replicated") or []
+    members = ", ".join(metrics.get("replicate_cols", []))
+    return [*_figures(group, label, "the replicate group", f"the replicate columns {members} as one method",
+                      which + " (each held fixed)", describe, "baselines-replicates"),
+            *_figures(results, label, first, f"the audit's first score column, {first}", which, describe), *items]
