@@ -1,6 +1,6 @@
 """What `wsnas bench` measures wsnas against: a torchvision-style DataLoader pipeline with per-image transforms,
 a plain supernet training loop, xautodl's NAS-Bench-201 random-sampling supernet, and a naive subnet evaluator.
-(The free ranking baselines of the analysis are another thing: wsnas.analysis.baselines.)
+(The free ranking baselines of the analysis are another thing: wsnas.analysis.free_baselines.)
 
 torchvision is not a dependency, so the per-image transforms are written here with PIL and torch the way
 torchvision runs them (in `Dataset.__getitem__`, one image at a time): RandomCrop(32, padding=4) pads the PIL
