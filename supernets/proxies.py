@@ -58,6 +58,7 @@ from wsnas.core.errors import WsnasError
 from wsnas.core.run_files import KEY, PROXIES as PROXIES_FILE
 from wsnas.core.runs import RunDir, provenance, read_table
 from wsnas.supernets.evaluate import batch_norms, evaluation_archs, materialize
+from wsnas.supernets.proxy_cache import ProxyCache
 from wsnas.supernets.registry import prepare_data, supernet_spec
 from wsnas.supernets.runtime import resolve_runtime
 
@@ -374,7 +375,8 @@ def _differences(saved: Any, wanted: Any, prefix: str = "") -> list[str]:
 def compute_proxies(cfg: Config, archs: Sequence[Any], out_path: str | Path,
                     settings: ProxySettings = ProxySettings(), log: Callable[[str], None] = print,
                     flush_every: int = FLUSH_EVERY) -> pd.DataFrame:
-    """The proxies of `archs` (rows in key order: key, one column per proxy), computing only those OUT lacks.
+    """The proxies of `archs` (rows in key order: key, one column per proxy), computing only those OUT lacks and
+    this machine's proxy cache (wsnas.supernets.proxy_cache) does not hold.
 
     OUT (a CSV) and OUT's config (`proxies.config.json` beside `proxies.csv`) are written atomically, the table
     every `flush_every` archs; a rerun with other settings is refused, naming them.
@@ -386,6 +388,12 @@ def compute_proxies(cfg: Config, archs: Sequence[Any], out_path: str | Path,
     keys = [space.format(a) for a in archs]
     done = set(table[KEY])
     todo = [(k, a) for k, a in zip(keys, archs) if k not in done]
+    cache = ProxyCache(identity(cfg, settings), settings.proxies)
+    cached = cache.lookup([k for k, _ in todo]) if todo else pd.DataFrame()
+    if len(cached):
+        table = _write(out, table, cached.to_dict("records"))
+        log(f"[proxies] {len(cached)} of {len(archs)} archs from this machine's cache ({cache.path.parent})")
+        todo = [(k, a) for k, a in todo if k not in set(cached[KEY])]
     if todo:
         computer = ProxyComputer(cfg, settings)
         log(f"[proxies] {len(todo)} of {len(archs)} archs to compute ({', '.join(settings.proxies)}): "
@@ -399,13 +407,15 @@ def compute_proxies(cfg: Config, archs: Sequence[Any], out_path: str | Path,
                 bar.update(1)
                 if len(rows) % flush_every == 0:
                     table = _write(out, table, rows)
+                    cache.add(pd.DataFrame(rows))
         table = _write(out, table, rows)
+        cache.add(pd.DataFrame(rows))
         seconds = time.perf_counter() - began
         log(f"[proxies] {len(rows)} archs in {seconds:.1f}s ({seconds / len(rows):.3f} s/arch): {out}")
         undefined = {p: int(table[p].isna().sum()) for p in settings.proxies if table[p].isna().any()}
         if undefined:
             log(f"[proxies] undefined (NaN) values: {undefined} (naswot of a net without ReLU)")
-    else:
+    elif not len(cached):
         log(f"[proxies] all {len(archs)} archs already in {out}")
     wanted = table[table[KEY].isin(set(keys))]
     return wanted.sort_values(KEY).reset_index(drop=True)

@@ -31,6 +31,14 @@ def test_study_writes_config_checkpoints_scores_metrics(smoke_run):
     assert len(pd.read_csv(smoke_run / "train_log.csv")) == 2
 
 
+def test_study_says_where_its_time_went(smoke_run):
+    seconds = json.loads((smoke_run / "study_time.json").read_text())["seconds"]
+    phases = ["training", "scoring", "proxies", "analysis", "other"]
+    assert list(seconds) == [*phases, "total"] and all(seconds[p] >= 0 for p in phases)
+    assert seconds["training"] > 0 and seconds["scoring"] > 0
+    assert abs(sum(seconds[p] for p in phases) - seconds["total"]) < 1e-6 * seconds["total"] + 1e-9
+
+
 def test_rerun_resumes_and_adds_only_missing_scores(smoke_run, mirror, capsys):
     before = pd.read_csv(smoke_run / "scores.csv")
     assert main(["evaluate", str(smoke_run), "--archs", "15", "--quiet"]) == 0

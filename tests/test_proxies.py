@@ -197,10 +197,33 @@ def test_command_covers_the_evaluation_sample_and_records_its_settings(computed)
     assert header["identity"]["model"] == {"C": 4, "N": 1, "bn_affine": False, "width_mult": 1.0}
 
 
-def test_same_command_gives_identical_bytes(computed, mirror, tmp_path):
+@pytest.fixture
+def fresh_cache(tmp_path, monkeypatch) -> Path:
+    """An empty proxy cache: what this test computes is computed, not read back."""
+    monkeypatch.setenv("WSNAS_CACHE", str(tmp_path / "cache"))
+    return tmp_path / "cache"
+
+
+def test_same_command_gives_identical_bytes(computed, mirror, tmp_path, fresh_cache, capsys):
     again = smoke_run(tmp_path / "run", mirror)
+    capsys.readouterr()
     assert proxies_cli(again, "--proxies", ",".join(ALL)) == 0
+    assert "12 of 12 archs to compute" in capsys.readouterr().out
     assert (again / "proxies.csv").read_bytes() == (computed / "proxies.csv").read_bytes()
+
+
+def test_another_table_reuses_the_machine_cache_to_the_same_bytes(computed, mirror, tmp_path, capsys):
+    other = smoke_run(tmp_path / "run", mirror)  # another run of the same space: the same archs and identity
+    capsys.readouterr()
+    assert proxies_cli(other, "--proxies", ",".join(ALL)) == 0
+    out = capsys.readouterr().out
+    assert "12 of 12 archs from this machine's cache" in out and "to compute" not in out
+    assert (other / "proxies.csv").read_bytes() == (computed / "proxies.csv").read_bytes()
+    said: list[str] = []
+    archs = [get_space("nb201").parse(k) for k in pd.read_csv(computed / "proxies.csv").key]
+    compute_proxies(smoke_config(mirror), archs, tmp_path / "seed1.csv", ProxySettings(("synflow",), "run", seed=1),
+                    log=said.append)
+    assert any("12 of 12 archs to compute" in line for line in said)  # another identity: nothing to reuse
 
 
 def test_values_do_not_depend_on_the_other_archs_or_their_order(computed, mirror, tmp_path):
@@ -212,7 +235,7 @@ def test_values_do_not_depend_on_the_other_archs_or_their_order(computed, mirror
     pd.testing.assert_frame_equal(table, full.loc[table.index], check_exact=True)
 
 
-def test_partial_table_resumes_to_the_same_bytes(computed, mirror, tmp_path, capsys):
+def test_partial_table_resumes_to_the_same_bytes(computed, mirror, tmp_path, fresh_cache, capsys):
     run = smoke_run(tmp_path / "run", mirror)
     (run / "proxies.config.json").write_bytes((computed / "proxies.config.json").read_bytes())
     pd.read_csv(computed / "proxies.csv").head(5).to_csv(run / "proxies.csv", index=False)  # as if killed

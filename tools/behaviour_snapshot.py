@@ -35,8 +35,8 @@ from typing import Any
 import pandas as pd
 
 SPACES = ("nb201", "macro", "channel-mobilenet", "channel-resnet", "graph", "nb101")
-VOLATILE = ("score_timings.csv", "runtime.json", "train_log.csv", "timings.json", ".lock", "wsnas.sqlite",
-            "stdout.txt")
+VOLATILE = ("score_timings.csv", "runtime.json", "train_log.csv", "timings.json", "study_time.json", ".lock",
+            "wsnas.sqlite", "stdout.txt")
 PROVENANCE_KEYS = {"git_commit", "created"}
 
 

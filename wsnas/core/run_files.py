@@ -16,6 +16,7 @@ this module, never as literals.
     RUN/checkpoints/         epoch_XXXX.pt (CHECKPOINT)
     RUN/arch_pool.txt        the run's copy of train.arch_pool, when it trains on a pool
     RUN/metrics.json         ranking metrics against the ground truth
+    RUN_OR_GROUP/study_time.json  where `wsnas study`'s time went: training, scoring, proxies, analysis, other
     GROUP/group.json         a replicate group's config; its members are GROUP/rep-<r>/ runs
     RUN_OR_GROUP/proxies.csv zero-cost proxies of the scored archs (+ proxies.config.json)
     DIR/studies/<name>.json  one document per rank-disorder study (wsnas.analysis.studies)
@@ -43,6 +44,7 @@ METRICS = "metrics.json"
 GROUP = "group.json"
 MEMBER_PREFIX = "rep-"
 PROXIES = "proxies.csv"
+STUDY_TIME = "study_time.json"  # where `wsnas study`'s time went (wall-clock: never part of a result)
 STUDIES_DIR = "studies"  # DIR/studies/<name>.json: one document per study
 
 # scores.csv columns

@@ -6,14 +6,16 @@ analysis. torch is imported only inside the steps that need it, so `analyze` wor
 from __future__ import annotations
 
 import time
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 from wsnas.benchmarks.groundtruth import GroundTruth, load_ground_truth
+from wsnas.core.atomic import write_json
 from wsnas.core.config import Config
 from wsnas.core.errors import WsnasError
 from wsnas.core.groups import ReplicateGroup, is_group, member_config
-from wsnas.core.run_files import METRICS
+from wsnas.core.run_files import METRICS, STUDY_TIME
 from wsnas.core.runs import RunDir
 
 
@@ -40,7 +42,6 @@ def analyze(cfg: Config, directory: Path, truth: GroundTruth | None = None) -> d
     members get their own metrics.json (their single-run figures) too."""
     from wsnas.analysis.store import index_and_report
     from wsnas.analysis.verdicts import analyze_tables, format_results, load_tables
-    from wsnas.core.atomic import write_json
 
     a = cfg.analysis
     data = load_tables(directory, cfg=cfg, truth=truth)
@@ -58,18 +59,52 @@ def analyze(cfg: Config, directory: Path, truth: GroundTruth | None = None) -> d
     if len(data.runs) == 1:
         data.runs[0].record("analyze", cfg)
     print(format_results(results, a.truth))
-    print(f"[analyze] metrics: {directory / 'metrics.json'}")
+    print(f"[analyze] metrics: {directory / METRICS}")
     print(f"[analyze] {index_and_report(directory)}")
     return metrics
 
 
+class StudyClock:
+    """Where a study's time goes: seconds per phase of this invocation (a resumed study counts what it redid)."""
+
+    PHASES = ("training", "scoring", "proxies", "analysis")
+
+    def __init__(self) -> None:
+        self.began = time.perf_counter()
+        self.seconds = dict.fromkeys(self.PHASES, 0.0)
+
+    @contextmanager
+    def phase(self, name: str) -> Iterator[None]:
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[name] += time.perf_counter() - start
+
+    def breakdown(self) -> dict[str, float]:
+        """Seconds per phase, "other" (setup, printing, the results database) and "total"."""
+        total = time.perf_counter() - self.began
+        return {**self.seconds, "other": max(total - sum(self.seconds.values()), 0.0), "total": total}
+
+    @staticmethod
+    def line(breakdown: dict[str, float]) -> str:
+        total = breakdown["total"]
+        parts = ", ".join(f"{name} {secs:.0f}s ({100 * secs / total:.0f}%)" for name, secs in breakdown.items()
+                          if name != "total")
+        return f"time {total:.0f}s: {parts}"
+
+
 def study(cfg: Config, path: Path) -> None:
     """Train cfg.replicates supernets (a replicate group when more than one), score them, compute the zero-cost
-    proxies when asked, and analyze: the whole job behind `wsnas study`."""
+    proxies when asked, and analyze: the whole job behind `wsnas study`. Ends with where its time went (printed,
+    and PATH/study_time.json)."""
+    import torch
+
     from wsnas.supernets import distributed
+    from wsnas.supernets.autotune import machine_fingerprint
     from wsnas.supernets.train import train_supernet
 
-    began = time.perf_counter()
+    clock = StudyClock()
     if cfg.replicates < 1:
         raise WsnasError(f"--replicates {cfg.replicates}: train at least 1 supernet (3 or more for a verdict)")
     truth = ground_truth(cfg)  # a bad table fails before training
@@ -84,8 +119,10 @@ def study(cfg: Config, path: Path) -> None:
         if group:
             print(f"[study] replicate {replicate + 1}/{cfg.replicates}: {run.path} (train.seed="
                   f"{member_cfg.train.seed})")
-        train_supernet(member_cfg, run)
-        evaluate(member_cfg, run, truth=truth)
+        with clock.phase("training"):
+            train_supernet(member_cfg, run)
+        with clock.phase("scoring"):
+            evaluate(member_cfg, run, truth=truth)
         distributed.barrier()  # under torchrun: every rank's shard is scored and merged before rank 0 analyzes
     if not distributed.launched_world().is_main:
         return
@@ -93,7 +130,13 @@ def study(cfg: Config, path: Path) -> None:
         from wsnas.supernets.proxies import ProxySettings, run_proxies
 
         first = group.member(0) if group else RunDir(path)
-        run_proxies(member_config(cfg, 0) if group else cfg, first, path,
-                    ProxySettings(tuple(cfg.eval.proxies), cfg.eval.proxy_skeleton))
-    analyze(cfg, path, truth)
-    print(f"[study] {path} done in {time.perf_counter() - began:.0f}s")
+        with clock.phase("proxies"):
+            run_proxies(member_config(cfg, 0) if group else cfg, first, path,
+                        ProxySettings(tuple(cfg.eval.proxies), cfg.eval.proxy_skeleton))
+    with clock.phase("analysis"):
+        analyze(cfg, path, truth)
+    breakdown = clock.breakdown()
+    machine = machine_fingerprint()
+    write_json(path / STUDY_TIME, {"seconds": breakdown, "cpu": machine["cpu"], "torch_threads": torch.get_num_threads(),
+                                   "replicates": cfg.replicates})
+    print(f"[study] {path} done; {StudyClock.line(breakdown)} ({machine['cpu']})")
