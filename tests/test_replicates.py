@@ -244,3 +244,19 @@ def test_group_misuse_gets_one_clear_error(trained_group, mirror, capsys):
         assert main(argv) == 2
         err = capsys.readouterr().err
         assert err.startswith("wsnas: error: ") and expected in err and "Traceback" not in err, err
+
+
+def test_members_side_by_side_score_as_they_do_one_after_the_other(tmp_path, mirror):
+    """runtime.replicate_jobs=2 trains the two members in two processes; with the same threads per member the
+    scores are byte-identical to training them in turn."""
+    base = ["study", "--preset", "smoke", "--replicates", "2", "--archs", "8", "--data-mirror", str(mirror),
+            "--quiet", "--set", "runtime.threads=1"]
+    assert main([*base, "--run-dir", str(tmp_path / "turn")]) == 0
+    assert main([*base, "--run-dir", str(tmp_path / "side"), "--set", "runtime.replicate_jobs=2"]) == 0
+    for member in ("rep-0", "rep-1"):
+        turn, side = tmp_path / "turn" / member, tmp_path / "side" / member
+        assert (side / "scores.csv").read_bytes() == (turn / "scores.csv").read_bytes()
+        assert "[train]" in (side / "worker.log").read_text() and not (turn / "worker.log").exists()
+    timing = json.loads((tmp_path / "side" / "study_time.json").read_text())
+    assert timing["replicate_jobs"] == 2 and len(timing["members_side_by_side"]) == 2
+    assert timing["seconds"]["training + scoring, side by side"] > 0 and timing["seconds"]["training"] == 0

@@ -16,6 +16,7 @@ FLAG_KEYS = {
     "space": "space", "data": "data.root", "data_mirror": "data.mirror", "device": "runtime.device",
     "epochs": "train.epochs", "archs": "eval.n_archs", "bn_policy": "eval.bn_policy", "truth": "analysis.truth",
     "sampler": "train.sampler", "dataset": "data.dataset", "replicates": "replicates",
+    "jobs": "runtime.replicate_jobs",
 }
 
 

@@ -15,7 +15,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--run-dir", help="run directory (default runs/<space>-<preset>); rerun to resume")
     p.add_argument("--replicates", help="supernets to train, differing only in train.seed (default 3 at the "
                                         "cpu and paper presets, 1 at smoke); the figures are their mean with "
-                                        "a two-level bootstrap CI, in a replicate group RUN_DIR/rep-<r>/")
+                                        "a replicate-level CI, in a replicate group RUN_DIR/rep-<r>/")
+    p.add_argument("--jobs", help="on CPU: train that many replicates side by side, each in its own process with "
+                                  "the cores shared out (runtime.replicate_jobs; default 1: one after the other)")
     p.set_defaults(func=run)
 
 

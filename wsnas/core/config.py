@@ -136,6 +136,8 @@ class RuntimeConfig:
     channels_last: str = "auto"      # layout: auto (on GPU; on CPU autotuned) | on | off | wide (convs of >= 16 channels)
     autotune: bool = True            # on CPU, time `auto` amp/layout and keep the fastest (else fp32, NCHW)
     progress: bool = True
+    replicate_jobs: int = 1          # `wsnas study` on CPU: members trained side by side, each in its own process
+                                     # with runtime.threads = cores / jobs (1 = one after the other)
 
 
 @dataclass

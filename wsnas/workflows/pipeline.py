@@ -5,6 +5,7 @@ analysis. torch is imported only inside the steps that need it, so `analyze` wor
 """
 from __future__ import annotations
 
+import dataclasses
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -17,6 +18,7 @@ from wsnas.core.errors import WsnasError
 from wsnas.core.groups import ReplicateGroup, is_group, member_config
 from wsnas.core.run_files import METRICS, STUDY_TIME
 from wsnas.core.runs import RunDir
+from wsnas.workflows.replicates import WORKER_LOG, run_side_by_side, threads_per_job
 
 
 def ground_truth(cfg: Config) -> GroundTruth:
@@ -75,11 +77,12 @@ class StudyClock:
 
     @contextmanager
     def phase(self, name: str) -> Iterator[None]:
+        """Count the block's seconds under `name` (a phase of its own when it is not one of PHASES)."""
         start = time.perf_counter()
         try:
             yield
         finally:
-            self.seconds[name] += time.perf_counter() - start
+            self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - start
 
     def breakdown(self) -> dict[str, float]:
         """Seconds per phase, "other" (setup, printing, the results database) and "total"."""
@@ -96,12 +99,14 @@ class StudyClock:
 
 def study(cfg: Config, path: Path) -> None:
     """Train cfg.replicates supernets (a replicate group when more than one), score them, compute the zero-cost
-    proxies when asked, and analyze: the whole job behind `wsnas study`. Ends with where its time went (printed,
-    and PATH/study_time.json)."""
+    proxies when asked, and analyze: the whole job behind `wsnas study`. On CPU with runtime.replicate_jobs > 1
+    the members train side by side (wsnas.workflows.replicates). Ends with where its time went (printed, and
+    PATH/study_time.json)."""
     import torch
 
     from wsnas.supernets import distributed
     from wsnas.supernets.autotune import machine_fingerprint
+    from wsnas.supernets.runtime import resolve_runtime
     from wsnas.supernets.train import train_supernet
 
     clock = StudyClock()
@@ -112,10 +117,25 @@ def study(cfg: Config, path: Path) -> None:
     group = ReplicateGroup(path) if cfg.replicates > 1 or is_group(path) else None  # a group stays one
     if group is not None:
         group.init(cfg)
+    jobs = min(cfg.runtime.replicate_jobs, cfg.replicates) if group is not None else 1
+    if jobs > 1 and (distributed.launched_world().size > 1 or resolve_runtime(cfg.runtime).device.type != "cpu"):
+        jobs = 1  # side by side is a CPU's way to use its cores; torchrun and GPUs have their own
+    members = []
     for replicate in range(cfg.replicates):
         member_cfg = member_config(cfg, replicate) if group else cfg
+        if jobs > 1:
+            member_cfg = dataclasses.replace(member_cfg, runtime=dataclasses.replace(
+                member_cfg.runtime, threads=threads_per_job(cfg, jobs)))
         run = group.member(replicate) if group else RunDir(path)
         run.init(member_cfg)
+        members.append((member_cfg, run))
+    side = []
+    if jobs > 1:
+        print(f"[study] {cfg.replicates} replicates side by side, {jobs} processes of "
+              f"{members[0][0].runtime.threads} thread(s) each (their output: RUN/{WORKER_LOG})")
+        with clock.phase("training + scoring, side by side"):
+            side = run_side_by_side(members, jobs, cfg.runtime.progress)
+    for replicate, (member_cfg, run) in enumerate(members if jobs == 1 else ()):
         if group:
             print(f"[study] replicate {replicate + 1}/{cfg.replicates}: {run.path} (train.seed="
                   f"{member_cfg.train.seed})")
@@ -129,14 +149,14 @@ def study(cfg: Config, path: Path) -> None:
     if cfg.eval.proxies:
         from wsnas.supernets.proxies import ProxySettings, run_proxies
 
-        first = group.member(0) if group else RunDir(path)
         with clock.phase("proxies"):
-            run_proxies(member_config(cfg, 0) if group else cfg, first, path,
+            run_proxies(members[0][0], members[0][1], path,
                         ProxySettings(tuple(cfg.eval.proxies), cfg.eval.proxy_skeleton))
     with clock.phase("analysis"):
         analyze(cfg, path, truth)
     breakdown = clock.breakdown()
     machine = machine_fingerprint()
-    write_json(path / STUDY_TIME, {"seconds": breakdown, "cpu": machine["cpu"], "torch_threads": torch.get_num_threads(),
+    write_json(path / STUDY_TIME, {"seconds": breakdown, "members_side_by_side": side, "cpu": machine["cpu"],
+                                   "torch_threads": torch.get_num_threads(), "replicate_jobs": jobs,
                                    "replicates": cfg.replicates})
     print(f"[study] {path} done; {StudyClock.line(breakdown)} ({machine['cpu']})")

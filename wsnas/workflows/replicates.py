@@ -1,0 +1,83 @@
+"""A replicate group's members trained and scored side by side: one process per member, one progress display.
+
+On a few CPU cores a small supernet splits badly over threads (its tensors are too small), so R single-thread
+processes side by side can finish sooner than R two-thread runs one after the other; `wsnas bench`-style
+measurements of the two are in the README's performance section. Each process trains and scores one member
+exactly as `wsnas study` does alone, with runtime.threads = the cores / the jobs (recorded in the member's
+config.json), so a member's scores are those of the same member trained alone with that many threads.
+
+A member's own output (its [train] and [evaluate] lines, warnings) goes to RUN/worker.log; the parent shows one
+bar over every member's epochs, read from their train logs, and re-raises the first member's error.
+"""
+from __future__ import annotations
+
+import contextlib
+import multiprocessing
+import os
+import sys
+import time
+from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
+from typing import Any, Sequence
+
+from tqdm.auto import tqdm
+
+from wsnas.core.config import Config, config_from_dict
+from wsnas.core.plugins import load_plugins
+from wsnas.core.runs import RunDir
+
+WORKER_LOG = "worker.log"
+POLL_S = 2.0
+
+
+def cores() -> int:
+    """The CPU cores this process may run on."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def threads_per_job(cfg: Config, jobs: int) -> int:
+    """runtime.threads when set, else the cores shared out over the jobs (at least one each)."""
+    return cfg.runtime.threads or max(1, cores() // jobs)
+
+
+def train_and_score(tree: dict[str, Any], run_path: str) -> dict[str, float]:
+    """In a worker process: train and score one member (its output to RUN/worker.log); seconds per phase."""
+    from wsnas.supernets.train import train_supernet
+    from wsnas.workflows.pipeline import evaluate
+
+    cfg, run = config_from_dict(tree), RunDir(run_path)
+    load_plugins(cfg.plugins)  # a fresh interpreter: the spaces a plugin registers are registered again here
+    with open(run.path / WORKER_LOG, "a") as log, contextlib.redirect_stdout(log), contextlib.redirect_stderr(log):
+        began = time.perf_counter()
+        train_supernet(cfg, run)
+        trained = time.perf_counter()
+        evaluate(cfg, run)
+        return {"training": trained - began, "scoring": time.perf_counter() - trained}
+
+
+def _epochs_done(run: RunDir) -> int:
+    try:
+        with open(run.train_log_path) as f:
+            return max(sum(1 for _ in f) - 1, 0)
+    except OSError:
+        return 0
+
+
+def run_side_by_side(members: Sequence[tuple[Config, RunDir]], jobs: int, progress: bool) -> list[dict[str, float]]:
+    """Train and score every member in `jobs` processes at a time; each member's seconds per phase."""
+    total = sum(cfg.train.epochs for cfg, _ in members)
+    start = sum(_epochs_done(run) for _, run in members)
+    context = multiprocessing.get_context("spawn")  # a clean interpreter: no inherited torch threads or locks
+    bar = tqdm(total=total, initial=start, desc=f"train {len(members)} replicates x {jobs} jobs", unit="epoch",
+               disable=not progress, dynamic_ncols=True, file=sys.stdout)
+    with bar, ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+        futures = [pool.submit(train_and_score, cfg.to_dict(), str(run.path)) for cfg, run in members]
+        pending = set(futures)
+        while pending:
+            done, pending = wait(pending, timeout=POLL_S, return_when=FIRST_EXCEPTION)
+            bar.update(sum(_epochs_done(run) for _, run in members) - bar.n)
+            for future in done:
+                if future.exception() is not None:
+                    for other in pending:
+                        other.cancel()
+                    raise future.exception()
+    return [future.result() for future in futures]
