@@ -66,6 +66,17 @@ def analyze(cfg: Config, directory: Path, truth: GroundTruth | None = None) -> d
     return metrics
 
 
+def train_and_score(cfg: Config, run: RunDir, truth: GroundTruth | None = None) -> dict[str, float]:
+    """Train (or resume) one supernet and score its sampled archs; the seconds each took."""
+    from wsnas.supernets.train import train_supernet
+
+    began = time.perf_counter()
+    train_supernet(cfg, run)
+    trained = time.perf_counter()
+    evaluate(cfg, run, truth=truth)
+    return {"training": trained - began, "scoring": time.perf_counter() - trained}
+
+
 class StudyClock:
     """Where a study's time goes: seconds per phase of this invocation (a resumed study counts what it redid)."""
 
@@ -83,6 +94,11 @@ class StudyClock:
             yield
         finally:
             self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - start
+
+    def add(self, seconds: dict[str, float]) -> None:
+        """Count seconds measured elsewhere, per phase."""
+        for name, value in seconds.items():
+            self.seconds[name] = self.seconds.get(name, 0.0) + value
 
     def breakdown(self) -> dict[str, float]:
         """Seconds per phase, "other" (setup, printing, the results database) and "total"."""
@@ -107,7 +123,6 @@ def study(cfg: Config, path: Path) -> None:
     from wsnas.supernets import distributed
     from wsnas.supernets.autotune import machine_fingerprint
     from wsnas.supernets.runtime import resolve_runtime
-    from wsnas.supernets.train import train_supernet
 
     clock = StudyClock()
     if cfg.replicates < 1:
@@ -134,15 +149,12 @@ def study(cfg: Config, path: Path) -> None:
         print(f"[study] {cfg.replicates} replicates side by side, {jobs} processes of "
               f"{members[0][0].runtime.threads} thread(s) each (their output: RUN/{WORKER_LOG})")
         with clock.phase("training + scoring, side by side"):
-            side = run_side_by_side(members, jobs, cfg.runtime.progress)
+            side = run_side_by_side(train_and_score, members, jobs, cfg.runtime.progress)
     for replicate, (member_cfg, run) in enumerate(members if jobs == 1 else ()):
         if group:
             print(f"[study] replicate {replicate + 1}/{cfg.replicates}: {run.path} (train.seed="
                   f"{member_cfg.train.seed})")
-        with clock.phase("training"):
-            train_supernet(member_cfg, run)
-        with clock.phase("scoring"):
-            evaluate(member_cfg, run, truth=truth)
+        clock.add(train_and_score(member_cfg, run, truth))
         distributed.barrier()  # under torchrun: every rank's shard is scored and merged before rank 0 analyzes
     if not distributed.launched_world().is_main:
         return

@@ -15,9 +15,8 @@ import contextlib
 import multiprocessing
 import os
 import sys
-import time
 from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 from tqdm.auto import tqdm
 
@@ -39,19 +38,13 @@ def threads_per_job(cfg: Config, jobs: int) -> int:
     return cfg.runtime.threads or max(1, cores() // jobs)
 
 
-def train_and_score(tree: dict[str, Any], run_path: str) -> dict[str, float]:
-    """In a worker process: train and score one member (its output to RUN/worker.log); seconds per phase."""
-    from wsnas.supernets.train import train_supernet
-    from wsnas.workflows.pipeline import evaluate
-
+def in_worker(work: Callable[[Config, RunDir], dict[str, float]], tree: dict[str, Any],
+              run_path: str) -> dict[str, float]:
+    """In a worker process: `work` on one member (its output to RUN/worker.log)."""
     cfg, run = config_from_dict(tree), RunDir(run_path)
     load_plugins(cfg.plugins)  # a fresh interpreter: the spaces a plugin registers are registered again here
     with open(run.path / WORKER_LOG, "a") as log, contextlib.redirect_stdout(log), contextlib.redirect_stderr(log):
-        began = time.perf_counter()
-        train_supernet(cfg, run)
-        trained = time.perf_counter()
-        evaluate(cfg, run)
-        return {"training": trained - began, "scoring": time.perf_counter() - trained}
+        return work(cfg, run)
 
 
 def _epochs_done(run: RunDir) -> int:
@@ -62,15 +55,17 @@ def _epochs_done(run: RunDir) -> int:
         return 0
 
 
-def run_side_by_side(members: Sequence[tuple[Config, RunDir]], jobs: int, progress: bool) -> list[dict[str, float]]:
-    """Train and score every member in `jobs` processes at a time; each member's seconds per phase."""
+def run_side_by_side(work: Callable[[Config, RunDir], dict[str, float]], members: Sequence[tuple[Config, RunDir]],
+                     jobs: int, progress: bool) -> list[dict[str, float]]:
+    """`work` (a module-level function: it is pickled by name) on every member, `jobs` processes at a time; what
+    each returned (its seconds per phase)."""
     total = sum(cfg.train.epochs for cfg, _ in members)
     start = sum(_epochs_done(run) for _, run in members)
     context = multiprocessing.get_context("spawn")  # a clean interpreter: no inherited torch threads or locks
     bar = tqdm(total=total, initial=start, desc=f"train {len(members)} replicates x {jobs} jobs", unit="epoch",
                disable=not progress, dynamic_ncols=True, file=sys.stdout)
     with bar, ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
-        futures = [pool.submit(train_and_score, cfg.to_dict(), str(run.path)) for cfg, run in members]
+        futures = [pool.submit(in_worker, work, cfg.to_dict(), str(run.path)) for cfg, run in members]
         pending = set(futures)
         while pending:
             done, pending = wait(pending, timeout=POLL_S, return_when=FIRST_EXCEPTION)
