@@ -1,8 +1,8 @@
 """A replicate group's members trained and scored side by side: one process per member, one progress display.
 
-On a few CPU cores a small supernet splits badly over threads (its tensors are too small), so R single-thread
-processes side by side can finish sooner than R two-thread runs one after the other; `wsnas bench`-style
-measurements of the two are in the README's performance section. Each process trains and scores one member
+On CPU cores that a small supernet's threads share badly, R single-thread processes side by side can finish
+sooner than R multi-thread runs one after the other; the README's performance section says what it gave on the
+machines measured (on a 2-vCPU AMD EPYC: no gain, so it is not the default). Each process trains and scores one member
 exactly as `wsnas study` does alone, with runtime.threads = the cores / the jobs (recorded in the member's
 config.json), so a member's scores are those of the same member trained alone with that many threads.
 
@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import multiprocessing
 import os
+import shutil
 import sys
 from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
 from typing import Any, Callable, Sequence
@@ -22,6 +23,7 @@ from tqdm.auto import tqdm
 
 from wsnas.core.config import Config, config_from_dict
 from wsnas.core.plugins import load_plugins
+from wsnas.core.run_files import RUNTIME
 from wsnas.core.runs import RunDir
 
 WORKER_LOG = "worker.log"
@@ -55,10 +57,33 @@ def _epochs_done(run: RunDir) -> int:
         return 0
 
 
+def tune_first(members: Sequence[tuple[Config, RunDir]]) -> None:
+    """The members' CPU runtime choice (precision, layout), measured once here, before the workers start, and
+    recorded in every member's run, which the workers then read. Measured by each worker while they compete for
+    the cores, the timing rounds would disagree and every worker would measure again. The members differ only in
+    their training seed, so one measurement serves them all."""
+    import torch
+
+    from wsnas.supernets.autotune import WORKLOADS, autotuned_runtime
+
+    threads = torch.get_num_threads()
+    (cfg, first), others = members[0], members[1:]
+    try:
+        for workload in WORKLOADS:
+            autotuned_runtime(cfg, workload, first)
+    finally:
+        torch.set_num_threads(threads)
+    record = first.path / RUNTIME
+    for _, run in others:
+        if record.is_file() and not (run.path / RUNTIME).is_file():
+            shutil.copyfile(record, run.path / RUNTIME)
+
+
 def run_side_by_side(work: Callable[[Config, RunDir], dict[str, float]], members: Sequence[tuple[Config, RunDir]],
                      jobs: int, progress: bool) -> list[dict[str, float]]:
     """`work` (a module-level function: it is pickled by name) on every member, `jobs` processes at a time; what
     each returned (its seconds per phase)."""
+    tune_first(members)
     total = sum(cfg.train.epochs for cfg, _ in members)
     start = sum(_epochs_done(run) for _, run in members)
     context = multiprocessing.get_context("spawn")  # a clean interpreter: no inherited torch threads or locks
