@@ -32,6 +32,7 @@ import fcntl
 import hashlib
 import itertools
 import json
+import math
 import platform
 import statistics
 import time
@@ -56,7 +57,8 @@ ROUNDS = 3         # timed rounds at least; every candidate runs once per round,
 MAX_ROUNDS = 15    # more rounds while a candidate has been timed for less than MIN_SECONDS (fast steps)
 MIN_SECONDS = 0.5
 WARMUP = 1         # untimed steps per candidate before the first round
-SPREAD = 1.5       # rounds disagree when a candidate's slowest round takes more than this times its fastest
+SPREAD = 1.5       # rounds disagree when a candidate's speed relative to its round (the round's geometric mean)
+                   # varies by more than this factor
 AGREE = 2 / 3      # ... or when the choice is not the fastest (within MARGIN) in at least this share of the rounds
 
 Candidate = tuple[str, str]  # (amp: off | bf16, layout: one of LAYOUTS)
@@ -128,12 +130,20 @@ def _wide_model(cfg: Config) -> bool:
 
 def _agreement(rounds: dict[Candidate, list[float]], choice: Candidate) -> str | None:
     """Why the rounds (images/s per round, the candidates' rounds interleaved) disagree about `choice`, or None:
-    a candidate's rounds spread by more than SPREAD, or `choice` within MARGIN of the round's fastest in fewer
-    than AGREE of the rounds."""
-    for candidate, speeds in rounds.items():
-        if max(speeds) > SPREAD * min(speeds):
-            return f"{_label(candidate)}'s rounds range {min(speeds):.0f}-{max(speeds):.0f} images/s"
+    a candidate's speed relative to its round's spread by more than SPREAD over the rounds, or `choice` within
+    MARGIN of the round's fastest in fewer than AGREE of the rounds.
+
+    Each round times another arch (the same for every candidate of the round), and archs differ in cost several
+    times over, so a candidate's raw speeds differ by round with no noise at all: its speed is judged relative to
+    the round's geometric mean over the candidates, which takes the arch's cost out and leaves what noise did to
+    one candidate and not the others."""
     n = min(map(len, rounds.values()))
+    means = [math.exp(sum(math.log(s[r]) for s in rounds.values()) / len(rounds)) for r in range(n)]
+    for candidate, speeds in rounds.items():
+        relative = [speeds[r] / means[r] for r in range(n)]
+        if max(relative) > SPREAD * min(relative):
+            return (f"{_label(candidate)}'s speed relative to its round ranges {min(relative):.2f}-"
+                    f"{max(relative):.2f}")
     kept = sum(rounds[choice][r] * (1 + MARGIN) >= max(s[r] for s in rounds.values()) for r in range(n))
     if kept < AGREE * n:
         return f"{_label(choice)} is the fastest in {kept} of {n} rounds"

@@ -32,7 +32,18 @@ class Timings:
 
 
 class NoisyTimings(Timings):
-    """Rounds as on a busy machine: each candidate's second round is 3x slower (another job took the cores)."""
+    """Rounds as on a busy machine: another job took the cores half way through the second round, so the
+    candidates timed after it ran 3x slower in that round."""
+
+    def __call__(self, cfg, workload, candidates):
+        self.calls += 1
+        late = set(candidates[len(candidates) // 2:])
+        return {c: [self.speeds[c], self.speeds[c] / (3 if c in late else 1), self.speeds[c]] for c in candidates}
+
+
+class ArchTimings(Timings):
+    """Steady rounds of archs that differ in cost: every candidate of the second round 3x slower (a costlier
+    arch), with no noise at all."""
 
     def __call__(self, cfg, workload, candidates):
         self.calls += 1
@@ -168,6 +179,12 @@ def test_a_record_written_before_the_wide_layout_is_still_reused(cifar, fresh_ca
     timings = Timings(FAST)
     rt = autotuned_runtime(cfg, "train", run, print, timings)
     assert (rt.amp, rt.layout, rt.source, timings.calls) == ("bf16", "channels_last", "autotune, recorded", 0)
+
+
+def test_archs_of_other_costs_in_other_rounds_are_not_noise(cifar, fresh_cache):
+    timings = ArchTimings(FAST)
+    rt = autotuned_runtime(_cfg(cifar), "train", None, print, timings)
+    assert (rt.amp, rt.layout, rt.source, timings.calls) == ("bf16", "channels_last", "autotune, measured", 1)
 
 
 def test_real_timings_at_a_tiny_shape(cifar, fresh_cache):
