@@ -28,7 +28,7 @@ from wsnas.analysis.free_baselines import baselines
 from wsnas.analysis.inference import Estimate, replicates_for_half_width
 from wsnas.analysis.replicated import ScoreSet, fitting, paired_differences, replicate_summary, verdict
 from wsnas.analysis.score_summary import check_scores_meta, format_summary, join_truth, summarise
-from wsnas.benchmarks.groundtruth import GroundTruth, load_ground_truth
+from wsnas.benchmarks.groundtruth import GroundTruth, config_truth
 from wsnas.core.config import Config
 from wsnas.core.errors import WsnasError
 from wsnas.core.groups import ReplicateGroup, is_group, runs_of
@@ -66,7 +66,7 @@ def load_tables(directory: str | Path, metric: str | None = None, mirror: str | 
         cfg = ReplicateGroup(directory).config() if is_group(directory) else runs[0].config()
     metric = metric or cfg.analysis.truth
     if truth is None:
-        truth = load_ground_truth(cfg.space, mirror or cfg.data.mirror, cfg.analysis.truth_file)
+        truth = config_truth(cfg, mirror)
     for run in runs:
         check_scores_meta(run.path, truth)
     return Tables(directory, cfg, truth, metric, runs, [join_truth(run.read_scores(), truth, metric) for run in runs])

@@ -14,6 +14,7 @@ import pandas as pd
 
 from wsnas.benchmarks.errors import ArchError
 from wsnas.core.atomic import atomic_path
+from wsnas.core.config import Config
 from wsnas.core.errors import WsnasError
 
 SEED_MARK = "#seed"
@@ -200,3 +201,9 @@ def load_ground_truth(space: str, mirror: str | os.PathLike | None = None,
     if table:
         return GroundTruth.from_csv(table, space)
     return space_named(space).ground_truth(mirror)
+
+
+def config_truth(cfg: Config, mirror: str | os.PathLike | None = None) -> GroundTruth:
+    """The ground truth a config names: its analysis.truth_file, else its space's own table (`mirror`: default
+    the config's data.mirror)."""
+    return load_ground_truth(cfg.space, mirror or cfg.data.mirror, cfg.analysis.truth_file)

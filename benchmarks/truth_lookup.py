@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from wsnas.benchmarks.groundtruth import load_ground_truth
+from wsnas.benchmarks.groundtruth import config_truth
 from wsnas.benchmarks.space import SpaceError
 from wsnas.core.config import Config
 
@@ -22,7 +22,7 @@ class TruthLookup:
 
     def __init__(self, cfg: Config) -> None:
         try:
-            self.table = load_ground_truth(cfg.space, cfg.data.mirror, cfg.analysis.truth_file)
+            self.table = config_truth(cfg)
         except SpaceError:
             self.table = None
         self.metric = truth_metric(cfg)

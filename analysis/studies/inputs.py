@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from wsnas.analysis.score_summary import check_scores_meta, join_truth
-from wsnas.benchmarks.groundtruth import GroundTruth, load_ground_truth
+from wsnas.benchmarks.groundtruth import GroundTruth, config_truth
 from wsnas.core.atomic import write_json
 from wsnas.core.config import Config
 from wsnas.core.errors import WsnasError
@@ -89,7 +89,7 @@ def load_input(run_path: str | Path, metric: str | None = None, mirror: str | No
     run = RunDir(run_path)
     cfg = run.config()
     metric = metric or cfg.analysis.truth
-    truth = load_ground_truth(cfg.space, mirror or cfg.data.mirror, cfg.analysis.truth_file)
+    truth = config_truth(cfg, mirror)
     check_scores_meta(run.path, truth)
     joined = join_truth(run.read_scores(), truth, metric)
     if joined.empty:

@@ -14,7 +14,7 @@ from typing import Any, Sequence
 
 from wsnas.analysis.score_summary import join_truth
 from wsnas.analysis.studies.finetune import STUDY, budget_rows, check_batches
-from wsnas.benchmarks.groundtruth import load_ground_truth
+from wsnas.benchmarks.groundtruth import config_truth
 from wsnas.core.atomic import write_json
 from wsnas.core.config import Config
 from wsnas.core.run_files import STUDIES_DIR
@@ -26,7 +26,7 @@ from wsnas.supernets.evaluate import evaluation_archs
 def finetune_study(cfg: Config, run: RunDir, batches: Sequence[int], log=print) -> dict[str, Any]:
     """Score the run's evaluation sample with each budget; write and return RUN/studies/finetune.json's content."""
     budgets = check_batches(batches)
-    truth = load_ground_truth(cfg.space, cfg.data.mirror, cfg.analysis.truth_file)
+    truth = config_truth(cfg)
     archs = evaluation_archs(cfg, run)
     table = score_archs(cfg, run, archs, run.path / STUDIES_DIR / f"{STUDY}_scores.csv", budgets, truth.index_of, log)
     joined = join_truth(table, truth, cfg.analysis.truth)

@@ -11,7 +11,7 @@ import pandas as pd
 
 from wsnas.analysis.studies.inputs import write_study
 from wsnas.analysis.studies.noise import STUDY, components, design_table, load_hits, noise_findings
-from wsnas.benchmarks.groundtruth import load_ground_truth
+from wsnas.benchmarks.groundtruth import config_truth
 from wsnas.core.config import Config
 from wsnas.core.groups import runs_of
 from wsnas.core.run_files import SCORE_TIMINGS
@@ -30,7 +30,7 @@ def noise_study(directory: str | Path, archs: int | None, draws: int, overrides:
     metric = (overrides or {}).get("analysis.truth") or cfg.analysis.truth
     hits = np.stack([np.stack([load_hits(design["files"][r, c])[1] for c in range(draws)])
                      for r in range(len(runs))])
-    truth = load_ground_truth(cfg.space, cfg.data.mirror, cfg.analysis.truth_file).values(metric, design["keys"])
+    truth = config_truth(cfg).values(metric, design["keys"])
     comp = components(hits, truth, n_boot=n_boot, seed=cfg.analysis.seed)
     table = design_table(comp, _costs(runs, cfg))
     doc = {"study": STUDY, "truth": metric, "space": cfg.space, "run_dir": str(directory), "available": True,

@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
 
-from wsnas.benchmarks.groundtruth import GroundTruth, load_ground_truth
+from wsnas.benchmarks.groundtruth import GroundTruth, config_truth
 from wsnas.core.atomic import write_json
 from wsnas.core.config import Config
 from wsnas.core.errors import WsnasError
@@ -19,11 +19,6 @@ from wsnas.core.groups import ReplicateGroup, is_group, member_config
 from wsnas.core.run_files import METRICS, STUDY_TIME
 from wsnas.core.runs import RunDir
 from wsnas.workflows.replicates import WORKER_LOG, run_side_by_side, threads_per_job
-
-
-def ground_truth(cfg: Config) -> GroundTruth:
-    """The config's ground truth: loaded once per command and handed to every step."""
-    return load_ground_truth(cfg.space, cfg.data.mirror, cfg.analysis.truth_file)
 
 
 def evaluate(cfg: Config, run: RunDir, shard: str | None = None, flush_every: int | None = None,
@@ -34,7 +29,7 @@ def evaluate(cfg: Config, run: RunDir, shard: str | None = None, flush_every: in
     from wsnas.supernets.evaluate import FLUSH_EVERY, Shard, evaluate_run
 
     part = Shard.parse(shard) if shard else None
-    truth = ground_truth(cfg) if truth is None else truth
+    truth = config_truth(cfg) if truth is None else truth
     stamp_scores(run.path, truth)
     evaluate_run(cfg, run, index_of=truth.index_of, shard=part, flush_every=flush_every or FLUSH_EVERY)
 
@@ -127,7 +122,7 @@ def study(cfg: Config, path: Path) -> None:
     clock = StudyClock()
     if cfg.replicates < 1:
         raise WsnasError(f"--replicates {cfg.replicates}: train at least 1 supernet (3 or more for a verdict)")
-    truth = ground_truth(cfg)  # a bad table fails before training
+    truth = config_truth(cfg)  # loaded once and handed down; a bad table fails before training
     truth.values(cfg.analysis.truth, [])  # and so does a column it lacks
     group = ReplicateGroup(path) if cfg.replicates > 1 or is_group(path) else None  # a group stays one
     if group is not None:

@@ -34,7 +34,7 @@ import numpy as np
 
 from wsnas.analysis.studies.pruning import (MODES, STUDY, TOP_K, PruningError, check_fraction, pool_row,
                                             prune)
-from wsnas.benchmarks.groundtruth import load_ground_truth
+from wsnas.benchmarks.groundtruth import config_truth
 from wsnas.benchmarks.registry import get_space
 from wsnas.core.atomic import write_json, write_text
 from wsnas.core.config import Config, build_config, read_config_file
@@ -98,7 +98,7 @@ def pruning_study(cfg: Config, out: Path, runs: Sequence[PoolRun], pool_seed: in
     """Train, score and measure every run of `runs` under `out`; returns what DIR/studies/pruning.json holds."""
     out = Path(out).resolve()
     space = get_space(cfg.space)
-    truth = load_ground_truth(cfg.space, cfg.data.mirror, cfg.analysis.truth_file)
+    truth = config_truth(cfg)
     metric = cfg.analysis.truth
     archs = list(space.enumerate())
     keys = [space.format(a) for a in archs]
