@@ -44,8 +44,9 @@ import torch
 from torch import nn
 
 from wsnas.core.atomic import write_json
-from wsnas.core.config import Config
 from wsnas.core.autotune_cache import CACHE_VERSION, cache_path, read_cache
+from wsnas.core.config import Config
+from wsnas.core.machine import usable_cpus
 from wsnas.core.paths import cache_dir
 from wsnas.core.run_files import RUNTIME, RUNTIME_LOCK
 from wsnas.core.runs import RunDir
@@ -160,7 +161,7 @@ def machine_fingerprint() -> dict[str, Any]:
     """What makes timings of one machine differ from another's: processor, its flags, cores, torch build."""
     flags = sorted(_cpu_flags())
     return {"cpu": _cpu_name(), "flags_sha": hashlib.sha256(" ".join(flags).encode()).hexdigest()[:16],
-            "logical_cpus": _cpu_count(), "machine": platform.machine(), "torch": torch.__version__,
+            "logical_cpus": usable_cpus(), "machine": platform.machine(), "torch": torch.__version__,
             "capability": torch.backends.cpu.get_cpu_capability()}
 
 
@@ -372,8 +373,3 @@ def _cpuinfo() -> str:
     except OSError:
         return ""
 
-
-def _cpu_count() -> int:
-    import os
-
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1

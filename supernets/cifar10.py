@@ -25,6 +25,7 @@ from tqdm import tqdm
 
 from wsnas.core.atomic import atomic_path
 from wsnas.core.errors import WsnasError
+from wsnas.core.machine import usable_cpus
 from wsnas.core.paths import MIRROR_ENV, cache_dir, mirror_dir
 
 CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
@@ -274,7 +275,7 @@ def _decode_folder(
         labels[split] = np.repeat(np.arange(len(CIFAR10_CLASSES), dtype=np.int64), counts)
         paths += [str(root / split / cls / name) for cls in CIFAR10_CLASSES for name, _, _ in classes[cls]]
     chunks = [paths[i:i + _DECODE_CHUNK] for i in range(0, len(paths), _DECODE_CHUNK)]
-    workers = min(_cpu_count(), len(chunks))
+    workers = min(usable_cpus(), len(chunks))
     images = np.empty((len(paths), *IMAGE_SHAPE), dtype=np.uint8)
     with (multiprocessing.Pool(workers) if workers > 1 else nullcontext()) as pool, \
             tqdm(total=len(paths), desc=f"decoding {root.name}", unit="img", disable=None if progress else True) as bar:
@@ -305,10 +306,6 @@ def _decode_files(paths: list[str]) -> np.ndarray:
         out[i] = array
     return out
 
-
-def _cpu_count() -> int:
-    """CPUs this process may run on."""
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 def _download_cifar10(dest: Path, progress: bool) -> None:

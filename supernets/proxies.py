@@ -393,7 +393,8 @@ def compute_proxies(cfg: Config, archs: Sequence[Any], out_path: str | Path,
     if len(cached):
         table = _write(out, table, cached.to_dict("records"))
         log(f"[proxies] {len(cached)} of {len(archs)} archs from this machine's cache ({cache.path.parent})")
-        todo = [(k, a) for k, a in todo if k not in set(cached[KEY])]
+        held = set(cached[KEY])
+        todo = [(k, a) for k, a in todo if k not in held]
     if todo:
         computer = ProxyComputer(cfg, settings)
         log(f"[proxies] {len(todo)} of {len(archs)} archs to compute ({', '.join(settings.proxies)}): "

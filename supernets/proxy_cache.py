@@ -8,8 +8,7 @@ one machine differ from another's (processor, its flags, the torch build): $WSNA
 and one column per proxy) beside <digest>.json (what the digest stands for).
 
 Values are written as Python writes a float (the shortest text that reads back as the same float) and read
-back exactly, so a table filled from the cache is byte-identical to
-one computed afresh. Two processes that add at once may each write its own rows last; the other's rows are then
+back exactly, so a table filled from the cache is byte-identical to one computed afresh. Two processes that add at once may each write its own rows last; the other's rows are then
 computed again the next time (the cache loses work, never a value's correctness).
 """
 from __future__ import annotations

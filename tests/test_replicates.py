@@ -260,3 +260,11 @@ def test_members_side_by_side_score_as_they_do_one_after_the_other(tmp_path, mir
     timing = json.loads((tmp_path / "side" / "study_time.json").read_text())
     assert timing["replicate_jobs"] == 2 and len(timing["members_side_by_side"]) == 2
     assert timing["seconds"]["training + scoring, side by side"] > 0 and timing["seconds"]["training"] == 0
+
+
+def test_jobs_below_one_is_one_clear_error(tmp_path, mirror, capsys):
+    assert main(["study", "--preset", "smoke", "--jobs", "0", "--data-mirror", str(mirror), "--quiet",
+                 "--run-dir", str(tmp_path / "g")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("wsnas: error: --jobs 0") and err.count("\n") == 1 and "Traceback" not in err
+    assert not (tmp_path / "g").exists()

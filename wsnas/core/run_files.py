@@ -44,6 +44,7 @@ METRICS = "metrics.json"
 GROUP = "group.json"
 MEMBER_PREFIX = "rep-"
 PROXIES = "proxies.csv"
+WORKER_LOG = "worker.log"  # a member trained side by side: its own output (wsnas.workflows.replicates)
 STUDY_TIME = "study_time.json"  # where `wsnas study`'s time went (wall-clock: never part of a result)
 STUDIES_DIR = "studies"  # DIR/studies/<name>.json: one document per study
 

@@ -16,9 +16,9 @@ from wsnas.core.atomic import write_json
 from wsnas.core.config import Config
 from wsnas.core.errors import WsnasError
 from wsnas.core.groups import ReplicateGroup, is_group, member_config
-from wsnas.core.run_files import METRICS, STUDY_TIME
+from wsnas.core.run_files import METRICS, STUDY_TIME, WORKER_LOG
 from wsnas.core.runs import RunDir
-from wsnas.workflows.replicates import WORKER_LOG, run_side_by_side, threads_per_job
+from wsnas.workflows.replicates import run_side_by_side, threads_per_job
 
 
 def evaluate(cfg: Config, run: RunDir, shard: str | None = None, flush_every: int | None = None,
@@ -88,7 +88,7 @@ class StudyClock:
         try:
             yield
         finally:
-            self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - start
+            self.add({name: time.perf_counter() - start})
 
     def add(self, seconds: dict[str, float]) -> None:
         """Count seconds measured elsewhere, per phase."""
@@ -122,6 +122,9 @@ def study(cfg: Config, path: Path) -> None:
     clock = StudyClock()
     if cfg.replicates < 1:
         raise WsnasError(f"--replicates {cfg.replicates}: train at least 1 supernet (3 or more for a verdict)")
+    if cfg.runtime.replicate_jobs < 1:
+        raise WsnasError(f"--jobs {cfg.runtime.replicate_jobs} (runtime.replicate_jobs): give 1 to train the "
+                         f"replicates one after the other, or more to train that many side by side")
     truth = config_truth(cfg)  # loaded once and handed down; a bad table fails before training
     truth.values(cfg.analysis.truth, [])  # and so does a column it lacks
     group = ReplicateGroup(path) if cfg.replicates > 1 or is_group(path) else None  # a group stays one
@@ -145,12 +148,13 @@ def study(cfg: Config, path: Path) -> None:
               f"{members[0][0].runtime.threads} thread(s) each (their output: RUN/{WORKER_LOG})")
         with clock.phase("training + scoring, side by side"):
             side = run_side_by_side(train_and_score, members, jobs, cfg.runtime.progress)
-    for replicate, (member_cfg, run) in enumerate(members if jobs == 1 else ()):
-        if group:
-            print(f"[study] replicate {replicate + 1}/{cfg.replicates}: {run.path} (train.seed="
-                  f"{member_cfg.train.seed})")
-        clock.add(train_and_score(member_cfg, run, truth))
-        distributed.barrier()  # under torchrun: every rank's shard is scored and merged before rank 0 analyzes
+    else:
+        for replicate, (member_cfg, run) in enumerate(members):
+            if group:
+                print(f"[study] replicate {replicate + 1}/{cfg.replicates}: {run.path} (train.seed="
+                      f"{member_cfg.train.seed})")
+            clock.add(train_and_score(member_cfg, run, truth))
+            distributed.barrier()  # under torchrun: every rank's shard is scored and merged before rank 0 analyzes
     if not distributed.launched_world().is_main:
         return
     if cfg.eval.proxies:

@@ -2,8 +2,8 @@
 
 On CPU cores that a small supernet's threads share badly, R single-thread processes side by side can finish
 sooner than R multi-thread runs one after the other; the README's performance section says what it gave on the
-machines measured (on a 2-vCPU AMD EPYC: no gain, so it is not the default). Each process trains and scores one member
-exactly as `wsnas study` does alone, with runtime.threads = the cores / the jobs (recorded in the member's
+machines measured (on a 2-vCPU AMD EPYC: no gain, so it is not the default). Each process trains and scores one
+member exactly as `wsnas study` does alone, with runtime.threads = the cores / the jobs (recorded in the member's
 config.json), so a member's scores are those of the same member trained alone with that many threads.
 
 A member's own output (its [train] and [evaluate] lines, warnings) goes to RUN/worker.log; the parent shows one
@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import multiprocessing
-import os
 import shutil
 import sys
 from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
@@ -22,22 +21,17 @@ from typing import Any, Callable, Sequence
 from tqdm.auto import tqdm
 
 from wsnas.core.config import Config, config_from_dict
+from wsnas.core.machine import usable_cpus
 from wsnas.core.plugins import load_plugins
-from wsnas.core.run_files import RUNTIME
+from wsnas.core.run_files import RUNTIME, WORKER_LOG
 from wsnas.core.runs import RunDir
 
-WORKER_LOG = "worker.log"
 POLL_S = 2.0
-
-
-def cores() -> int:
-    """The CPU cores this process may run on."""
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 def threads_per_job(cfg: Config, jobs: int) -> int:
     """runtime.threads when set, else the cores shared out over the jobs (at least one each)."""
-    return cfg.runtime.threads or max(1, cores() // jobs)
+    return cfg.runtime.threads or max(1, usable_cpus() // jobs)
 
 
 def in_worker(work: Callable[[Config, RunDir], dict[str, float]], tree: dict[str, Any],
