@@ -10,12 +10,14 @@ another candidate is more than MARGIN faster. bf16 is a candidate only where the
 is never measured, and runtime.autotune=false (the smoke preset) keeps fp32 and the contiguous format. On a GPU
 `auto` stays bf16 and channels_last (runtime.py).
 
-A busy machine cannot decide: before a measured choice is kept, its rounds must agree (`_agreement`): every
-candidate's slowest round within SPREAD of its fastest, and the chosen candidate the choice (fastest, or within
-MARGIN of it) in at least AGREE of the rounds. Rounds that disagree are measured once more; if they disagree
-again, the rule `fallback_choice` decides (fp32 contiguous, unless bf16 is native and the model is wide: bf16
-`wide`), is recorded in the run (a resume computes the same numbers) but not cached, so the next run on the
-machine measures again.
+A busy machine cannot decide: each round times one arch twice, in two passes over the candidates (the second
+in reverse order), and before a measured choice is kept the passes must agree (`_agreement`): on every round, a
+candidate's speed relative to its pass (the pass's geometric mean over the candidates) may differ between the two
+passes by at most SPREAD, and the choice must be within MARGIN of the fastest median in each pass on its own.
+Archs differ in cost, and a layout's gain differs by arch, so only two timings of the same arch tell noise from
+the arch. Rounds that disagree are measured once more; if they disagree again, the rule `fallback_choice`
+decides (fp32 contiguous, unless bf16 is native and the model is wide: bf16 `wide`), is recorded in the run (a
+resume computes the same numbers) but not cached, so the next run on the machine measures again.
 
 Timing can flip between two measurements, and the choice changes the numbers a run computes, so a choice is
 made once and then reused:
@@ -54,16 +56,16 @@ from wsnas.supernets.runtime import LAYOUTS, WIDE_CHANNELS, Runtime, apply_layou
 
 WORKLOADS = ("train", "evaluate")
 MARGIN = 0.05      # another candidate must beat full precision, contiguous, by more than this to be chosen
-ROUNDS = 3         # timed rounds at least; every candidate runs once per round, the candidates interleaved
+ROUNDS = 3         # timed rounds at least; every candidate runs twice per round (two passes), interleaved
 MAX_ROUNDS = 15    # more rounds while a candidate has been timed for less than MIN_SECONDS (fast steps)
 MIN_SECONDS = 0.5
 WARMUP = 1         # untimed steps per candidate before the first round
-SPREAD = 1.5       # rounds disagree when a candidate's speed relative to its round (the round's geometric mean)
-                   # varies by more than this factor
-AGREE = 2 / 3      # ... or when the choice is not the fastest (within MARGIN) in at least this share of the rounds
+SPREAD = 1.3       # the passes disagree when a candidate's speed relative to its pass (the pass's geometric mean)
+                   # differs between the two passes over the same arch by more than this factor
 
 Candidate = tuple[str, str]  # (amp: off | bf16, layout: one of LAYOUTS)
-Measure = Callable[[Config, str, list[Candidate]], dict[Candidate, list[float]]]  # images/s of each round
+Rounds = dict[Candidate, list[tuple[float, float]]]  # images/s of each candidate in each round's two passes
+Measure = Callable[[Config, str, list[Candidate]], Rounds]
 
 
 def autotuned_runtime(cfg: Config, workload: str, run: RunDir | None = None, log: Callable[[str], None] = print,
@@ -129,26 +131,33 @@ def _wide_model(cfg: Config) -> bool:
     return bool(convs) and 2 * sum(c >= WIDE_CHANNELS for c in convs) >= len(convs)
 
 
-def _agreement(rounds: dict[Candidate, list[float]], choice: Candidate) -> str | None:
-    """Why the rounds (images/s per round, the candidates' rounds interleaved) disagree about `choice`, or None:
-    a candidate's speed relative to its round's spread by more than SPREAD over the rounds, or `choice` within
-    MARGIN of the round's fastest in fewer than AGREE of the rounds.
-
-    Each round times another arch (the same for every candidate of the round), and archs differ in cost several
-    times over, so a candidate's raw speeds differ by round with no noise at all: its speed is judged relative to
-    the round's geometric mean over the candidates, which takes the arch's cost out and leaves what noise did to
-    one candidate and not the others."""
-    n = min(map(len, rounds.values()))
-    means = [math.exp(sum(math.log(s[r]) for s in rounds.values()) / len(rounds)) for r in range(n)]
-    for candidate, speeds in rounds.items():
-        relative = [speeds[r] / means[r] for r in range(n)]
-        if max(relative) > SPREAD * min(relative):
-            return (f"{_label(candidate)}'s speed relative to its round ranges {min(relative):.2f}-"
-                    f"{max(relative):.2f}")
-    kept = sum(rounds[choice][r] * (1 + MARGIN) >= max(s[r] for s in rounds.values()) for r in range(n))
-    if kept < AGREE * n:
-        return f"{_label(choice)} is the fastest in {kept} of {n} rounds"
+def _agreement(rounds: Rounds, choice: Candidate) -> str | None:
+    """Why the two passes over each round's arch disagree about `choice`, or None: a candidate's speed relative
+    to its pass changes between the passes by more than SPREAD in some round, or `choice` is not within MARGIN
+    of the fastest median in one of the passes."""
+    for candidate, (changes, round_) in _pass_changes(rounds).items():
+        if changes > SPREAD:
+            return (f"{_label(candidate)}'s speed relative to the other candidates changes {changes:.2f}x between "
+                    f"two timings of round {round_ + 1}'s arch")
+    for pass_ in range(2):
+        medians = {c: statistics.median(r[pass_] for r in v) for c, v in rounds.items()}
+        if medians[choice] * (1 + MARGIN) < max(medians.values()):
+            return f"pass {pass_ + 1} alone prefers {_label(max(medians, key=medians.get))} to {_label(choice)}"
     return None
+
+
+def _pass_changes(rounds: Rounds) -> dict[Candidate, tuple[float, int]]:
+    """Per candidate, the largest factor by which its speed relative to its pass (the pass's geometric mean over
+    the candidates) changes between a round's two passes, and that round."""
+    n = min(map(len, rounds.values()))
+    means = [[math.exp(sum(math.log(v[r][p]) for v in rounds.values()) / len(rounds)) for p in range(2)]
+             for r in range(n)]
+    worst: dict[Candidate, tuple[float, int]] = {}
+    for candidate, speeds in rounds.items():
+        factors = [max(ratio, 1 / ratio) for ratio in
+                   ((speeds[r][0] / means[r][0]) / (speeds[r][1] / means[r][1]) for r in range(n))]
+        worst[candidate] = max((f, r) for r, f in enumerate(factors))
+    return worst
 
 
 def native_bf16() -> bool:
@@ -168,11 +177,11 @@ def machine_fingerprint() -> dict[str, Any]:
 # ------------------------------------------------------------------------------------------ measurement
 
 
-def measure_candidates(cfg: Config, workload: str, candidates: list[Candidate]) -> dict[Candidate, list[float]]:
-    """Images/s of each candidate in each of its interleaved rounds of one `workload` step (ROUNDS, or up to
-    MAX_ROUNDS until each candidate was timed for MIN_SECONDS) on a throwaway copy of the run's model, with the
-    run's first batch and a fixed set of archs (the same arch for every candidate of a round); the global RNG
-    is left as it was."""
+def measure_candidates(cfg: Config, workload: str, candidates: list[Candidate]) -> Rounds:
+    """Images/s of each candidate in each round's two passes of one `workload` step (ROUNDS, or up to MAX_ROUNDS
+    until each candidate was timed for MIN_SECONDS) on a throwaway copy of the run's model, with the run's first
+    batch and a fixed set of archs (one arch per round, timed twice per candidate: once in a pass over the
+    candidates in order, once in a pass in reverse order); the global RNG is left as it was."""
     from wsnas.benchmarks.registry import get_space
     from wsnas.supernets.registry import build_model, prepare_data
 
@@ -186,19 +195,23 @@ def measure_candidates(cfg: Config, workload: str, candidates: list[Candidate]) 
         archs = get_space(cfg.space).sample(MAX_ROUNDS + WARMUP, seed=cfg.train.seed)
         model = build_model(cfg, rt)
         opt = torch.optim.SGD(model.parameters(), lr=1e-4)  # no momentum: no state kept between candidates
-        seconds: dict[Candidate, list[float]] = {c: [] for c in candidates}
+        seconds: dict[Candidate, list[list[float]]] = {c: [] for c in candidates}
         for round_, arch in enumerate(archs):
-            if round_ >= WARMUP + ROUNDS and min(map(sum, seconds.values())) >= MIN_SECONDS:
+            if round_ >= WARMUP + ROUNDS and min(sum(map(sum, v)) for v in seconds.values()) >= MIN_SECONDS:
                 break
-            for amp, layout in candidates:
-                apply_layout(model, layout)
-                inputs = x.contiguous(memory_format=batch_format(layout))
-                cast = torch.autocast(rt.device.type, dtype=torch.bfloat16, enabled=amp == "bf16")
-                began = time.perf_counter()
-                _step(model, opt, inputs, y, arch, cast, train)
-                if round_ >= WARMUP:
-                    seconds[(amp, layout)].append(time.perf_counter() - began)
-    return {c: [len(y) / t for t in times] for c, times in seconds.items()}
+            timed = {c: [0.0, 0.0] for c in candidates}
+            for pass_, order in enumerate((candidates, candidates[::-1])):
+                for amp, layout in order:
+                    apply_layout(model, layout)
+                    inputs = x.contiguous(memory_format=batch_format(layout))
+                    cast = torch.autocast(rt.device.type, dtype=torch.bfloat16, enabled=amp == "bf16")
+                    began = time.perf_counter()
+                    _step(model, opt, inputs, y, arch, cast, train)
+                    timed[(amp, layout)][pass_] = time.perf_counter() - began
+            if round_ >= WARMUP:
+                for c in candidates:
+                    seconds[c].append(timed[c])
+    return {c: [(len(y) / a, len(y) / b) for a, b in times] for c, times in seconds.items()}
 
 
 def _step(model: nn.Module, opt: torch.optim.Optimizer, x: torch.Tensor, y: torch.Tensor, arch: Any,
@@ -217,16 +230,20 @@ def _step(model: nn.Module, opt: torch.optim.Optimizer, x: torch.Tensor, y: torc
             model(x, arch)
 
 
-def _decide(rounds: dict[Candidate, list[float]]) -> dict[str, Any]:
-    """The fastest candidate by median, unless full precision in the contiguous format (when measured) is within
-    MARGIN; with each candidate's median images/s and the spread (slowest / fastest round) of its rounds."""
-    speeds = {c: statistics.median(v) for c, v in rounds.items()}
+def _decide(rounds: Rounds) -> dict[str, Any]:
+    """The fastest candidate by median over both passes, unless full precision in the contiguous format (when
+    measured) is within MARGIN; with each candidate's median images/s, the spread (slowest / fastest timing) of
+    its rounds, and the largest change of its relative speed between a round's two passes."""
+    timings = {c: [s for pair in v for s in pair] for c, v in rounds.items()}
+    speeds = {c: statistics.median(v) for c, v in timings.items()}
     best = max(speeds, key=speeds.get)
     plain = ("off", "contiguous")
     if plain in speeds and speeds[plain] * (1 + MARGIN) >= speeds[best]:
         best = plain
     return {"amp": best[0], "layout": best[1], "images_per_s": {_key(c): v for c, v in speeds.items()},
-            "spread": {_key(c): max(v) / min(v) for c, v in rounds.items()}, "rounds": min(map(len, rounds.values())),
+            "spread": {_key(c): max(v) / min(v) for c, v in timings.items()},
+            "pass_change": {_key(c): round(f, 4) for c, (f, _) in _pass_changes(rounds).items()},
+            "rounds": min(map(len, rounds.values())),
             "measured_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
 
 
