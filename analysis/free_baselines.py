@@ -2,7 +2,8 @@
 
 Cost proxies come from the space's own cost model (SearchSpace.features: parameters and FLOPs on the benchmark's
 training skeleton); zero-cost proxies are computed by `wsnas proxies` at initialisation (one batch per arch) into
-DIR/proxies.csv beside a run's or a group's scores. Each baseline ranks the archs by its value, higher = better;
+DIR/proxies.csv beside a run's or a group's scores; a ground-truth table that ships its publisher's zero-cost
+proxies (NASLib's samples: columns `naslib/<proxy>`) gives those as baselines too, labelled by their column. Each baseline ranks the archs by its value, higher = better;
 a proxy's -inf (a net whose output ignores its input) ranks last, tied with the others of its kind.
 """
 from __future__ import annotations
@@ -14,6 +15,8 @@ import numpy as np
 
 from wsnas.analysis.features import FLOPS, PARAMS, feature_table
 from wsnas.analysis.replicated import ScoreSet
+from wsnas.benchmarks.groundtruth import GroundTruth
+from wsnas.benchmarks.naslib_truth import PROXY_PREFIX
 from wsnas.benchmarks.registry import get_space, space_names
 from wsnas.core.errors import WsnasError
 from wsnas.core.run_files import PROXIES
@@ -41,21 +44,37 @@ def proxy_baselines(directory: str | Path, keys: Sequence[str]) -> list[ScoreSet
     table = read_table(path)
     if "key" not in table.columns:
         raise WsnasError(f"{path} has no 'key' column; rerun `wsnas proxies {directory}`")
-    table = table.drop_duplicates("key").set_index("key")
+    return _value_sets(table.drop_duplicates("key").set_index("key"), list(table.columns.drop("key")), keys)
+
+
+def published_baselines(truth: GroundTruth | None, keys: Sequence[str]) -> list[ScoreSet]:
+    """The zero-cost proxies the truth table's publisher computed (`naslib/<proxy>` columns) for `keys`."""
+    if truth is None:
+        return []
+    columns = [c for c in truth.frame.columns if c.startswith(PROXY_PREFIX)]
+    table = truth.frame.set_index("key")
+    return _value_sets(table, columns, keys)
+
+
+def _value_sets(table, columns: Sequence[str], keys: Sequence[str]) -> list[ScoreSet]:
+    """One fixed score set per column of `table` (indexed by key) over `keys`; a column with NaN or +inf for one
+    of them is left out, and -inf (a net whose output ignores its input) ranks last, tied with the others."""
     if not set(keys) <= set(table.index):
         return []
     sets = []
-    for column in table.columns:
+    for column in columns:
         values = table.loc[list(keys), column].to_numpy(dtype=float)
         if np.isnan(values).any() or np.isposinf(values).any():
             continue
         finite = values[np.isfinite(values)]
-        if finite.size < values.size:  # -inf: a net whose output ignores its input ranks last (tied)
+        if finite.size < values.size:
             values = np.where(np.isfinite(values), values, (finite.min() if finite.size else 0.0) - 1.0)
         sets.append(ScoreSet(column, tuple(keys), values[None, :], (column,), fixed=True))
     return sets
 
 
-def baselines(space: str, directory: str | Path, keys: Sequence[str]) -> list[ScoreSet]:
-    """Every free baseline available for `keys`: cost proxies, then zero-cost proxies."""
-    return [*cost_baselines(space, keys), *proxy_baselines(directory, keys)]
+def baselines(space: str, directory: str | Path, keys: Sequence[str],
+              truth: GroundTruth | None = None) -> list[ScoreSet]:
+    """Every free baseline available for `keys`: cost proxies, wsnas's zero-cost proxies, then those published
+    with the truth table."""
+    return [*cost_baselines(space, keys), *proxy_baselines(directory, keys), *published_baselines(truth, keys)]

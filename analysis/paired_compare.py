@@ -125,7 +125,8 @@ def baseline_side(spec: str, other: Side) -> Side:
     """baseline:NAME on the archs of `other`."""
     name = spec[len(BASELINE_PREFIX):]
     assert other.data is not None
-    found = {b.label: b for b in baselines(other.data.cfg.space, other.data.directory, other.scores.keys)}
+    found = {b.label: b for b in baselines(other.data.cfg.space, other.data.directory, other.scores.keys,
+                                           other.data.truth)}
     if name not in found:
         raise CompareError(f"no free baseline {name!r} for {other.spec}; available: {', '.join(found) or 'none'} "
                            f"(zero-cost proxies come from `wsnas proxies {other.data.directory}`)")

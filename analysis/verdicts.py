@@ -113,7 +113,8 @@ def analyze_tables(tables: Sequence[pd.DataFrame], members: Sequence[str], *, sp
             result = member_results[0]
         else:
             result = _replicated_entry(group, supernet, member_results, true, truth, metric, ks, n_boot, seed)
-        result["baselines"] = baseline_entries(baselines(space, directory, keys), supernet, true, ks, n_boot, seed)
+        result["baselines"] = baseline_entries(baselines(space, directory, keys, truth), supernet, true, ks, n_boot,
+                                               seed)
         results.append(result)
     return results
 

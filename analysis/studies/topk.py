@@ -62,7 +62,8 @@ def topk_study(reps: Sequence[StudyInput], draws: int = 200, draw_size: int = 10
                progress: bool = False, directory: str | Path | None = None) -> dict[str, Any]:
     """topk_one for each replicate (the same seeded draws of archs); with several replicates every figure is the
     mean over replicates, with "<figure>_sd" over replicates for the headline ones and "per_replicate" rows."""
-    free = baselines(reps[0].cfg.space, directory, reps[0].final()["key"].tolist()) if directory else []
+    free = (baselines(reps[0].cfg.space, directory, reps[0].final()["key"].tolist(), reps[0].truth) if directory
+            else [])
     docs = [topk_one(inp, draws, draw_size, progress, free) for inp in reps]
     if len(docs) == 1:
         return docs[0]

@@ -20,6 +20,7 @@ ORDER = (
     "wsnas.commands.bench",
     "wsnas.commands.standalone",
     "wsnas.commands.proxies",
+    "wsnas.commands.proxy_check",
     "wsnas.commands.search",
     "wsnas.commands.search_report",
     "wsnas.commands.autotune",
