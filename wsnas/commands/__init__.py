@@ -13,6 +13,7 @@ ORDER = (
     "wsnas.commands.audit",
     "wsnas.commands.compare",
     "wsnas.commands.prune_study",
+    "wsnas.commands.protocol_study",
     "wsnas.commands.noise_study",
     "wsnas.commands.finetune_study",
     "wsnas.commands.studies",
