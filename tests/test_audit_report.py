@@ -183,6 +183,12 @@ def test_a_report_of_an_audit_draws_its_figures(nb201_audit, capsys):
     report = render_report([d / "unknown"], name="unknown", out_root=d / "reports", progress=False)
     assert _pngs(report) == ["baselines-1.png", "baselines-2.png", "heatmap-recalibrate.png", "scatter.png",
                              "topk.png"]  # supernet_acc against n_params, the other score column
+    captions = {i.caption for i in report.sections[0].items if i.kind == "baselines"}
+    assert len(captions) == 1  # one caption for the figures of this kind: only the baselines present, its scorer
+    (caption,) = captions
+    assert "of supernet_acc (the audit's first score column" in caption
+    assert "the audit's other score column n_params" in caption
+    assert "the supernet" not in caption and "parameter count" not in caption and "zero-cost" not in caption
     missing = {m.what: m for m in report.sections[0].missing}
     assert set(missing) == {"Bias towards large models", "Operator bias",
                             "Parameter count and FLOPs among the free baselines"}

@@ -108,7 +108,7 @@ def test_summary_links_existing_pngs_and_lists_what_is_missing(report):
     run = report.sections[0].directory
     assert f"wsnas proxies {run} && wsnas analyze {run}" in summary
     assert "wsnas prune-study --out PRUNING_DIR" in summary
-    assert "tau(params, truth)" in summary and "epoch 2, recalibrate, 40 archs" in summary  # findings
+    assert "tau(params, truth)" in summary and "epoch 2, BN recalibrate, 40 archs" in summary  # findings
 
 
 def test_missing_studies_are_listed_with_their_commands(tmp_path, mirror, monkeypatch):
@@ -242,3 +242,136 @@ def test_missing_free_baselines_get_a_command_that_works_on_the_directory(tmp_pa
     items = run_baselines(tmp_path, {"results": [{**result, "baselines": [params, synflow]}]}, "run")
     assert [item.stem for item in items] == ["baselines"]
     assert items[0].findings[1].startswith("the supernet loses to params on Kendall tau by -0.300")
+
+
+# --------------------------------------------------------------------------------- readable reports (issue 22)
+
+def _overlaps(boxes) -> list[tuple[int, int]]:
+    """The pairs of rendered bounding boxes that intersect."""
+    return [(i, j) for i in range(len(boxes)) for j in range(i + 1, len(boxes)) if boxes[i].overlaps(boxes[j])]
+
+
+def _drawn(fig):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    FigureCanvasAgg(fig).draw()
+    return fig.canvas.get_renderer()
+
+
+@pytest.mark.parametrize("pool", [7, 100, 250, 2500, 15625, 1_000_000])
+def test_top_k_tick_labels_never_overlap(pool):
+    """The log k axis of the top-k figures at any pool size: the rendered tick labels do not intersect, and
+    there are at least two of them."""
+    from wsnas.analysis.plots.pairs import TopkPanel, topk_curve_figure
+
+    k = np.unique(np.round(np.geomspace(1, pool, num=min(pool, 16))).astype(int))
+    panels = [TopkPanel(f"pair {i}", k, 90 + np.log(k), 88 + np.log(k), 95.0, "acc (%)", False) for i in range(3)]
+    fig = topk_curve_figure(panels, "ticks", cols=3)
+    renderer = _drawn(fig)
+    for ax in fig.axes:
+        labels = [t for t in ax.get_xticklabels() if t.get_visible() and t.get_text()]
+        assert len(labels) >= 2
+        assert not _overlaps([t.get_window_extent(renderer) for t in labels])
+        assert not [t for t in ax.xaxis.get_ticklabels(minor=True) if t.get_text()]  # no minor labels between
+
+
+def test_scatter_panel_titles_do_not_overlap():
+    """Six panels with long titles (two rows): no title intersects another panel's title or axes."""
+    from wsnas.analysis.plots.scatter import ScatterPanel, scatter_figure
+
+    rng = np.random.default_rng(0)
+    label = "epoch 20, BN recalibrate, calibration (batches 4, batch size 64, seed 0), mean of the replicates"
+    panels = [ScatterPanel(f"{label} {i}", rng.uniform(80, 95, 50), rng.uniform(20, 45, 50),
+                           {"kendall": {"value": 0.2, "ci_low": 0.1, "ci_high": 0.3}}) for i in range(6)]
+    fig = scatter_figure(panels, "cifar10/test", "titles")
+    renderer = _drawn(fig)
+    titles = [ax.title.get_window_extent(renderer) for ax in fig.axes]
+    assert not _overlaps(titles)
+    for i, ax in enumerate(fig.axes):
+        others = [a.get_tightbbox(renderer) for j, a in enumerate(fig.axes) if j != i]
+        assert not [b for b in others if b.overlaps(titles[i])]
+
+
+def test_the_baselines_caption_names_only_the_baselines_present_and_the_scorer():
+    from wsnas.analysis.report.baselines import AUDIT_MORAL, RUN_MORAL, caption
+
+    entry = {"kendall": {"value": 0.3}, "supernet_minus_baseline": {"kendall": {"difference": 0.1}}}
+    proxies_only = {"replicates": 1, "baselines": [{"name": "synflow", **entry}]}
+    text = caption(proxies_only, "the supernet", "one training run", RUN_MORAL)
+    assert "zero-cost proxy synflow" in text
+    assert "FLOPs" not in text and "param" not in text and "naswot" not in text
+    audit = {"replicates": 1, "baselines": [{"name": "n_params", "kind": "score column", **entry}]}
+    text = caption(audit, "val_acc", "the audit's first score column, val_acc", AUDIT_MORAL)
+    assert "of val_acc (" in text and "the audit's other score column n_params" in text
+    assert "supernet" not in text and "FLOPs" not in text and "zero-cost" not in text
+    both = {"replicates": 3, "baselines": [{"name": n, **entry} for n in ("params", "flops")]}
+    text = caption(both, "the supernet", "the mean over replicates", RUN_MORAL)
+    assert "parameter count (params) and FLOPs (flops) of the space's cost model" in text and RUN_MORAL in text
+    assert "zero-cost" not in text and "per-replicate differences" in text
+
+
+def test_the_summary_leads_with_verdicts_and_says_each_caption_once(report):
+    summary = report.summary.read_text()
+    heads = re.findall(r"^## (.+)$", summary, re.M)
+    assert heads[:2] == ["Verdicts", "The evidence"]
+    verdicts = summary[summary.index("## Verdicts"):summary.index("## The evidence")]
+    assert "the supernet ranks at Kendall" in verdicts  # the replicated (here: one run's) Kendall with its interval
+    assert re.search(r"the supernet (beats|loses to|is not distinguishable from) params", verdicts)
+    assert "**Ranking against training length**" in verdicts and "**Bias towards large models**" in verdicts
+    for section in report.sections:
+        for item in section.items:
+            assert summary.count(item.caption) == 1, item.title  # one caption per kind of figure
+    baselines = [i for i in report.sections[0].items if i.kind == "baselines"]
+    assert len(baselines) == 2 and baselines[0].caption == baselines[1].caption
+    first, second = (summary.index(f"]({i.png.name})") for i in baselines)
+    assert summary.index(baselines[0].caption) < first < second  # said before the first figure of its kind
+
+
+def test_titles_name_every_setting_that_differs_between_score_sets(tmp_path, mirror, monkeypatch):
+    """Two score sets at one epoch and BN policy that differ only in their calibration batches: every title and
+    scatter panel names the calibration batches, so none read alike; the data fingerprint that follows from them
+    is not named."""
+    from wsnas.core.score_sets import register_score_set
+
+    run = _make_run(tmp_path / "two-sets", mirror, epochs=(2,))
+    scores = RunDir(run).read_scores()
+    sets = {}
+    for batches in (1, 4):
+        settings = {"bn_policy": "recalibrate", "calibration": {"batches": batches, "batch_size": 64, "seed": 0},
+                    "held_out": {"images": 256, "batch_size": 256}, "data_fingerprint": f"fp{batches}",
+                    "finetune": None}
+        sets[batches] = f"set{batches}"
+        register_score_set(run, sets[batches], settings)
+    rng = np.random.default_rng(1)
+    both = pd.concat([scores.assign(score_set=sets[1]),
+                      scores.assign(score_set=sets[4], supernet_acc=rng.uniform(10, 60, len(scores)))])
+    RunDir(run).write_table(RunDir(run).scores_path, both)
+    monkeypatch.setenv("WSNAS_DB", str(tmp_path / "wsnas.sqlite"))
+    assert main(["analyze", str(run), "--quiet"]) == 0
+    report = render_report([run], name="two-sets", out_root=tmp_path / "reports", progress=False)
+    titles = [i.title for i in report.sections[0].items if i.kind == "baselines"]
+    assert len(titles) == len(set(titles)) == 2
+    assert {t.split(": ", 1)[1] for t in titles} == {
+        "epoch 2, BN recalibrate, calibration batches 1, 40 archs, truth cifar10/test",
+        "epoch 2, BN recalibrate, calibration batches 4, 40 archs, truth cifar10/test"}
+    (scatter,) = [i for i in report.sections[0].items if i.kind == "scatter"]
+    assert {f.split(", 40 archs")[0] for f in scatter.findings} == {
+        "epoch 2, BN recalibrate, calibration batches 1", "epoch 2, BN recalibrate, calibration batches 4"}
+    assert "fingerprint" not in report.summary.read_text()
+
+
+def test_a_fingerprint_is_named_only_where_it_alone_tells_score_sets_apart():
+    from wsnas.analysis.report.score_sets import result_labels
+
+    def result(set_id):
+        return {"epoch": 5, "bn_policy": "inherit", "finetune_batches": 0, "score_set": set_id}
+
+    sets = {s: {"settings": {"bn_policy": "inherit", "held_out": {"images": 1000}, "data_fingerprint": s}}
+            for s in ("aaa", "bbb")}
+    labels = result_labels([result("aaa"), result("bbb")], sets)
+    assert sorted(labels.values()) == ["epoch 5, BN inherit, data fingerprint aaa",
+                                       "epoch 5, BN inherit, data fingerprint bbb"]
+    sets["bbb"]["settings"]["held_out"]["images"] = 5000
+    labels = result_labels([result("aaa"), result("bbb")], sets)
+    assert sorted(labels.values()) == ["epoch 5, BN inherit, held out images 1000",
+                                       "epoch 5, BN inherit, held out images 5000"]

@@ -373,3 +373,49 @@ def test_sql_is_read_only(smoke_run, tmp_path, capsys):
     assert "no such table: nope" in _error(capsys, ["query", "--sql", "SELECT * FROM nope", "--db", str(db)])
     assert _dump(db) == before
     assert _query(capsys, "--sql", "SELECT COUNT(*) AS n FROM runs", "--db", str(db)).n.tolist() == [1]
+
+
+def test_migration_7_gives_legacy_score_sets_their_true_label(tmp_path):
+    """Results indexed under the score set 'legacy': an audit's become 'audit: <score column>', a benchmark
+    correlation's 'correlate: <column>', a run's scored before score sets its legacy set, as its scores have."""
+    db = tmp_path / "v6.sqlite"
+    conn = sqlite3.connect(db, isolation_level=None)
+    assert store.migrate(conn, upto=6) == 6
+    conn.execute("INSERT INTO runs (run_id, kind, space, config_json, indexed_at) VALUES ('r', 'run', 'nb201', '{}', "
+                 "'then'), ('a', 'audit', 'custom', '{}', 'then'), ('c', 'correlate', 'nb201', '{}', 'then')")
+    for run, policy, score in (("r", "inherit", "supernet_acc"), ("a", "n/a", "proxy"), ("c", "n/a", "cifar10/valid")):
+        conn.execute("INSERT INTO metrics (run_id, epoch, bn_policy, finetune_batches, score_set, score, truth, "
+                     "metric, value) VALUES (?, 0, ?, 0, 'legacy', ?, 'acc', 'kendall', 0.25)", (run, policy, score))
+        conn.execute("INSERT INTO topk (run_id, epoch, bn_policy, score_set, score, truth, label, k) "
+                     "VALUES (?, 0, ?, 'legacy', ?, 'acc', '1', 1)", (run, policy, score))
+    conn.execute("INSERT INTO metrics (run_id, epoch, bn_policy, finetune_batches, score_set, score, truth, metric, "
+                 "value) VALUES ('r', 5, 'recalibrate', 0, 'c5859330e6', 'supernet_acc', 'acc', 'kendall', 0.5)")
+    conn.close()
+
+    conn = store.connect(db)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == store.SCHEMA_VERSION >= 7
+    expected = [("a", "audit: proxy"), ("c", "correlate: cifar10/valid"), ("r", "c5859330e6"),
+                ("r", "legacy-inherit-ft0")]
+    assert sorted(conn.execute("SELECT run_id, score_set FROM run_metrics")) == expected
+    assert sorted(conn.execute("SELECT run_id, score_set FROM run_topk")) == [e for e in expected if e[1] != "c5859330e6"]
+    conn.close()
+
+
+def test_query_labels_an_audits_score_sets_by_their_score_column(tmp_path, capsys, monkeypatch):
+    """`wsnas query` of an audit: each result's score set reads 'audit: <score column>', not 'legacy'."""
+    space = get_space("nb201")
+    keys = [space.format(a) for a in space.sample(30, seed=2)]
+    rng = np.random.default_rng(0)
+    truth = rng.normal(size=30)
+    pd.DataFrame({"key": keys, "acc": 90 + truth}).to_csv(tmp_path / "truth.csv", index=False)
+    pd.DataFrame({"key": keys, "val_acc": 40 + truth + rng.normal(size=30), "synflow": rng.normal(size=30)}).to_csv(
+        tmp_path / "scores.csv", index=False)
+    db = tmp_path / "db.sqlite"
+    assert main(["audit", "--scores", str(tmp_path / "scores.csv"), "--truth", str(tmp_path / "truth.csv"),
+                 "--score-col", "val_acc,synflow", "--truth-col", "acc", "--n-boot", "50", "--out",
+                 str(tmp_path / "audit"), "--db", str(db)]) == 0
+    capsys.readouterr()
+    table = _query(capsys, "kendall", "--kind", "audit", "--db", str(db))
+    assert sorted(zip(table["score"], table["score_set"])) == [("synflow", "audit: synflow"),
+                                                               ("val_acc", "audit: val_acc")]
+    assert not table["score_set"].str.contains("legacy").any()

@@ -7,4 +7,5 @@ module (wsnas.analysis.studies.<name>).
     forest       statistics against an unbiased null's band (size bias, operator bias)
     pairs        heat maps of column pairs and exact top-k curves (audits, benchmark correlations)
     baselines    a result against its free baselines
+    ticks        a log axis of counts whose tick labels never overlap (the top-k figures)
 """

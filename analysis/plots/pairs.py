@@ -8,10 +8,10 @@ from typing import Sequence
 
 import numpy as np
 from matplotlib.figure import Figure
-from matplotlib.ticker import ScalarFormatter
 
 from wsnas.analysis.pair_grid import PairGrid
 from wsnas.analysis.plots.style import styled
+from wsnas.analysis.plots.ticks import count_log_xaxis
 
 _FULL_TEXT_CELLS = 8  # up to this many rows and columns a cell shows the interval too
 
@@ -88,10 +88,7 @@ def topk_curve_figure(panels: Sequence[TopkPanel], title: str, cols: int = 3) ->
         ax.plot(p.k, p.supernet_best, marker="o", ms=4, color="tab:blue", label="score's top k")
         ax.plot(p.k, p.random_best, marker="x", ms=4, color="tab:gray", label="random k (exact expectation)")
         ax.axhline(p.oracle, ls="--", color="black", label="oracle (best of all)")
-        ax.set_xscale("log")
-        ticks = [t for t in (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000) if t <= p.k.max()]
-        ax.set_xticks(ticks)
-        ax.xaxis.set_major_formatter(ScalarFormatter())
+        count_log_xaxis(ax)
         if p.lower_is_better:
             ax.invert_yaxis()
         ax.set_xlabel("k (archs picked, log scale)")

@@ -3,6 +3,7 @@ torch): the report of a run, a replicate group and an audit."""
 from __future__ import annotations
 
 import math
+import textwrap
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
@@ -10,6 +11,9 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from wsnas.analysis.plots.style import as_number, ci_text, styled
+
+
+_TITLE_CHARS = 44  # a panel title's lines wrap here: 5 inches of 11 pt text with room to spare between panels
 
 
 @dataclass
@@ -56,7 +60,7 @@ def scatter_figure(panels: Sequence[ScatterPanel], truth_name: str, title: str,
     axes = fig.subplots(rows, cols, squeeze=False).ravel()
     for ax, panel in zip(axes, panels):
         ax.scatter(panel.truth, panel.supernet, s=16, alpha=0.6, color="tab:blue", edgecolors="none")
-        lines = [f"{panel.label} ({panel.truth.size} archs)"]
+        lines = [textwrap.fill(f"{panel.label} ({panel.truth.size} archs)", _TITLE_CHARS)]
         for name, symbol in (("kendall", "τ"), ("spearman", "ρ")):
             entry = panel.stats.get(name)
             if entry:

@@ -27,7 +27,7 @@ from wsnas.analysis.plots.pairs import TopkPanel, heatmap_figure, topk_curve_fig
 from wsnas.analysis.plots.scatter import ScatterPanel, scatter_figure
 from wsnas.analysis.plots.style import as_number, ci_text
 from wsnas.analysis.report.baselines import audit_baselines
-from wsnas.analysis.report.pages import Missing, PlannedFigure
+from wsnas.analysis.report.pages import Missing, PlannedFigure, Verdict
 from wsnas.analysis.report.reading import read_study
 from wsnas.analysis.studies import registry
 from wsnas.analysis.studies.audit import audit_columns, audit_study_docs, read_joined
@@ -150,7 +150,8 @@ def _heatmap(results, scores: list[str], truths: list[str], policy: str, label: 
                    "Kendall tau-b of each score column (rows) against each truth column (columns), both oriented so "
                    "that +1 means the score orders the archs as the truth does; 95% bootstrap CIs under the values.",
                    _grid_findings(grid),
-                   lambda: heatmap_figure(grid, f"{label}{where}", row_label="score", col_label="truth", names=names))
+                   lambda: heatmap_figure(grid, f"{label}{where}", row_label="score", col_label="truth", names=names),
+                   kind="heatmap")
 
 
 def _grid_findings(grid: PairGrid) -> list[str]:
@@ -177,7 +178,9 @@ def _audit_study(directory: Path, name: str, label: str) -> PlannedFigure | Miss
     if doc.get("available") is False:
         return Missing(title, doc.get("unavailable_because", "the study is unavailable for this audit"), None)
     pair = f" Pair: score {doc.get('score', '?')} vs truth {doc['truth']}; both oriented so that higher is better."
-    return PlannedFigure(name, title, caption + pair, list(doc.get("findings", [])), lambda: study.draw(doc, label, directory))
+    return PlannedFigure(name, title, caption + pair, list(doc.get("findings", [])),
+                         lambda: study.draw(doc, label, directory),
+                         verdict=Verdict(title, study.verdict(doc)) if study.verdict(doc) else None)
 
 
 def _correlate_plan(directory: Path) -> tuple[list[PlannedFigure], list[Missing]]:

@@ -15,31 +15,63 @@ from wsnas.analysis.audit.baselines import FREE, OTHER, no_cost_reason
 from wsnas.analysis.audit.tables import BN_POLICY, NO_POLICY
 from wsnas.analysis.free_baselines import COST_BASELINES
 from wsnas.analysis.plots.baselines import BaselineRow, baselines_figure
-from wsnas.analysis.report.pages import Missing, PlannedFigure
+from wsnas.analysis.report.pages import Missing, PlannedFigure, Verdict
 from wsnas.analysis.report.reading import ANALYZE
+from wsnas.analysis.report.score_sets import report_score_sets, result_key, result_labels
 from wsnas.analysis.verdicts import baseline_verdicts, interval_text
 from wsnas.core.run_files import FINETUNE, PROXIES
 
 TITLE = "The supernet against free baselines"
 PROXIES_TITLE = "Zero-cost proxies among the free baselines"
 COST_TITLE = "Parameter count and FLOPs among the free baselines"
-CAPTION = ("Left: Kendall tau with the ground truth (95% CI) of the supernet ({who}) and of each baseline on the same "
-           "archs: {which}. Right: the supernet's Kendall minus the baseline's, paired over the same archs (95% CI "
-           "and two-sided p-value on the per-replicate differences, t on the seed part; one scorer: arch bootstrap): green where the supernet ranks better, red where the baseline does, grey "
-           "where the interval covers 0 (not distinguishable). A supernet that loses to counting parameters does not "
-           "earn its training.")
+CAPTION = ("Left: Kendall tau with the ground truth (95% CI) of {subject} ({who}) and of each baseline on the same "
+           "archs: {which}. Right: the Kendall of {subject} minus the baseline's, paired over the same archs ({test}): "
+           "green where {subject} ranks better, red where the baseline does, grey where the interval covers 0 (not "
+           "distinguishable).")
+REPLICATED_TEST = "95% CI and two-sided p-value on the per-replicate differences, t on the seed part"
+BOOTSTRAP_TEST = "95% CI and two-sided p-value of a paired bootstrap over archs"
+COST_WORDS = {"params": "parameter count", "flops": "FLOPs"}  # the cost baselines (free_baselines.COST_BASELINES)
+RUN_MORAL = "A supernet that loses to counting parameters does not earn its training."
+AUDIT_MORAL = "A score that loses to counting parameters tells nothing that counting does not."
 PROXIES_COMMAND = "wsnas proxies {dir} && wsnas analyze {dir}"
+COST, PROXY, COLUMN = "cost", "zero-cost proxy", "score column"  # the kinds of a baseline
 
 
 def _kind(entry: dict[str, Any]) -> str:
     if entry.get("kind") == OTHER:
-        return "score column"
-    return "cost" if entry["name"] in COST_BASELINES.values() else "zero-cost proxy"
+        return COLUMN
+    return COST if entry["name"] in COST_BASELINES.values() else PROXY
 
 
-def _figures(results: list[dict[str, Any]], label: str, subject: str, who: str, which: str,
-             describe: Callable[[dict[str, Any]], str], base: str = "baselines") -> list[PlannedFigure]:
-    """One figure per result that holds baselines; stems `base`, or `base`-<i> with several."""
+def _listed(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def caption(result: dict[str, Any], subject: str, who: str, moral: str) -> str:
+    """The caption of one baselines figure: it names only the baselines the result holds, and `subject` (the
+    supernet, or the audited score column) as the scorer; `moral` closes it where a cost baseline is present."""
+    kinds: dict[str, list[str]] = {}
+    for b in result["baselines"]:
+        kinds.setdefault(_kind(b), []).append(b["name"])
+    which = []
+    if COST in kinds:
+        which.append(_listed([f"{COST_WORDS.get(n, n)} ({n})" for n in kinds[COST]]) + " of the space's cost model")
+    if PROXY in kinds:
+        proxies = "proxy" if len(kinds[PROXY]) == 1 else "proxies"
+        which.append(f"the zero-cost {proxies} {_listed(kinds[PROXY])} computed at initialisation (`wsnas proxies`)")
+    if COLUMN in kinds:
+        columns = "column" if len(kinds[COLUMN]) == 1 else "columns"
+        which.append(f"the audit's other score {columns} {_listed(kinds[COLUMN])}")
+    test = REPLICATED_TEST if result.get("replicates", 1) > 1 else BOOTSTRAP_TEST
+    text = CAPTION.format(subject=subject, who=who, which="; ".join(which), test=test)
+    return text + (f" {moral}" if COST in kinds else "")
+
+
+def _figures(results: list[dict[str, Any]], label: str, subject: str, who: str, moral: str,
+             describe: Callable[[dict[str, Any]], str], base: str = "baselines",
+             leading: int | None = None) -> list[PlannedFigure]:
+    """One figure per result that holds baselines; stems `base`, or `base`-<i> with several (their kind: `base`);
+    the findings of the first `leading` (None: all) are verdicts that lead the report."""
     shown = [r for r in results if r.get("baselines")]
     figures = []
     for i, result in enumerate(shown):
@@ -53,9 +85,10 @@ def _figures(results: list[dict[str, Any]], label: str, subject: str, who: str, 
                 for b in result["baselines"]]
         detail = f"mean of {reps} replicates" if reps > 1 else ""
         stem = base if len(shown) == 1 else f"{base}-{i + 1}"
-        figures.append(PlannedFigure(stem, f"{TITLE}: {where}", CAPTION.format(who=who, which=which), findings,
-                               _drawer(result["kendall"], subject, rows, f"{label}: against free baselines, {where}",
-                                       detail)))
+        figures.append(PlannedFigure(stem, f"{TITLE}: {where}", caption(result, subject, who, moral), findings,
+                                     _drawer(result["kendall"], subject, rows,
+                                             f"{label}: against free baselines, {where}", detail), kind=base,
+                                     verdict=Verdict(TITLE, findings) if leading is None or i < leading else None))
     return figures
 
 
@@ -88,15 +121,14 @@ def run_baselines(directory: Path, metrics: dict[str, Any] | None, label: str) -
                                                 f"initialisation)", PROXIES_COMMAND.format(dir=directory)))
     truth = metrics.get("truth", "the truth")
     groups = any(r.get("replicates", 1) > 1 for r in results)
-    who = "the mean over replicates, replicate-level CI (t on the seed part + the arch parts; seeds random, archs resampled)" if groups else "one training run"
+    who = ("the mean over replicates, replicate-level CI (t on the seed part + the arch parts; seeds random, archs "
+           "resampled)" if groups else "one training run")
+    labels = result_labels(results, report_score_sets(directory))
 
     def describe(r: dict[str, Any]) -> str:
-        tuned = f", fine-tuned {r[FINETUNE]} batches" if r.get(FINETUNE) else ""
-        return f"epoch {r['epoch']}, BN {r['bn_policy']}{tuned}, {r['n_archs']} archs, truth {truth}"
+        return f"{labels[result_key(r)]}, {r['n_archs']} archs, truth {truth}"
 
-    which = ("parameter count and FLOPs of the space's cost model, and zero-cost proxies computed at initialisation "
-             "(`wsnas proxies`)")
-    return [*_figures(results, label, "the supernet", who, which, describe), *items]
+    return [*_figures(results, label, "the supernet", who, RUN_MORAL, describe, leading=1), *items]
 
 
 def _default_first(results: list[dict[str, Any]], evaluation: dict[str, Any]) -> list[dict[str, Any]]:
@@ -127,10 +159,9 @@ def audit_baselines(metrics: dict[str, Any], label: str, rerun: str | None) -> l
         who = f"{r['replicates']} replicate columns" if "members" in r else first
         return f"{who} vs truth {r['truth']}{policy}, {r['n_archs']} archs"
 
-    which = "parameter count and FLOPs of the space's cost model (baseline:params, baseline:flops), and the audit's " \
-            "other score columns"
     group = metrics.get("replicated") or []
     members = ", ".join(metrics.get("replicate_cols", []))
-    return [*_figures(group, label, "the replicate group", f"the replicate columns {members} as one method",
-                      which + " (each held fixed)", describe, "baselines-replicates"),
-            *_figures(results, label, first, f"the audit's first score column, {first}", which, describe), *items]
+    return [*_figures(group, label, "the replicate group", f"the replicate columns {members} as one method, each "
+                      f"baseline held fixed", AUDIT_MORAL, describe, "baselines-replicates"),
+            *_figures(results, label, first, f"the audit's first score column, {first}", AUDIT_MORAL, describe),
+            *items]

@@ -1,5 +1,7 @@
 """The report's pages: the figures and gaps of each directory (Item, Missing, Section), and their rendering as
-one self-contained HTML page and a Markdown summary (no torch).
+one self-contained HTML page and a Markdown summary (no torch). Both lead with the verdicts (each directory's
+Kendall against its free baselines, then every study's verdict), then give the evidence: every figure, whose
+caption is said once per kind of figure, before the first figure of that kind.
 
     reports/<name>/index.html   every figure embedded as a base64 PNG, CSS inline: open it anywhere
     reports/<name>/summary.md   the same text, linking the PNG files beside it
@@ -22,6 +24,8 @@ from wsnas.analysis.report.reading import ReportError
 from wsnas.core.atomic import atomic_path, write_text
 
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+VERDICTS = "Verdicts"  # the report's first section: the verdict lines of every directory
+EVIDENCE = "The evidence"  # then every directory's figures
 
 
 @dataclass
@@ -32,6 +36,15 @@ class Item:
     title: str
     caption: str
     findings: list[str] = field(default_factory=list)
+    kind: str = ""  # figures of one kind share a caption, said once before the first of them
+
+
+@dataclass
+class Verdict:
+    """What one figure concludes, said first in the report: a heading and its lines."""
+
+    heading: str
+    lines: list[str]
 
 
 @dataclass
@@ -50,6 +63,7 @@ class Section:
     directory: Path
     items: list[Item] = field(default_factory=list)
     missing: list[Missing] = field(default_factory=list)
+    verdicts: list[Verdict] = field(default_factory=list)  # what the report leads with, from its figures
 
 
 @dataclass
@@ -61,6 +75,19 @@ class PlannedFigure:
     caption: str
     findings: list[str]
     draw: Callable[[], Figure]
+    kind: str = ""  # default: the stem
+    verdict: Verdict | None = None  # what of it leads the report
+
+
+def new_captions(items: list[Item]) -> list[bool]:
+    """Whether each item's caption is said: once per kind of figure, before the first figure of that kind (again
+    only where a figure of the kind has another caption)."""
+    said: dict[str, str] = {}
+    shown = []
+    for item in items:
+        shown.append(said.get(item.kind) != item.caption)
+        said[item.kind] = item.caption
+    return shown
 
 
 
@@ -100,10 +127,21 @@ def write_pages(out: Path, sections: list[Section]) -> Report:
 
 def _markdown(sections: list[Section]) -> str:
     lines = ["# wsnas report", "", f"Generated {_now()} from: " + ", ".join(f"`{s.directory}`" for s in sections), ""]
+    led = [s for s in sections if s.verdicts]
+    if led:
+        lines += [f"## {VERDICTS}", ""]
+        for s in led:
+            lines += [f"**{s.directory}**", ""]
+            for v in s.verdicts:
+                lines += [f"- **{v.heading}**: {v.lines[0]}"] if len(v.lines) == 1 else \
+                    [f"- **{v.heading}**:"] + [f"  - {line}" for line in v.lines]
+            lines.append("")
+        lines += [f"## {EVIDENCE}", ""]
     for s in sections:
         lines += [f"## {s.directory}", ""]
-        for item in s.items:
-            lines += [f"### {item.title}", "", f"![{item.title}]({item.png.name})", "", item.caption, ""]
+        for item, said in zip(s.items, new_captions(s.items)):
+            lines += [f"### {item.title}", ""] + ([item.caption, ""] if said else [])
+            lines += [f"![{item.title}]({item.png.name})", ""]
             lines += [f"- {f}" for f in item.findings] + ([""] if item.findings else [])
         if s.missing:
             lines += ["### Not in this report", "", "| figure | why | command |", "|---|---|---|"]
@@ -123,7 +161,7 @@ body { font-family: -apple-system, 'Segoe UI', Helvetica, Arial, sans-serif; max
        padding: 0 1em; color: #222; line-height: 1.45; }
 h1 { border-bottom: 2px solid #444; } h2 { border-bottom: 1px solid #bbb; margin-top: 2em; }
 figure { margin: 1.5em 0; } img { max-width: 100%; border: 1px solid #ddd; }
-figcaption { color: #555; font-size: 0.95em; margin-top: 0.4em; }
+p.caption { color: #555; font-size: 0.95em; }
 ul.findings li { margin: 0.2em 0; }
 table { border-collapse: collapse; margin: 1em 0; }
 td, th { border: 1px solid #ccc; padding: 0.3em 0.6em; text-align: left; }
@@ -138,12 +176,21 @@ def _html(sections: list[Section], title: str) -> str:
              f"<h1>wsnas report: {e(title)}</h1>",
              f"<p>Generated {e(_now())} from " + ", ".join(f"<code>{e(str(s.directory))}</code>" for s in sections)
              + ".</p>"]
+    led = [s for s in sections if s.verdicts]
+    if led:
+        parts.append(f"<h2>{e(VERDICTS)}</h2>")
+        for s in led:
+            parts.append(f"<p><b>{e(str(s.directory))}</b></p><ul class='findings'>"
+                         + "".join(f"<li><b>{e(v.heading)}</b><ul>" + "".join(f"<li>{e(line)}</li>" for line in v.lines)
+                                   + "</ul></li>" for v in s.verdicts) + "</ul>")
+        parts.append(f"<h2>{e(EVIDENCE)}</h2>")
     for s in sections:
         parts.append(f"<h2>{e(str(s.directory))}</h2>")
-        for item in s.items:
+        for item, said in zip(s.items, new_captions(s.items)):
             data = base64.b64encode(item.png.read_bytes()).decode("ascii")
-            parts.append(f"<figure><h3>{e(item.title)}</h3><img src='data:image/png;base64,{data}' "
-                         f"alt='{e(item.title)}'><figcaption>{e(item.caption)}</figcaption></figure>")
+            caption = f"<p class='caption'>{e(item.caption)}</p>" if said else ""
+            parts.append(f"<figure><h3>{e(item.title)}</h3>{caption}<img src='data:image/png;base64,{data}' "
+                         f"alt='{e(item.title)}'></figure>")
             if item.findings:
                 parts.append("<ul class='findings'>" + "".join(f"<li>{e(f)}</li>" for f in item.findings) + "</ul>")
         if s.missing:

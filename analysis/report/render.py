@@ -59,7 +59,8 @@ def render_report(directories: list[str | Path], name: str | None = None, out_ro
                 png = out / f"{prefix}{f.stem}.png"
                 save_png(f.draw(), png)
                 written.add(png.name)
-                section.items.append(Item(png, f.title, f.caption, f.findings))
+                section.items.append(Item(png, f.title, f.caption, f.findings, f.kind or f.stem))
+                section.verdicts += [f.verdict] if f.verdict else []
                 bar.update(1)
             sections.append(section)
     for stale in out.glob("*.png"):
@@ -71,5 +72,5 @@ def render_report(directories: list[str | Path], name: str | None = None, out_ro
         save_png(across.draw(), png)
         written.add(png.name)
         sections.insert(0, Section(Path("all directories"), items=[Item(png, across.title, across.caption,
-                                                                        across.findings)]))
+                                                                        across.findings, across.stem)]))
     return write_pages(out, sections)

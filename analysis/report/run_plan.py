@@ -11,15 +11,15 @@ from typing import Any
 from wsnas.analysis.plots.scatter import ScatterPanel, scatter_figure
 from wsnas.analysis.plots.style import as_number, ci_text
 from wsnas.analysis.report.baselines import run_baselines
-from wsnas.analysis.report.pages import Missing, PlannedFigure
+from wsnas.analysis.report.pages import Missing, PlannedFigure, Verdict
 from wsnas.analysis.report.reading import ANALYZE, EVALUATE, is_run, read_metrics, read_study
+from wsnas.analysis.report.score_sets import report_score_sets, result_key, result_labels
 from wsnas.analysis.studies import registry
 from wsnas.analysis.studies.record import STUDY_DIR, Study
 from wsnas.analysis.verdicts import common_groups, load_tables, select_group, supernet_set
 from wsnas.core.errors import WsnasError
 from wsnas.core.groups import runs_of
-from wsnas.core.run_files import FINETUNE, SCORE_SET
-from wsnas.core.score_sets import LEGACY
+from wsnas.core.run_files import GROUP_KEYS
 
 
 def run_plan(directory: Path, label: str, mirror: str | None) -> tuple[list[PlannedFigure], list[Missing]]:
@@ -33,14 +33,8 @@ def run_plan(directory: Path, label: str, mirror: str | None) -> tuple[list[Plan
     return figures, [c for c in candidates if isinstance(c, Missing)]
 
 
-def _finetuned(batches: int) -> str:
-    """', fine-tuned N batches' for fine-tuned scores, '' for plain ones."""
-    return f", fine-tuned {batches} batches" if batches else ""
-
-
-def _metrics_line(result: dict[str, Any]) -> str:
-    parts = [f"epoch {result['epoch']}, {result['bn_policy']}{_finetuned(result.get(FINETUNE, 0))}, "
-             f"{result['n_archs']} archs: mean supernet accuracy {result['mean_supernet_acc']:.2f}%"]
+def _metrics_line(result: dict[str, Any], label: str) -> str:
+    parts = [f"{label}, {result['n_archs']} archs: mean supernet accuracy {result['mean_supernet_acc']:.2f}%"]
     for name, symbol in (("kendall", "tau"), ("spearman", "rho")):
         entry = result.get(name) or {}
         parts.append(ci_text(symbol, as_number(entry), entry.get("ci_low"), entry.get("ci_high")))
@@ -65,18 +59,17 @@ def _scatter(directory: Path, label: str, mirror: str | None) -> PlannedFigure |
         data = load_tables(directory, metrics["truth"] if metrics else None, mirror)
     except WsnasError as exc:
         return Missing(what, f"the ground truth could not be joined: {exc}", None)
-    results = {(r["epoch"], r["bn_policy"], r.get(FINETUNE, 0), r.get(SCORE_SET, LEGACY)): r
-               for r in (metrics or {}).get("results", [])}
+    results = {result_key(r): r for r in (metrics or {}).get("results", [])}
+    groups = [dict(zip(GROUP_KEYS, group)) for group in common_groups(data.tables)]
+    labels = result_labels([*results.values(), *groups], report_score_sets(directory))
     panels = []
-    for group in common_groups(data.tables):
-        parts = [select_group(t, group) for t in data.tables]
+    for group in groups:
+        parts = [select_group(t, tuple(group.values())) for t in data.tables]
         scores = supernet_set(parts, data.members)
-        epoch, policy, batches, _ = group
-        mean = " (mean of the replicates)" if scores.replicates > 1 else ""
-        panels.append(ScatterPanel(f"epoch {epoch}, BN {policy}{_finetuned(batches)}{mean}",
-                                         data.truth.values(data.metric, list(scores.keys)), scores.scores.mean(axis=0),
-                                         results.get(group, {})))
-    findings = [_metrics_line(r) for r in results.values()]
+        mean = ", mean of the replicates" if scores.replicates > 1 else ""
+        panels.append(ScatterPanel(labels[result_key(group)] + mean, data.truth.values(data.metric, list(scores.keys)),
+                                   scores.scores.mean(axis=0), results.get(result_key(group), {})))
+    findings = [_metrics_line(r, labels[key]) for key, r in results.items()]
     if metrics is None:
         findings.append(f"no metrics.json, so no correlations: run `{ANALYZE.format(dir=directory)}`")
     return PlannedFigure("scatter", "Supernet accuracy against true accuracy",
@@ -105,4 +98,5 @@ def study_figure(directory: Path, study: Study, label: str) -> PlannedFigure | M
     if reason is not None:
         return Missing(title, reason, command)
     return PlannedFigure(study.name, title, caption, list(doc.get("findings", [])),
-                         lambda: study.draw(doc, label, directory))
+                         lambda: study.draw(doc, label, directory),
+                         verdict=Verdict(title, study.verdict(doc)) if study.verdict(doc) else None)

@@ -6,9 +6,9 @@ from pathlib import Path
 from typing import Any
 
 from matplotlib.figure import Figure
-from matplotlib.ticker import ScalarFormatter
 
 from wsnas.analysis.plots.style import column, floats, styled, yerr
+from wsnas.analysis.plots.ticks import count_log_xaxis
 from wsnas.analysis.report.pages import PlannedFigure
 from wsnas.analysis.report.reading import read_study
 
@@ -60,8 +60,7 @@ def spaces_figure(epochs: dict[str, dict[str, Any]], topk: dict[str, dict[str, A
         gain = floats(column(curve, "supernet_best_mean")) - floats(column(curve, "random_expected_best_mean"))
         gain_ax.plot(k, gain, marker="o", label=f"{label} (draws of {doc['config']['draw_size']})")
     gain_ax.axhline(0, color="black", lw=0.8, label="random pick")
-    gain_ax.set_xscale("log")
-    gain_ax.xaxis.set_major_formatter(ScalarFormatter())
+    count_log_xaxis(gain_ax)
     gain_ax.set_xlabel("k (archs picked, log scale)")
     gain_ax.set_ylabel("best true accuracy: supernet top-k − random k (points)")
     gain_ax.set_title("top-k against a random pick")

@@ -16,12 +16,11 @@ from wsnas.analysis.inference import SEEDS_FIXED
 from wsnas.analysis.score_summary import finetune_batches
 from wsnas.analysis.store.connection import StoreError, connect, default_db_path, transaction
 from wsnas.analysis.store.schema import (AUDIT_COLUMN_COLUMNS, AUDIT_FILE_COLUMNS, RESULT_KEY, RUN_SCORE,
-                                         SCORE_COLUMNS, TOPK_COLUMNS)
+                                         SCORE_COLUMNS, TOPK_COLUMNS, score_set_label)
 from wsnas.core.errors import WsnasError
 from wsnas.core.groups import ReplicateGroup, is_group
 from wsnas.core.run_files import FINETUNE, SCORE_SET
 from wsnas.core.runs import RunDir
-from wsnas.core.score_sets import LEGACY
 
 
 RESULT_IDENTITY = ("epoch", "bn_policy", FINETUNE, SCORE_SET, "n_archs", "topk", "score", "truth", "members",
@@ -86,15 +85,17 @@ def _metric_values(name: str, entry: Any, held: str | None
                 yield from _metric_values(f"{name}.{key}", value, held)
 
 
-def _result_rows(run_id: str, metrics: dict[str, Any], score: str = RUN_SCORE) -> tuple[list[tuple], list[tuple]]:
-    """(metrics rows, topk rows) of a metrics.json: every scalar or interval of every result; `score` names the
-    score column of results that do not (a run's, or an audit written before audits named theirs)."""
+def _result_rows(run_id: str, metrics: dict[str, Any], kind: str,
+                 score: str = RUN_SCORE) -> tuple[list[tuple], list[tuple]]:
+    """(metrics rows, topk rows) of a metrics.json of a directory of `kind`: every scalar or interval of every
+    result; `score` names the score column of results that do not (a run's, or an audit written before audits
+    named theirs)."""
     metric_rows, topk_rows = [], []
     for result in metrics.get("results", []):
         score_col = str(result.get("score", metrics.get("score", score)))
         truth = str(result.get("truth", metrics.get("truth")))
         where = (run_id, int(result["epoch"]), str(result["bn_policy"]), int(result.get(FINETUNE, 0)),
-                 str(result.get(SCORE_SET, LEGACY)), score_col, truth)
+                 score_set_label(result, kind, score_col), score_col, truth)
         n_archs = result.get("n_archs")
         held = SEEDS_FIXED if result.get("replicates", 1) == 1 else None  # a group's entries say their own
         for name, entry in [*result.items(), *_baseline_entries(result)]:
@@ -163,8 +164,9 @@ def _entry(run: RunDir, tree: dict[str, Any], **row: Any) -> _Entry:
     run_id = str(run.path)
     scores = _score_rows(run_id, run.read_scores()) if run.scores_path.is_file() else []
     old_audit_score = ((tree.get("audit") or {}).get("scores") or {}).get("score_col", RUN_SCORE)
-    metric_rows, topk_rows = _result_rows(run_id, _read_metrics(run), old_audit_score)
-    return _Entry(_run_row(run_id, tree, **row), scores, metric_rows, topk_rows, *_audit_rows(run_id, tree))
+    run_row = _run_row(run_id, tree, **row)
+    metric_rows, topk_rows = _result_rows(run_id, _read_metrics(run), run_row["kind"], old_audit_score)
+    return _Entry(run_row, scores, metric_rows, topk_rows, *_audit_rows(run_id, tree))
 
 
 def _entries(directory: Path) -> list[_Entry]:

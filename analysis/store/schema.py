@@ -1,9 +1,10 @@
 """The results database's schema: the migrations that build it, and the columns of its tables."""
 from __future__ import annotations
 
-
+from typing import Any
 
 from wsnas.core.run_files import FINETUNE, SCORE_SET
+from wsnas.core.score_sets import LEGACY, legacy_score_set
 
 
 def _rebuild(table: str, create: str, columns: str, score_set: str | None = None) -> tuple[str, ...]:
@@ -16,7 +17,20 @@ def _rebuild(table: str, create: str, columns: str, score_set: str | None = None
 
 
 # the score set of rows indexed before score sets existed (wsnas.core.score_sets.legacy_score_set)
-_LEGACY_SET = "'legacy-' || bn_policy || '-ft' || finetune_batches"
+_LEGACY_SET = f"'{LEGACY}-' || bn_policy || '-ft' || finetune_batches"
+OUTSIDE_KINDS = ("audit", "correlate")  # directories whose scores were made outside `wsnas evaluate`
+
+
+def score_set_label(result: dict[str, Any], kind: str, score: str) -> str:
+    """The score set a result is indexed under: its own; for a result without one, an audit's or a benchmark
+    correlation's '<kind>: <score column>' (e.g. 'audit: supernet_loss'), a run's scored before score sets its
+    legacy set (wsnas.core.score_sets.legacy_score_set, as its scores.csv rows get)."""
+    found = result.get(SCORE_SET)
+    if found is not None and found != LEGACY:
+        return str(found)
+    if kind in OUTSIDE_KINDS:
+        return f"{kind}: {score}"
+    return legacy_score_set(result["bn_policy"], result.get(FINETUNE) or 0)
 
 
 _RUN_VIEWS = (  # metrics and topk with the run's columns (migration 2, made again by 3 over the rebuilt tables)
@@ -161,11 +175,18 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             position INTEGER, direction TEXT, unit TEXT, sparse_tol REAL, seed_of TEXT,
             PRIMARY KEY (run_id, role, name))""",
     ),
-    (  # 7: what each interval holds fixed ("seeds random, archs resampled" / "seeds fixed, archs resampled")
+    (  # 6: what each interval holds fixed ("seeds random, archs resampled" / "seeds fixed, archs resampled")
         "ALTER TABLE metrics ADD COLUMN ci_conditions TEXT",
         "DROP VIEW run_metrics",
         "DROP VIEW run_topk",
         *_GROUP_VIEWS,
+    ),
+    (  # 7: results without a score set of their own, indexed as 'legacy', get their true label: an audit's or a
+       # benchmark correlation's '<kind>: <score column>' (score_set_label), a run's scored before score sets
+       # its legacy set, as its scores have
+        *(f"""UPDATE {table} SET score_set = COALESCE((SELECT r.kind || ': ' || {table}.score FROM runs r
+            WHERE r.run_id = {table}.run_id AND r.kind IN {OUTSIDE_KINDS!r}), {_LEGACY_SET})
+            WHERE score_set = '{LEGACY}'""" for table in ("metrics", "topk")),
     ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)

@@ -42,7 +42,7 @@ from matplotlib.ticker import ScalarFormatter
 from wsnas.analysis.inference import arch_parts
 from wsnas.analysis.metrics import kendall_tau, resample_indices, resampled_stat, stat_or_nan
 from wsnas.analysis.plots.style import as_number, styled
-from wsnas.analysis.studies.record import RUN, Study
+from wsnas.analysis.studies.record import RUN, Study, findings_starting
 
 Z = 1.959963984540054
 STUDY = "noise"
@@ -208,4 +208,5 @@ RECORD = Study(
     producer="wsnas noise-study {dir}",
     draw=lambda doc, title, directory: noise_figure(doc, title),
     applies_to=(RUN,),
+    verdict=findings_starting("no design", "95% CI width"),
 )

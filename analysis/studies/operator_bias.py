@@ -26,7 +26,7 @@ from wsnas.analysis.plots.style import styled
 from wsnas.analysis.studies.inputs import StudyInput
 from wsnas.analysis.studies.null_bands import (NULL_LEVEL, NULL_RULE, NULL_SIMS, Statistic, aligned, band_text,
                                                judge, null_summary, percentiles, replicate_note)
-from wsnas.analysis.studies.record import AUDIT, RUN, Study
+from wsnas.analysis.studies.record import AUDIT, RUN, Study, findings_starting
 
 MAX_FINDINGS = 8  # findings listed per study; the JSON holds every statistic
 
@@ -235,4 +235,5 @@ RECORD = Study(
     draw=lambda doc, title, directory: operator_figure(doc, title),
     applies_to=(RUN, AUDIT),
     compute=lambda reps, options: operator_study(reps, options.null_sims),
+    verdict=findings_starting("operator bias:", "and ", "no evidence of an operator bias"),
 )

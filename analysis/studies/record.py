@@ -36,6 +36,16 @@ def _drawable(doc: dict[str, Any]) -> str | None:
     return None
 
 
+def last_finding(doc: dict[str, Any]) -> list[str]:
+    """A study's verdict where its findings end with it: the last finding."""
+    return list(doc.get("findings", []))[-1:]
+
+
+def findings_starting(*starts: str) -> Callable[[dict[str, Any]], list[str]]:
+    """A study's verdict: its findings that start with one of `starts`."""
+    return lambda doc: [f for f in doc.get("findings", []) if f.startswith(starts)]
+
+
 @dataclass(frozen=True)
 class Study:
     """One study: its name (DIR/studies/<name>.json), figure, report caption and the command that makes it."""
@@ -50,3 +60,4 @@ class Study:
     # None: its own command writes the document (it trains or scores subnets)
     not_for_audit: str = ""  # a `wsnas studies` study that does not apply to an audit: why
     undrawable: Callable[[dict[str, Any]], str | None] = _drawable  # why a document with rows cannot be drawn
+    verdict: Callable[[dict[str, Any]], list[str]] = last_finding  # the findings that lead the report

@@ -24,7 +24,7 @@ from wsnas.analysis.plots.style import ci_text, styled
 from wsnas.analysis.studies.inputs import StudyInput
 from wsnas.analysis.studies.null_bands import (NULL_LEVEL, NULL_RULE, NULL_SIMS, Statistic, aligned, band_text, ci,
                                                judge, null_summary, replicate_note)
-from wsnas.analysis.studies.record import AUDIT, RUN, Study
+from wsnas.analysis.studies.record import AUDIT, RUN, Study, findings_starting
 
 COSTS = (("params", PARAMS), ("flops", FLOPS))  # (name in the study, feature column)
 
@@ -198,4 +198,5 @@ RECORD = Study(
     draw=lambda doc, title, directory: bias_figure(doc, title),
     applies_to=(RUN, AUDIT),
     compute=lambda reps, options: bias_study(reps, options.null_sims),
+    verdict=findings_starting("size bias:", "no evidence of a size bias"),
 )

@@ -12,15 +12,15 @@ from typing import Any, Sequence
 
 import numpy as np
 from matplotlib.figure import Figure
-from matplotlib.ticker import ScalarFormatter
 from tqdm.auto import tqdm
 
 from wsnas.analysis.free_baselines import baselines
 from wsnas.analysis.metrics import random_expected_best, resolve_k, topk_best_truth
 from wsnas.analysis.plots.style import BASELINE_COLORS, column, styled
+from wsnas.analysis.plots.ticks import count_log_xaxis
 from wsnas.analysis.replicated import ScoreSet
 from wsnas.analysis.studies.inputs import StudyError, StudyInput
-from wsnas.analysis.studies.record import RUN, Study
+from wsnas.analysis.studies.record import RUN, Study, findings_starting
 from wsnas.core.run_files import SUPERNET_ACC
 
 HEADLINE_K: tuple[int | float, ...] = (1, 10, 0.01, 0.1)  # top-1, top-10, top-1% and top-10% of a draw
@@ -191,9 +191,7 @@ def topk_figure(doc: dict[str, Any], title: str) -> Figure:
         ax.plot(k, column(curve, f"{key}_best_mean"), ls=style, lw=1.6, color=color,
                 label=f"{key[len('baseline:'):]} top-k (free baseline), mean")
     ax.plot(k, column(curve, "oracle_best_mean"), ls="--", color="black", label="oracle (best in draw), mean")
-    ax.set_xscale("log")
-    ax.set_xticks([t for t in (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000) if t <= max(k)])
-    ax.xaxis.set_major_formatter(ScalarFormatter())
+    count_log_xaxis(ax)
     ax.set_xlabel("k (archs picked from a draw, log scale)")
     ax.set_ylabel(f"best true accuracy among the k (%, {doc['truth']})")
     ax.legend(loc="lower right", fontsize=9)
@@ -208,12 +206,12 @@ def topk_figure(doc: dict[str, Any], title: str) -> Figure:
         for i, (key, color, label) in enumerate(who):
             drawn = bars.bar(x + (i - (len(who) - 1) / 2) * width, [100 * h[key] for h in hits], width=width,
                              color=color, label=label)
-            bars.bar_label(drawn, fmt="%.0f%%", fontsize=9)
+            bars.bar_label(drawn, fmt="%.0f%%", fontsize=9, rotation=90, padding=2)  # upright labels overlap
         bars.set_xticks(x, [f"holds a {h['target']}\narch of the space" for h in hits])
-        bars.set_ylim(0, 110)
+        bars.set_ylim(0, 122)
         bars.set_ylabel("share of draws (%)")
         bars.set_title(f"does the top-{hits[0]['k']} hold a top arch?")
-        bars.legend(loc="upper right")
+        bars.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncols=3, fontsize=9)  # below: clear of bars
     else:
         bars.set_visible(False)
     fig.suptitle(f"{title}: picking the top k")
@@ -228,6 +226,7 @@ RECORD = Study(
     producer="wsnas studies {dir} --only topk",
     draw=lambda doc, title, directory: topk_figure(doc, title),
     applies_to=(RUN,),
+    verdict=findings_starting("the supernet's top-"),
     compute=lambda reps, options: topk_study(reps, options.draws, options.draw_size, options.progress,
                                              options.directory),
     not_for_audit="its top-k figures are in metrics.json and `wsnas report` draws them",
