@@ -28,7 +28,8 @@ class StrictFairSampler:
             self.slots = space.slots()
         except SpaceError:
             raise WsnasError(f"train.sampler=strict_fair needs a space of one choice per slot, and space "
-                             f"{space.name!r} declares none (SearchSpace.slots); choose train.sampler=uniform") from None
+                             f"{space.name!r} declares none (SearchSpace.slots); choose train.sampler=uniform"
+                             ) from None
         self.space = space
         self.paths_per_step = max(len(slot.choices) for slot in self.slots)
         self.rng = random.Random(str(seed))
