@@ -9,7 +9,8 @@ BN policies (logged with every score):
 
 Every score belongs to a score set (wsnas.core.score_sets): the hash of every setting that changes it (BN policy,
 calibration batches, held-out images, fine-tuning, precision and memory format, and a fingerprint of the images
-actually used). A rerun with other settings adds a new score set; it never mixes with or rewrites the old one.
+actually used), and the run's training protocol where it is not the plain one (wsnas.supernets.protocols). A rerun
+with other settings adds a new score set; it never mixes with or rewrites the old one.
 Subnets are scored together: a step of their paths that several share (the stem, a first-cell op on the same input,
 a layer prefix) is computed and recalibrated once (wsnas.supernets.stages), and each score is bit-identical to
 scoring that subnet alone. Subnets scored one by one (fine-tuned, or a supernet without stages) each run under an
@@ -45,6 +46,7 @@ from wsnas.supernets.data import DeviceImages
 from wsnas.supernets.distributed import launched_world, rank_runtime
 from wsnas.supernets.finetune import FineTuning, finetuned
 from wsnas.supernets.autotune import autotuned_runtime
+from wsnas.supernets.protocols import protocol_settings
 from wsnas.supernets.runtime import Runtime
 from wsnas.supernets.stages import score_staged, tally
 from wsnas.supernets.registry import build_model, prepare_data
@@ -211,6 +213,8 @@ class SubnetScorer:
                                                                                           self.rt.layout),
                         # CPU kernels sum in another order with another thread count: scores differ in the last bits
                         "threads": torch.get_num_threads() if self.rt.device.type == "cpu" else None},
+            # a training protocol (schedule, sampler, averaged weights) other than the plain one, when there is one
+            **({"training_protocol": protocol} if (protocol := protocol_settings(self.cfg.train)) else {}),
         }
 
     def score_set(self, finetune: FineTuning | None = None) -> str:

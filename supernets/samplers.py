@@ -1,5 +1,6 @@
 """Path samplers for single-path one-shot training (uniform over arch strings or over distinct functions, over
-the whole space or a given pool of archs), the run's arch pool file, and the archs sampled for evaluation."""
+the whole space or a given pool of archs; FairNAS's strict fairness in wsnas.supernets.strict_fair), the run's arch
+pool file, and the archs sampled for evaluation."""
 from __future__ import annotations
 
 import hashlib
@@ -13,8 +14,9 @@ from wsnas.core.config import Config, EvalConfig
 from wsnas.core.errors import WsnasError
 from wsnas.core.run_files import ARCH_POOL
 from wsnas.core.runs import RunDir, RunError
+from wsnas.supernets.strict_fair import StrictFairSampler
 
-SAMPLERS = ("uniform", "unique", "sandwich")
+SAMPLERS = ("uniform", "unique", "sandwich", "strict_fair")
 EVAL_SAMPLES = ("uniform", "unique")
 
 
@@ -32,6 +34,9 @@ class PathSampler:
     def __init__(self, space: SearchSpace, mode: str, seed: Any, pool: Sequence[Any] | None = None) -> None:
         if mode not in SAMPLERS:
             raise WsnasError(f"unknown sampler {mode!r}; choose one of {', '.join(SAMPLERS)}")
+        if mode == "strict_fair":
+            raise WsnasError("train.sampler=strict_fair draws several paths for one update, which only supernet "
+                             "training (`wsnas train`, `wsnas study`) does; choose uniform, unique or sandwich here")
         if pool is not None and not pool:
             raise WsnasError("the arch pool to sample from is empty; give at least one arch, or no pool")
         self.space, self.mode = space, mode
@@ -59,6 +64,14 @@ class PathSampler:
             return self.pool[self.rng.randrange(len(self.pool))]
         members = self.classes[self.rng.randrange(len(self.classes))]
         return members[self.rng.randrange(len(members))]
+
+
+def make_sampler(space: SearchSpace, mode: str, seed: Any,
+                 pool: Sequence[Any] | None = None) -> PathSampler | StrictFairSampler:
+    """The training sampler of train.sampler=`mode`: its `step()` gives the paths of one optimiser step."""
+    if mode == "strict_fair":
+        return StrictFairSampler(space, seed, pool)
+    return PathSampler(space, mode, seed, pool)
 
 
 def _function_classes(space: SearchSpace, archs: Sequence[Any]) -> dict[Hashable, list[Any]]:

@@ -1,4 +1,5 @@
-"""Uniform single-path supernet training with per-epoch checkpoints and exact resume."""
+"""Uniform single-path supernet training with per-epoch checkpoints and exact resume, under the training protocol
+of cfg.train (learning-rate schedule, path sampler, weight averaging: docs/training-protocols.md)."""
 from __future__ import annotations
 
 import dataclasses
@@ -19,9 +20,12 @@ from wsnas.supernets.checkpoints import (checkpoint_path, load_checkpoint, prune
                                          saved_epochs)
 from wsnas.supernets.autotune import autotuned_runtime
 from wsnas.supernets.data import DeviceImages
+from wsnas.supernets.protocols import check_protocol
 from wsnas.supernets.registry import build_model, prepare_data, supernet_spec
 from wsnas.supernets.runtime import Runtime, resolve_runtime
-from wsnas.supernets.samplers import PathSampler, run_arch_pool
+from wsnas.supernets.samplers import make_sampler, run_arch_pool
+from wsnas.supernets.schedules import lr_factor
+from wsnas.supernets.weight_averaging import WeightAverage, weight_average
 
 
 class TrainingDiverged(WsnasError):
@@ -41,9 +45,8 @@ def epoch_seed(seed: int, epoch: int) -> int:
 
 
 def make_optimizer(cfg: Config, model: nn.Module, steps_per_epoch: int):
-    """The weight optimiser over model.parameters() (SGD or Adam) and its per-step learning-rate schedule: constant,
-    or cosine from train.lr to train.lr_min over train.lr_period epochs (default train.epochs; a shorter period
-    keeps following the cosine, as xautodl's ENAS schedule does)."""
+    """The weight optimiser over model.parameters() (SGD or Adam) and its per-step learning-rate schedule
+    (wsnas.supernets.schedules: constant, cosine, or cosine with warm restarts)."""
     t = cfg.train
     if t.optimizer == "sgd":
         opt = torch.optim.SGD(model.parameters(), lr=t.lr, momentum=t.momentum, weight_decay=t.weight_decay,
@@ -52,16 +55,7 @@ def make_optimizer(cfg: Config, model: nn.Module, steps_per_epoch: int):
         opt = torch.optim.Adam(model.parameters(), lr=t.lr, weight_decay=t.weight_decay)
     else:
         raise WsnasError(f"train.optimizer={t.optimizer!r}; choose sgd or adam")
-    if not 0 <= t.lr_min <= t.lr:
-        raise WsnasError(f"train.lr_min={t.lr_min} must lie between 0 and train.lr={t.lr}")
-    total = max(1, t.epochs * steps_per_epoch)
-    period = max(1, (t.lr_period or t.epochs) * steps_per_epoch)
-    floor = t.lr_min / t.lr if t.lr > 0 else 0.0
-    factors = {"cosine": lambda step: floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * min(step, total) / period)),
-               "constant": lambda step: 1.0}
-    if t.lr_schedule not in factors:
-        raise WsnasError(f"train.lr_schedule={t.lr_schedule!r}; choose one of {', '.join(factors)}")
-    return opt, torch.optim.lr_scheduler.LambdaLR(opt, factors[t.lr_schedule])
+    return opt, torch.optim.lr_scheduler.LambdaLR(opt, lr_factor(t, steps_per_epoch))
 
 
 def train_supernet(cfg: Config, run: RunDir, log=print) -> TrainResult:
@@ -80,6 +74,7 @@ def train_supernet(cfg: Config, run: RunDir, log=print) -> TrainResult:
     space = get_space(cfg.space)
     pool = run_arch_pool(cfg, space, run)  # None = the whole space
     supernet_spec(cfg)  # an unknown space or a dataset it does not train on fails here, before any data loads
+    check_protocol(cfg.train, space, pool)  # so does a protocol this run cannot train with
     done = saved_epochs(run.checkpoint_dir)
     start = done[-1] if done else 0
     if start >= cfg.train.epochs:
@@ -94,26 +89,34 @@ def train_supernet(cfg: Config, run: RunDir, log=print) -> TrainResult:
     if steps == 0:
         raise WsnasError(f"data.n_train={len(train_set)} images is less than one batch of {cfg.train.batch_size}")
     opt, sched = make_optimizer(cfg, model, steps)
+    average = weight_average(cfg.train, model)  # None: the checkpoints offer the trained weights
     if state is not None:
-        model.load_state_dict(state["model"])
+        model.load_state_dict(state["trained_model" if average else "model"])
         opt.load_state_dict(state["optimizer"])
         sched.load_state_dict(state["scheduler"])
+        if average:
+            average.load(state)
         log(f"[train] resuming {run.path} from epoch {start}")
     net = distributed.distribute(model, rt) if world.size > 1 else model
     log(f"[train] space={cfg.space} model={dataclasses.asdict(cfg.model)} dataset={cfg.data.dataset} n={len(train_set)} "
         f"epochs={cfg.train.epochs} batch={cfg.train.batch_size} sampler={cfg.train.sampler} {rt.describe()}"
         + (f" ranks={world.size} (batch {cfg.train.batch_size // world.size} each)" if world.size > 1 else ""))
+    if average:
+        log(f"[train] checkpoints offer {average.describe()} for scoring; " + _bn_note(cfg.eval.bn_policy))
     criterion = nn.CrossEntropyLoss()
     bar = tqdm(total=(cfg.train.epochs - start) * steps, desc="train", unit="step",
                disable=not cfg.runtime.progress or not world.is_main, dynamic_ncols=True)
     began = time.perf_counter()
     with bar:
         for epoch in range(start, cfg.train.epochs):
-            stats = train_epoch(cfg, net, train_set, space, epoch, opt, sched, criterion, rt, bar, pool, world)
+            stats = train_epoch(cfg, net, train_set, space, epoch, opt, sched, criterion, rt, bar, pool, world,
+                                average)
+            if average:
+                average.after_epoch(epoch + 1)
             if world.is_main:  # the log row first: a kill between the two reruns the epoch and rewrites the row
                 run.write_epoch_rows(run.train_log_path, [{"epoch": epoch + 1, **stats}], epoch + 1)
-                save_checkpoint(run.checkpoint_dir, epoch + 1, {"model": model.state_dict(),
-                                                               "optimizer": opt.state_dict(),
+                weights = average.checkpoint() if average else {"model": model.state_dict()}
+                save_checkpoint(run.checkpoint_dir, epoch + 1, {**weights, "optimizer": opt.state_dict(),
                                                                "scheduler": sched.state_dict()})
                 prune_checkpoints(run.checkpoint_dir, cfg.train.checkpoint_every, epoch + 1)
             distributed.barrier()  # no rank moves on (e.g. to evaluate) before the checkpoint exists
@@ -127,11 +130,14 @@ def train_supernet(cfg: Config, run: RunDir, log=print) -> TrainResult:
 
 def train_epoch(cfg: Config, model: nn.Module, data: DeviceImages, space, epoch: int, opt, sched,
                  criterion: nn.Module, rt: Runtime, bar: tqdm, pool: list | None = None,
-                 world: distributed.World = distributed.World()) -> dict[str, float]:
+                 world: distributed.World = distributed.World(),
+                 average: WeightAverage | None = None) -> dict[str, float]:
+    """One epoch: each step trains the paths of one sampler step (gradients added up), makes one optimiser and
+    schedule step, and folds the weights into `average` (an EMA) when given."""
     seed = epoch_seed(cfg.train.seed, epoch)
     torch.manual_seed(seed)  # the global stream (dropout) replays too, so a resumed epoch equals an uninterrupted one
     gen = torch.Generator().manual_seed(seed)
-    sampler = PathSampler(space, cfg.train.sampler, seed, pool)
+    sampler = make_sampler(space, cfg.train.sampler, seed, pool)
     model.train()
     loss_sum = torch.zeros((), device=rt.device)
     correct = torch.zeros((), device=rt.device, dtype=torch.long)
@@ -149,6 +155,8 @@ def train_epoch(cfg: Config, model: nn.Module, data: DeviceImages, space, epoch:
             nn.utils.clip_grad_norm_(model.parameters(), cfg.train.grad_clip)
         opt.step()
         sched.step()
+        if average:
+            average.after_step()
         loss_sum += loss.detach() * len(y)
         correct += (logits.argmax(1) == y).sum()
         seen += len(y)
@@ -169,6 +177,14 @@ def train_epoch(cfg: Config, model: nn.Module, data: DeviceImages, space, epoch:
                                f"Lower train.lr or raise train.grad_clip and rerun.")
     return {"loss": mean_loss, "acc": 100.0 * correct.item() / max(seen, 1), "lr": sched.get_last_lr()[0],
             "seconds": time.perf_counter() - began, "images": seen}
+
+
+def _bn_note(bn_policy: str) -> str:
+    """How evaluation's BN policy treats the statistics of averaged weights."""
+    if bn_policy == "recalibrate":
+        return "eval.bn_policy=recalibrate re-estimates every subnet's BN statistics on the averaged weights"
+    return (f"eval.bn_policy={bn_policy} scores them with the averaged running statistics, not re-estimated after "
+            f"averaging (eval.bn_policy=recalibrate re-estimates them)")
 
 
 def _quiet(*_: object) -> None:

@@ -27,8 +27,9 @@ def add_config_args(p: argparse.ArgumentParser, with_preset: bool) -> None:
         p.add_argument("--config", help="YAML or TOML file with sections data/model/train/eval/analysis/runtime")
         p.add_argument("--space", help="search space (see `wsnas benchmarks list`)")
         p.add_argument("--dataset", help="dataset the supernet trains on (default: the space's, e.g. cifar10, cora)")
-        p.add_argument("--sampler", help="training path sampler: uniform (over strings), unique (over functions) "
-                                         "or sandwich (largest + smallest + uniform, for slimmable spaces)")
+        p.add_argument("--sampler", help="training path sampler: uniform (over strings), unique (over functions), "
+                                         "sandwich (largest + smallest + uniform, for slimmable spaces) or "
+                                         "strict_fair (FairNAS: every op of every slot once per step)")
         p.add_argument("--epochs", help="supernet training epochs")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="override any config key, e.g. --set train.lr=0.1 (repeatable)")

@@ -6,8 +6,17 @@ import argparse
 from wsnas.commands.options import add_config_args, new_run
 
 
+PROTOCOLS = """training protocols (docs/training-protocols.md; each is part of the run's config and score sets):
+  --set train.lr_schedule=cosine_restarts  SGDR: cosine cycles of train.lr_restart_period epochs (T_0, default 10),
+                                           each train.lr_restart_mult times longer (T_mult, default 2)
+  --set train.ema_decay=D                  score an EMA of the weights, updated every step (0 = off)
+  --set train.swa_epochs=K                 score the mean of the weights after each of the last K epochs (0 = off)
+  --sampler strict_fair                    FairNAS: m paths per step, every op of every slot once, one update"""
+
+
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("train", help="train a uniform-sampling supernet")
+    p = sub.add_parser("train", help="train a uniform-sampling supernet", epilog=PROTOCOLS,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
     add_config_args(p, with_preset=True)
     p.add_argument("--run-dir", help="run directory (default runs/<space>-<preset>); rerun to resume")
     p.set_defaults(func=run)

@@ -46,15 +46,21 @@ class TrainConfig:
     batch_size: int = 64
     lr: float = 0.05
     optimizer: str = "sgd"           # sgd (momentum; nesterov when train.nesterov and momentum > 0) | adam
-    lr_schedule: str = "constant"    # constant, or cosine (annealed to lr_min over train.epochs; the paper preset)
-    lr_min: float = 0.0              # the floor of the cosine schedule (xautodl's eta_min)
+    lr_schedule: str = "constant"    # constant, cosine (annealed to lr_min over train.epochs; the paper preset), or
+                                     # cosine_restarts (SGDR: cosine cycles of lr_restart_period x lr_restart_mult^i)
+    lr_min: float = 0.0              # the floor of the cosine schedules (xautodl's eta_min)
     lr_period: int | None = None     # epochs from lr to lr_min (cosine continues past it); None = train.epochs
+    lr_restart_period: int = 10      # cosine_restarts: epochs of the first cycle (SGDR's T_0)
+    lr_restart_mult: int = 2         # cosine_restarts: each cycle this many times longer than the last (SGDR's T_mult)
     momentum: float = 0.9
     nesterov: bool = True
     weight_decay: float = 5e-4
     grad_clip: float = 5.0
-    sampler: str = "uniform"         # uniform over arch strings, "unique" over distinct functions, or "sandwich"
-                                     # (largest + smallest + a uniform path each step, gradients summed)
+    sampler: str = "uniform"         # uniform over arch strings, "unique" over distinct functions, "sandwich"
+                                     # (largest + smallest + a uniform path each step, gradients summed), or
+                                     # "strict_fair" (FairNAS: m paths covering every op of every slot, one update)
+    ema_decay: float = 0.0           # scored weights: an EMA of the weights, updated every step (0 = off)
+    swa_epochs: int = 0              # scored weights: the mean of the weights after each of the last K epochs (0 = off)
     seed: int = 0
     checkpoint_every: int = 1        # epochs between kept checkpoints (the last one is always kept)
     arch_pool: str | None = None     # file of arch keys (one per line) to sample paths from; None = the whole space

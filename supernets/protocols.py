@@ -1,0 +1,39 @@
+"""Training protocols of the uniform supernet (docs/training-protocols.md): their checks before any data loads,
+and their part of a score's identity.
+
+A run's whole config is its identity (RUN/config.json; a resumed run must match it). A protocol option changes
+the weights a checkpoint offers, so a run that sets one also names it in the settings of its score sets
+(wsnas.core.score_sets): scores made under SGDR, strict fairness or averaged weights never share a score-set id
+with scores of the plain protocol. Runs of the plain protocol name none, so their score-set ids stay as they were.
+"""
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+from wsnas.benchmarks.space import SearchSpace
+from wsnas.core.config import TrainConfig
+from wsnas.supernets.samplers import make_sampler
+from wsnas.supernets.schedules import lr_factor
+from wsnas.supernets.weight_averaging import check_averaging
+
+
+def check_protocol(t: TrainConfig, space: SearchSpace, pool: Sequence[Any] | None) -> None:
+    """One clear error for a schedule, sampler or weight averaging this run cannot train with."""
+    lr_factor(t, 1)
+    make_sampler(space, t.sampler, t.seed, pool)
+    check_averaging(t)
+
+
+def protocol_settings(t: TrainConfig) -> dict[str, Any]:
+    """The protocol options `t` sets away from the plain protocol ({} for none), as a score set records them."""
+    settings: dict[str, Any] = {}
+    if t.lr_schedule == "cosine_restarts":
+        settings["lr_schedule"] = {"name": t.lr_schedule, "restart_period": t.lr_restart_period,
+                                   "restart_mult": t.lr_restart_mult}
+    if t.sampler == "strict_fair":
+        settings["sampler"] = t.sampler
+    if t.ema_decay:
+        settings["weights"] = {"ema_decay": t.ema_decay}
+    if t.swa_epochs:
+        settings["weights"] = {"swa_epochs": t.swa_epochs}
+    return settings
