@@ -6,7 +6,7 @@ import pytest
 from wsnas.analysis.paired_compare import compare
 from wsnas.core.errors import WsnasError
 from wsnas.core.runs import RunDir
-from wsnas.workflows.protocols import Protocol, protocol, protocols, register_protocol
+from wsnas.workflows.protocol_registry import Protocol, protocol, protocols, register_protocol
 
 pytest.importorskip("torch")
 
@@ -14,6 +14,7 @@ pytest.importorskip("torch")
 def test_protocols_are_records_with_overrides_and_sources():
     assert protocol("cosine").overrides == {"train.lr_schedule": "cosine"}
     assert all(p.summary and p.source for p in protocols())
+    assert protocol("strict-fair").epochs(20) == 4 and protocol("ema").epochs(20) == 20  # the same budget
     with pytest.raises(WsnasError, match="unknown training protocol 'nope'; known: default, cosine"):
         protocol("nope")
 

@@ -23,11 +23,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> None:
-    from wsnas.workflows.protocols import protocols
+    from wsnas.workflows.protocol_registry import protocols
 
     if args.list:
         for p in protocols():
-            print(f"{p.name:12s} {p.summary} [{p.source}] {p.overrides or ''}")
+            print(f"{p.name:16s} {p.summary} [{p.source}] {p.overrides or ''}")
         return
     from wsnas.workflows.protocol_study import protocol_study
 

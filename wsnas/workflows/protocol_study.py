@@ -1,4 +1,4 @@
-"""`wsnas protocol-study`: train one replicate group per training protocol (wsnas.workflows.protocols) on the same
+"""`wsnas protocol-study`: train one replicate group per training protocol (wsnas.workflows.protocol_registry) on the same
 archs and budget, and set them side by side (wsnas.analysis.leaderboard).
 
     OUT/<protocol>/            a replicate group per protocol (`wsnas study`'s output; resumes where it stopped)
@@ -21,7 +21,7 @@ from wsnas.core.config import build_config
 from wsnas.core.errors import WsnasError
 from wsnas.supernets.autotune import machine_fingerprint
 from wsnas.workflows.pipeline import study
-from wsnas.workflows.protocols import protocol
+from wsnas.workflows.protocol_registry import protocol
 
 FIGURE = "leaderboard.png"
 
@@ -34,14 +34,17 @@ def protocol_study(preset: str, file: str | Path | None, overrides: dict[str, An
     if reference not in names:
         raise WsnasError(f"the reference protocol {reference!r} must be one of --protocols ({', '.join(names)})")
     chosen = [protocol(n) for n in names]  # unknown names fail before any training
-    configs = {p.name: build_config(preset, file, {**overrides, **p.overrides}) for p in chosen}
-    base = configs[reference]
+    base = build_config(preset, file, overrides)
+    configs = {p.name: build_config(preset, file, {**overrides, **p.overrides,
+                                                   "train.epochs": p.epochs(base.train.epochs)}) for p in chosen}
     if base.replicates < 2:
         raise WsnasError(f"a protocol study compares replicate groups: give --replicates 2 or more (3 for a "
                          f"verdict); the {preset} preset has {base.replicates}")
     machine = machine_fingerprint()["cpu"]
     write_json(out / "protocols.json", {"protocols": {p.name: {"overrides": p.overrides, "summary": p.summary,
-                                                              "source": p.source} for p in chosen},
+                                                              "source": p.source,
+                                                              "train_epochs": configs[p.name].train.epochs}
+                                                      for p in chosen},
                                         "reference": reference, "base_config": base.to_dict(), "cpu": machine})
     began = time.perf_counter()
     for p in chosen:
@@ -51,9 +54,9 @@ def protocol_study(preset: str, file: str | Path | None, overrides: dict[str, An
     table = leaderboard([(p.name, out / p.name) for p in chosen], reference, base.data.mirror)
     with atomic_path(out / "leaderboard.csv") as tmp:
         table.to_csv(tmp, index=False)
-    budget = (f"{base.train.epochs} epochs x {base.data.n_train or 'all'} training images per supernet (unless a "
-              f"protocol's summary says otherwise), {base.replicates} replicates per protocol, {base.eval.n_archs} "
-              f"archs of {base.space} scored with BN {base.eval.bn_policy}; this invocation took {wall:.0f} s on "
+    budget = (f"{base.train.epochs} epochs x {base.data.n_train or 'all'} training images per supernet (a protocol "
+              f"that trains more paths per step trains fewer epochs: see its summary), {base.replicates} replicates "
+              f"per protocol, {base.eval.n_archs} archs of {base.space} scored with BN {base.eval.bn_policy}; this invocation took {wall:.0f} s on "
               f"{machine} (a resumed study counts only what it redid)")
     for directory in [out, *([report] if report else [])]:
         save(leaderboard_figure(table, free_lines(out / reference), machine), directory / FIGURE)
