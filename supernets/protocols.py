@@ -37,3 +37,12 @@ def protocol_settings(t: TrainConfig) -> dict[str, Any]:
     if t.swa_epochs:
         settings["weights"] = {"swa_epochs": t.swa_epochs}
     return settings
+
+
+def ignored_options(t: TrainConfig, uses_sampler: bool) -> list[str]:
+    """The supernet-training options set in `t` that a trainer of another kind (a search method, standalone
+    training) would ignore: weight averaging always, a non-uniform path sampler unless it draws paths by it."""
+    ignored = [f"train.{k}" for k in ("ema_decay", "swa_epochs") if getattr(t, k)]
+    if t.sampler != "uniform" and not uses_sampler:
+        ignored.append(f"train.sampler={t.sampler}")
+    return ignored

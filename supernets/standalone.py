@@ -100,11 +100,16 @@ def train_standalone(cfg: Config, out: Path, seeds: int, log: Callable[[str], No
     from tqdm.auto import tqdm
 
     from wsnas.supernets.evaluate import materialize
+    from wsnas.supernets.protocols import ignored_options
     from wsnas.supernets.registry import prepare_data, supernet_spec
     from wsnas.supernets.runtime import resolve_runtime
 
     if seeds < 1:
         raise StandaloneError(f"--seeds {seeds}: train each arch at least once (2 or more give a seed-noise ceiling)")
+    ignored = ignored_options(cfg.train, uses_sampler=True)  # one path: the sampler has nothing to draw
+    if ignored:
+        raise StandaloneError(f"standalone training trains each arch alone and would ignore {', '.join(ignored)}; "
+                              f"drop them")
     space = get_space(cfg.space)
     supernet_spec(cfg)  # a space without a supernet fails here, before anything is written
     archs = evaluation_sample(space, cfg.eval)

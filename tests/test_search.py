@@ -363,3 +363,15 @@ def test_relaxed_methods_refuse_a_supernet_without_mixtures(tmp_path, mirror, ca
                  "--run-dir", str(tmp_path / "r"), "--no-evaluate"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "use rsps or enas" in err
+
+
+@pytest.mark.parametrize("method, extra, named", [
+    ("gdas", ["--set", "train.ema_decay=0.99"], "train.ema_decay"),
+    ("rsps", ["--set", "train.swa_epochs=1"], "train.swa_epochs"),
+    ("darts-v1", ["--set", "train.sampler=unique"], "train.sampler=unique"),
+])
+def test_a_search_refuses_training_options_it_would_ignore(tmp_path, mirror, capsys, method, extra, named):
+    assert main(["search", "--method", method, "--space", "nb201", *TINY, *extra, "--data-mirror", str(mirror),
+                 "--run-dir", str(tmp_path / "r"), "--no-evaluate"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"would ignore {named}" in err and "drop them" in err

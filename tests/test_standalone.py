@@ -87,6 +87,11 @@ def test_other_settings_are_refused_naming_the_keys(table, mirror, tmp_path, cap
     assert "how it was trained is unknown" in _error(capsys, lambda: _standalone(lone, mirror))
 
 
+def test_weight_averaging_is_refused_not_ignored(mirror, tmp_path, capsys):
+    err = _error(capsys, lambda: _standalone(tmp_path / "t.csv", mirror, "--set", "train.ema_decay=0.99"))
+    assert "would ignore train.ema_decay; drop them" in err and not (tmp_path / "t.csv").exists()
+
+
 def test_nb201_gets_a_standalone_table_too(tmp_path, mirror):
     out = tmp_path / "nb201.csv"
     assert main(["standalone", "--space", "nb201", "--preset", "smoke", "--archs", "1", "--out", str(out),

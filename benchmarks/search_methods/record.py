@@ -60,6 +60,7 @@ class SearchMethod:
     arch_updates  its arch updates in a run of cfg, given the weight steps per epoch
     score_name    what its own score of an arch is (method_scores.csv)
     published     its published result on NB201
+    path_sampler  whether it trains on paths drawn by train.sampler (RSPS); the others refuse a non-uniform one
     """
 
     name: str
@@ -72,6 +73,7 @@ class SearchMethod:
     arch_updates: Callable[[Config, int], int] = weight_step_updates
     score_name: str = "log-probability under the arch distribution"
     published: Published | None = None
+    path_sampler: bool = False
 
     def __post_init__(self) -> None:
         if (self.protocol is None) == (not self.bases):

@@ -13,4 +13,5 @@ METHOD = SearchMethod(
     arch_lr=None,
     score_name="accuracy on a fixed set of arch batches (search.rank_batches), the same for every arch",
     published=Published(84.07, 3.61, xautodl.NB201_TABLE5),
+    path_sampler=True,
 )

@@ -44,6 +44,7 @@ from wsnas.supernets.checkpoints import (checkpoint_path, load_checkpoint, prune
 from wsnas.supernets.data import DeviceImages, split_indices
 from wsnas.supernets.registry import build_model, prepare_data, supernet_spec
 from wsnas.supernets.runtime import resolve_runtime
+from wsnas.supernets.protocols import ignored_options
 from wsnas.supernets.samplers import evaluation_sample
 from wsnas.supernets.search.base import BatchScorer, Context, Method, arch_batches, make_method
 from wsnas.supernets.train import TrainingDiverged, epoch_seed, make_optimizer
@@ -85,12 +86,21 @@ def split_training(train_set: DeviceImages, cfg: Config, level: str) -> Splits:
     return Splits(train_set.subset(weight_idx), train_set.subset(arch_idx), level)
 
 
+def _refuse_training_protocol(cfg: Config) -> None:
+    """One clear error for supernet-training options the search would ignore (SGDR applies)."""
+    ignored = ignored_options(cfg.train, method_record(cfg.search.method).path_sampler)
+    if ignored:
+        raise WsnasError(f"wsnas search --method {cfg.search.method} would ignore {', '.join(ignored)} (they shape "
+                         f"the uniform supernet of `wsnas train` and `wsnas study`); drop them")
+
+
 def run_search(cfg: Config, run: RunDir, truth: TruthLookup, log=print) -> dict[str, Any]:
     """Search (or resume) up to cfg.train.epochs, checkpointing each epoch, then derive the final arch and score the
     evaluation sample by the method's own ranking; `truth` looks up the derived archs (never feeds the search).
     Returns search.json's document."""
     if distributed.launched_world().size > 1:
         raise WsnasError("wsnas search runs in one process; start it without torchrun")
+    _refuse_training_protocol(cfg)
     rt = resolve_runtime(cfg.runtime)
     space = get_space(cfg.space)
     spec = supernet_spec(cfg)
