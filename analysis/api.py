@@ -84,12 +84,14 @@ def audit(scores: Table, truth: Table | None = None, *, score_cols: str | Sequen
           truth_cols: str | Sequence[str] | None = None, key_col: str = "key", truth_key_col: str | None = None,
           lower_is_better: str | Sequence[str] = (), units: dict[str, str] | None = None,
           sparse_tol: dict[str, float] | None = None, truth_seeds: dict[str, Sequence[str]] | None = None,
-          replicate_cols: str | Sequence[str] = (), drop_unmatched: bool = False, space: str | None = None,
+          replicate_cols: str | Sequence[str] = (), drop_unmatched: bool = False, features: Table | None = None,
+          features_key_col: str | None = None, space: str | None = None,
           plugins: Sequence[str] = (), mirror: str | None = None, sep: str | None = None,
           truth_sep: str | None = None, out: str | Path | None = None, name: str | None = None,
           n_boot: int = 1000, seed: int = 0, topk: Sequence[int | float] = (1, 10, 0.01, 0.1)) -> AuditResult:
-    """`wsnas audit` on DataFrames or paths (`truth` None: the registered `space`'s own ground truth). The
-    options are the command's; `units`, `sparse_tol` and `truth_seeds` map a column to its value."""
+    """`wsnas audit` on DataFrames or paths (`truth` None: the registered `space`'s own ground truth; `features`:
+    the archs' features, a DataFrame or path as `--features` takes). The options are the command's; `units`,
+    `sparse_tol` and `truth_seeds` map a column to its value."""
     replicates = _names(replicate_cols)
     columns = tuple(dict.fromkeys([*_names(score_cols), *replicates])) or (SUPERNET_ACC,)
     inputs = AuditInputs(
@@ -99,7 +101,8 @@ def audit(scores: Table, truth: Table | None = None, *, score_cols: str | Sequen
         sparse_tol=tuple(f"{c}={t}" for c, t in (sparse_tol or {}).items()),
         truth_seeds=tuple(f"{c}={','.join(s)}" for c, s in (truth_seeds or {}).items()), sep=sep,
         truth_sep=truth_sep, space=space, plugins=tuple(plugins), mirror=mirror, replicate_cols=replicates,
-        drop_unmatched=drop_unmatched)
+        drop_unmatched=drop_unmatched, features=None if features is None else _as_path(features, "features"),
+        features_key_col=features_key_col)
     result = run_audit(inputs, out=out, name=name, n_boot=n_boot, seed=seed, topk=topk)
     return AuditResult(result.out_dir, result.metrics, (*result.joined.warnings, *result.notes))
 

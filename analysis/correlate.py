@@ -6,7 +6,9 @@ features params_M/flops_M) gets Kendall tau-b and Spearman rho with 95% bootstra
 multi-truth audit (wsnas.analysis.pair_grid): pairwise complete, over a seeded sample of the table's archs (`--archs`,
 default 1000; `all` for every arch: the Kendall bootstrap costs O(n_boot n^2) per pair). Values are taken as
 they are (`--lower-is-better COL` orients a column first). Works on a built-in space and on a plugin's
-(`--plugin FILE`; a space without a built-in table needs `--truth-file CSV`).
+(`--plugin FILE`; a space without a built-in table needs `--truth-file CSV`), and on any other name with
+`--truth-file CSV`: a table of a space wsnas does not know, read as `wsnas audit` reads one (separator sniffed, the
+key column `--key-col`, every other column with numbers a value column; the name is a label).
 
 Writes OUT/pairs.csv (one row per pair), OUT/pairs.json, OUT/heatmap.png, OUT/metrics.json (each pair in both
 orders, as results with score = one column and truth = the other, so `wsnas query kendall --kind correlate
@@ -22,7 +24,7 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 
-from wsnas.analysis.audit.tables import comma_list
+from wsnas.analysis.audit.tables import check_unique, comma_list, keys_of, read_table, require
 from wsnas.analysis.features import FLOPS, PARAMS, feature_table
 from wsnas.analysis.outdirs import claim, digest, output_directory
 from wsnas.analysis.pair_grid import PAIR_STATS, PairGrid, correlation_grid, format_pairs
@@ -30,6 +32,7 @@ from wsnas.analysis.plots.pairs import heatmap_figure
 from wsnas.analysis.plots.style import save
 from wsnas.analysis.store import index_and_report
 from wsnas.benchmarks.groundtruth import GroundTruth, load_ground_truth
+from wsnas.benchmarks.registry import space_names
 from wsnas.benchmarks.sources import file_sha256
 from wsnas.core.atomic import atomic_path, write_json
 from wsnas.core.config import AnalysisConfig
@@ -56,11 +59,35 @@ def column_frame(truth: GroundTruth, keys: Sequence[str]) -> pd.DataFrame:
     params_M / flops_M where the table has no such column."""
     rows = truth.frame.set_index("key").loc[list(keys)]
     values = rows.drop(columns="index").apply(pd.to_numeric, errors="coerce")
-    features = feature_table(truth.space, keys)
+    features = feature_table(truth.space, keys) if truth.space in space_names() else pd.DataFrame()
     for name, column in zip(SIZE_NAMES, (PARAMS, FLOPS)):
         if column in features.columns and not _has_size(list(values.columns), name):
             values[column] = features[column].to_numpy(dtype=float)
     return values.reset_index(drop=True)
+
+
+def read_truth(space: str, mirror: str | None, truth_file: str | None, key_col: str = "key") -> GroundTruth:
+    """The table to correlate: a registered space's (its own, or `truth_file` in its format), else `truth_file`
+    read as an audit reads a table, its `key_col` the keys and every other column holding numbers a value column."""
+    if space in space_names():
+        return load_ground_truth(space, mirror, truth_file)
+    if not truth_file:
+        raise CorrelateError(f"space {space!r} is not registered ({', '.join(space_names())}); give its table with "
+                             f"--truth-file CSV (a key column and value columns), or a plugin's space with --plugin "
+                             f"FILE")
+    table = read_table(Path(truth_file), "truth", "--truth-file")
+    require(table, key_col, "--key-col")
+    keys = keys_of(table, key_col, None)
+    check_unique(table, [keys], False)
+    values = table.frame.drop(columns=[c for c in (key_col, "index") if c in table.frame.columns])
+    values = values.apply(lambda column: pd.to_numeric(column.str.strip(), errors="coerce"))
+    numeric = [c for c in values.columns if values[c].notna().any()]
+    if len(numeric) < 2:
+        raise CorrelateError(f"truth table {truth_file} has {len(numeric)} column(s) with numbers "
+                             f"({', '.join(numeric) or 'none'}; key column {key_col!r}); a correlation needs two or "
+                             f"more value columns")
+    frame = pd.DataFrame({"key": keys, "index": range(len(keys)), **{c: values[c].to_numpy() for c in numeric}})
+    return GroundTruth(frame, space, f"table {truth_file}")
 
 
 def sample_keys(truth: GroundTruth, archs: int | None, seed: int) -> list[str]:
@@ -101,11 +128,11 @@ def parse_archs(text: str | None) -> int | None:
 def correlate(space: str, *, mirror: str | None = None, truth_file: str | None = None,
               columns: Sequence[str] | None = None, lower: Sequence[str] = (), archs: int | None = DEFAULT_ARCHS,
               n_boot: int = 1000, seed: int = 0, out: str | Path | None = None, name: str | None = None,
-              plugins: Sequence[str] = (), progress: bool = True) -> tuple[Path, PairGrid]:
+              plugins: Sequence[str] = (), progress: bool = True, key_col: str = "key") -> tuple[Path, PairGrid]:
     """Correlate the columns of `space`'s ground truth pairwise and write the directory (module docstring)."""
     if n_boot < 1:
         raise CorrelateError(f"--n-boot {n_boot} must be at least 1 (bootstrap resamples), e.g. 1000")
-    truth = load_ground_truth(space, mirror, truth_file)
+    truth = read_truth(space, mirror, truth_file, key_col)
     keys = sample_keys(truth, archs, seed)
     frame = column_frame(truth, keys)
     chosen = _choose(frame, columns, lower)
@@ -113,6 +140,7 @@ def correlate(space: str, *, mirror: str | None = None, truth_file: str | None =
         frame[column] = -frame[column]
     identity = {"space": space, "source": truth.source,
                 "truth_file_sha256": file_sha256(Path(truth_file)) if truth_file else None,
+                **({"key_col": key_col} if space not in space_names() else {}),
                 "columns": chosen, "lower_is_better": sorted(lower), "archs": len(keys), "n_boot": n_boot,
                 "seed": seed}
     path = output_directory(out, name, KIND, f"{space}-{digest(identity)}")
@@ -159,9 +187,13 @@ def heatmap(grid: PairGrid, space: str, archs: int):
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     defaults = AnalysisConfig()
-    p.add_argument("space", help="a built-in space, or a plugin's (with --plugin FILE)")
-    p.add_argument("--truth-file", help="a ground-truth CSV (key, index, metric columns) for a space without a "
-                                        "built-in table")
+    p.add_argument("space", help="a built-in space, or a plugin's (with --plugin FILE), or any name with "
+                                 "--truth-file (a label)")
+    p.add_argument("--truth-file", help="a ground-truth CSV: for a registered space without a built-in table its key, "
+                                        "index and metric columns; for any other name a key column (--key-col) and "
+                                        "value columns, separator sniffed")
+    p.add_argument("--key-col", default="key", help="arch key column of --truth-file for a name wsnas does not "
+                                                    "know (default: key)")
     p.add_argument("--data-mirror", help="local mirror of the ground truth (default: $WSNAS_DATA_MIRROR)")
     p.add_argument("--columns", help="comma-separated columns to correlate (default: all)")
     p.add_argument("--lower-is-better", action="append", default=[], metavar="COL[,COL]",
@@ -180,7 +212,7 @@ def cmd_correlate(args: argparse.Namespace) -> None:
                            columns=comma_list([args.columns]) if args.columns else None,
                            lower=comma_list(args.lower_is_better), archs=parse_archs(args.archs), n_boot=args.n_boot,
                            seed=args.seed, out=args.out, name=args.name, plugins=getattr(args, "plugin", []),
-                           progress=not args.quiet)
+                           progress=not args.quiet, key_col=args.key_col)
     n = max(cell["n"] for cell in grid.cells.values())
     print(f"[correlate] {args.space}: {len(grid.rows)} columns, {n} archs, Kendall and Spearman with 95% bootstrap "
           f"CIs, strongest first")

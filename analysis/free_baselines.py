@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Sequence
 
 import numpy as np
+import pandas as pd
 
 from wsnas.analysis.features import FLOPS, PARAMS, feature_table
 from wsnas.analysis.replicated import ScoreSet
@@ -25,11 +26,15 @@ from wsnas.core.runs import read_table
 COST_BASELINES = {PARAMS: "params", FLOPS: "flops"}
 
 
-def cost_baselines(space: str, keys: Sequence[str]) -> list[ScoreSet]:
-    """Parameter count and FLOPs of each arch (those the space's features provide; none for an unknown space)."""
-    if space not in space_names():
+def cost_baselines(space: str | None, keys: Sequence[str], features: pd.DataFrame | None = None) -> list[ScoreSet]:
+    """Parameter count and FLOPs of each arch (those the features provide: `features`, a table indexed by key such
+    as an audit's --features, else the space's; none for an unknown space without `features`)."""
+    if features is not None:
+        features = features.loc[list(keys)]
+    elif space in space_names():
+        features = feature_table(space, [get_space(space).key(k) for k in keys])
+    else:
         return []
-    features = feature_table(space, [get_space(space).key(k) for k in keys])
     return [ScoreSet(name, tuple(keys), features[column].to_numpy(dtype=float)[None, :], (name,),
                      fixed=True)
             for column, name in COST_BASELINES.items() if column in features.columns]

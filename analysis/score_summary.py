@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import pandas as pd
 
@@ -70,7 +70,7 @@ def check_scores_meta(run_path: Path, truth: GroundTruth) -> None:
 
 def summarise(joined: pd.DataFrame, *, topk: Sequence[int | float], n_boot: int, seed: int,
               truth: GroundTruth | None = None, metric: str | None = None,
-              tol: float | None = SPARSE_TOL) -> list[dict[str, Any]]:
+              tol: float | None = SPARSE_TOL, step: Callable[[], object] | None = None) -> list[dict[str, Any]]:
     """Correlations with bootstrap intervals, regret and top-k figures, one entry per (epoch, BN policy,
     fine-tuning batches): fine-tuned and plain scores never mix.
 
@@ -78,7 +78,8 @@ def summarise(joined: pd.DataFrame, *, topk: Sequence[int | float], n_boot: int,
     sparse Kendall), "regret" and "topk" rows; given the ground truth and the metric that `joined` holds
     (join_truth), also "ceiling": the seed-noise ceiling (ceiling.seed_ceiling) over the group's archs, or
     {"undefined_because": ...} where the metric has no per-seed runs. `tol` is sparse Kendall's tolerance in the
-    truth's units; None leaves sparse Kendall undefined (no tolerance is known for those units).
+    truth's units; None leaves sparse Kendall undefined (no tolerance is known for those units). `step` is called
+    after each correlation of each entry (a progress bar's update: CORRELATIONS steps per entry).
     """
     if (truth is None) != (metric is None):
         raise TypeError("summarise needs both truth and metric for the seed-noise ceiling, or neither")
@@ -95,7 +96,7 @@ def summarise(joined: pd.DataFrame, *, topk: Sequence[int | float], n_boot: int,
             "n_archs": int(len(group)),
             "mean_supernet_acc": float(score.mean()),
             "mean_truth": float(true_acc.mean()),
-            **_correlations(score, true_acc, n_boot, seed, tol),
+            **_correlations(score, true_acc, n_boot, seed, tol, step),
             "regret": regret(score, true_acc),
             "topk": topk_table(score, true_acc, topk),
         }
@@ -110,10 +111,11 @@ def summarise(joined: pd.DataFrame, *, topk: Sequence[int | float], n_boot: int,
 NO_TOL = "no tolerance is known for the truth's units; give one in those units (wsnas audit --sparse-tol)"
 
 
-def _correlations(score, truth, n_boot: int, seed: int, tol: float | None = SPARSE_TOL) -> dict[str, Any]:
+def _correlations(score, truth, n_boot: int, seed: int, tol: float | None = SPARSE_TOL,
+                  step: Callable[[], object] | None = None) -> dict[str, Any]:
     """Correlations with intervals; NaN with the reason when undefined (e.g. every subnet scored the same)."""
     try:
-        summary = correlation_summary(score, truth, n_boot=n_boot, seed=seed, tol=0.0 if tol is None else tol)
+        summary = correlation_summary(score, truth, n_boot=n_boot, seed=seed, tol=tol, step=step)
     except MetricInputError as exc:
         summary = {"n": len(score), **{name: undefined_interval(str(exc)) for name in CORRELATIONS},
                    "undefined_because": str(exc)}

@@ -195,7 +195,7 @@ def test_a_report_of_an_audit_draws_its_figures(nb201_audit, capsys):
     assert all(m.command is None and "--space NAME" in m.reason for m in missing.values())  # nothing that fails
     capsys.readouterr()
     assert main(["studies", str(d / "unknown")]) == 2
-    assert "which is not registered, so its archs have no features" in capsys.readouterr().err
+    assert "which is not registered, and without --features, so its archs have no features" in capsys.readouterr().err
 
 
 def test_run_commands_refuse_an_audit_directory(nb201_audit, capsys):

@@ -205,13 +205,13 @@ def test_replicates_are_reported_each_and_as_their_mean(tmp_path):
 
 def test_missing_features_are_skipped_with_a_note(tmp_path, monkeypatch):
     ops_only = FEATURES[[c for c in FEATURES.columns if c.startswith("n_ops:")]]
-    monkeypatch.setattr("wsnas.analysis.studies.null_bands.feature_table", lambda space, keys: ops_only)
+    monkeypatch.setattr("wsnas.analysis.studies.inputs.feature_table", lambda space, keys: ops_only)
     size, operators = studies(tmp_path, scorer(1), n_boot=20)
     assert size["available"] is False and "no usable parameter counts or FLOPs" in size["unavailable_because"]
     assert operators["available"] is True and {r["model"] for r in operators["rows"]} == {"op"}
     assert any("no per-slot ops" in s for s in operators["skipped"])
     params_only = FEATURES[["params_M"]]
-    monkeypatch.setattr("wsnas.analysis.studies.null_bands.feature_table", lambda space, keys: params_only)
+    monkeypatch.setattr("wsnas.analysis.studies.inputs.feature_table", lambda space, keys: params_only)
     size, operators = studies(tmp_path, scorer(1), n_boot=20)
     assert size["available"] is True and size["config"]["costs"] == ["params"]
     assert any("flops" in s and "provides no" in s for s in size["skipped"])

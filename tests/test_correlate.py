@@ -98,3 +98,38 @@ def test_a_plugin_space_with_its_own_table(tmp_path, capsys):
     capsys.readouterr()
     assert main(["benchmarks", "correlate", "tinyconv", "--plugin", str(plugin), "--out", str(tmp_path / "d")]) == 2
     assert "has no built-in ground truth" in capsys.readouterr().err
+
+
+def test_any_name_with_a_truth_file(tmp_path, capsys):
+    """A space wsnas does not know: its table as an audit reads one (sniffed separator, --key-col, value columns);
+    every pair as scipy computes it, and one clear error for what is missing."""
+    rng = np.random.default_rng(2)
+    quality = rng.normal(size=80)
+    table = pd.DataFrame({"arch": [f"64-41414-{i}_{i % 7}" for i in range(80)], "task": "seg",
+                          "seg_loss": 2 - 0.2 * quality + rng.normal(scale=0.1, size=80),
+                          "cls_top1": 50 + 4 * quality + rng.normal(size=80),
+                          "jigsaw_top1": 40 + 2 * quality + rng.normal(size=80)})
+    table.to_csv(tmp_path / "transnas.csv", index=False, sep=";")
+    argv = ["benchmarks", "correlate", "transnas-like", "--truth-file", str(tmp_path / "transnas.csv"), "--key-col",
+            "arch", "--lower-is-better", "seg_loss", "--archs", "all", "--n-boot", "50", "--db", str(tmp_path / "db"),
+            "--quiet"]
+    assert main([*argv, "--out", str(tmp_path / "c")]) == 0
+    pairs = pd.read_csv(tmp_path / "c" / "pairs.csv").set_index(["a", "b"])
+    assert set(pairs.index.get_level_values("a")) == {"seg_loss", "cls_top1", "jigsaw_top1"}  # text column 'task' out
+    row = pairs.loc[("seg_loss", "cls_top1")]
+    assert row.n == 80 and row.kendall == pytest.approx(stats.kendalltau(-table.seg_loss, table.cls_top1).statistic,
+                                                        abs=1e-12)
+    assert json.loads((tmp_path / "c" / "pairs.json").read_text())["space"] == "transnas-like"
+
+    def error(extra) -> str:
+        capsys.readouterr()
+        assert main([*argv[:3], *extra, "--out", str(tmp_path / "bad")]) == 2
+        err = capsys.readouterr().err.strip()
+        assert "Traceback" not in err and "\n" not in err
+        return err
+
+    assert "has no column 'key'" in error(["--truth-file", str(tmp_path / "transnas.csv")])
+    table[["arch", "task", "seg_loss"]].to_csv(tmp_path / "one.csv", index=False)
+    assert "has 1 column(s) with numbers (seg_loss" in error(["--truth-file", str(tmp_path / "one.csv"), "--key-col",
+                                                             "arch"])
+    assert "is not registered" in error([]) and "--truth-file CSV" in error([])

@@ -1,9 +1,9 @@
 """The free baselines of an audit, and the paired verdicts of its first score column (no torch).
 
-With a registered `--space` whose features give parameter count and FLOPs (params_M, flops_M), both become extra
-score columns of the audit on the same archs, named baseline:params and baseline:flops (higher = better: the
-bigger net is guessed to be the better one); every table, Kendall matrix, heat map, report figure and database row
-of a score column follows. The first score column (the supernet's) is then compared with every other score column
+With features that give parameter count and FLOPs (params_M, flops_M: a `--features` table's, else a registered
+`--space`'s), both become extra score columns of the audit on the same archs, named baseline:params and
+baseline:flops (higher = better: the bigger net is guessed to be the better one); every table, Kendall matrix, heat
+map, report figure and database row of a score column follows. The first score column (the supernet's) is then compared with every other score column
 and each baseline by a paired bootstrap on the same archs (wsnas.analysis.replicated.paired_difference on oriented
 values), per truth column and BN policy. The comparisons sit in that column's results as "baselines", in the
 format of `wsnas analyze`, and their verdicts lead the audit's output.
@@ -11,12 +11,15 @@ format of `wsnas analyze`, and their verdicts lead the audit's output.
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from wsnas.analysis.audit.features import features_of
 from wsnas.analysis.audit.tables import BN_POLICY, NO_POLICY, SCORE, TRUTH, Joined
 from wsnas.analysis.direction import Column
+from wsnas.analysis.features import FLOPS, PARAMS
+from wsnas.analysis.metrics import CORRELATIONS
 from wsnas.analysis.free_baselines import cost_baselines
 from wsnas.analysis.replicated import ScoreSet, fitting
 from wsnas.analysis.verdicts import baseline_entries, baseline_verdicts, interval_text
@@ -32,45 +35,56 @@ def short_name(column: str) -> str:
     return column[len(PREFIX):] if column.startswith(PREFIX) else column
 
 
-def no_cost_reason(space: str | None) -> str:
-    """Why an audit of `space` has neither parameter count nor FLOPs, and what would give them."""
+def no_cost_reason(space: str | None, features: bool = False) -> str:
+    """Why an audit of `space` (`features`: made with --features) has neither parameter count nor FLOPs, and what
+    would give them."""
+    if features:
+        return f"its --features table has neither {PARAMS} nor {FLOPS} columns"
     if space in space_names():
-        return f"the {space} space's features give neither params_M nor flops_M"
+        return f"the {space} space's features give neither {PARAMS} nor {FLOPS}"
     return (f"the space {space!r} is not registered, so its archs have no parameter count or FLOPs; audit with "
-            f"--space NAME (a space of `wsnas benchmarks list`, or a plugin's: --plugin FILE --space NAME)")
+            f"--features F.csv (the archs' {PARAMS}, {FLOPS} columns) or --space NAME (a space of `wsnas benchmarks "
+            f"list`, or a plugin's: --plugin FILE --space NAME)")
 
 
 def add_cost_baselines(joined: Joined, space: str | None) -> tuple[Joined, tuple[Column, ...], tuple[str, ...]]:
-    """The joined table with a score column per cost baseline of the registered `space` (None: none), their
-    Columns, and notes on what is left out."""
-    if space is None:
+    """The joined table with a score column per cost baseline of the archs' features (the joined --features
+    columns, else the registered `space`'s; None: none), their Columns, and notes on what is left out."""
+    features = features_of(joined.table)
+    if space is None and features is None:
         return joined, (), ()
+    source = f"the {space} space's features" if features is None else "the --features table"
     keys = list(dict.fromkeys(joined.table["key"]))
     table, columns, notes = joined.table.copy(), [], []
-    for found in cost_baselines(space, keys):
+    for found in cost_baselines(space, keys, features):
         values = found.scores[0]
         if not np.isfinite(values).all():
-            notes.append(f"free baseline {found.label}: the {space} space's features give no finite value for "
+            notes.append(f"free baseline {found.label}: {source} give no finite value for "
                          f"{int((~np.isfinite(values)).sum())} of the {len(keys)} archs; left out")
             continue
         name = PREFIX + found.label
         table[SCORE + name] = table["key"].map(dict(zip(keys, values)))
         columns.append(Column(name, False, UNITS.get(found.label)))
     if not columns and not notes:
-        notes.append(f"no free baseline: {no_cost_reason(space)}")
+        notes.append(f"no free baseline: {no_cost_reason(space, features is not None)}")
     return dataclasses.replace(joined, table=table), tuple(columns), tuple(notes)
 
 
 def compare_first(joined: Joined, scores: Sequence[Column], free: Sequence[Column], truths: Sequence[Column],
-                  results: list[dict[str, Any]], topk: Sequence[int | float], n_boot: int, seed: int) -> None:
+                  results: list[dict[str, Any]], topk: Sequence[int | float], n_boot: int, seed: int,
+                  advance: Callable[[int], object] | None = None) -> None:
     """Add "baselines" to every result of the first score column: the paired comparison with every other score
     column and every free baseline (`free`) on the same archs, each with its "kind". Each one's own Kendall and
-    Spearman are those of its own result (the same bootstrap)."""
+    Spearman are those of its own result (the same bootstrap). `advance(n)` counts each result's
+    len(CORRELATIONS) x comparisons bootstraps (a progress bar's update)."""
     first, others = scores[0], [*scores[1:], *free]
     truth_of = {t.name: t for t in truths}
     result_of = {(r["score"], r["truth"], r[BN_POLICY]): r for r in results}
     for result in results:
         if result["score"] != first.name:
+            continue
+        if not others:  # nothing to compare with: no bootstrap of the first column's figures again
+            result["baselines"] = []
             continue
         rows = joined.table[joined.table[BN_POLICY] == result[BN_POLICY]]
         keys = tuple(rows["key"])
@@ -84,6 +98,8 @@ def compare_first(joined: Joined, scores: Sequence[Column], free: Sequence[Colum
         entries = baseline_entries([score_set(c) for c in others], score_set(first), true, fitting(topk, len(keys)),
                                    n_boot, seed, own)
         result["baselines"] = [{"kind": FREE if c in free else OTHER, **entry} for c, entry in zip(others, entries)]
+        if advance:
+            advance(len(CORRELATIONS) * len(others))
 
 
 def audit_verdicts(metrics: dict[str, Any]) -> list[str]:
@@ -103,6 +119,7 @@ def audit_verdicts(metrics: dict[str, Any]) -> list[str]:
                      + (f"; paired on the same archs against {against}:" if result["baselines"] else ""))
         lines += [f"  {line}" for line in baseline_verdicts(result, first)]
     if not any(b for r in metrics["results"] for b in r.get("baselines", [])):
-        lines.append(f"[audit] no free baseline to compare {first} with: {no_cost_reason(metrics.get('space'))}; "
+        reason = no_cost_reason(metrics.get("space"), "features" in metrics)
+        lines.append(f"[audit] no free baseline to compare {first} with: {reason}; "
                      f"or add baseline score columns (--score-col)")
     return lines

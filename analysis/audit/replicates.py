@@ -9,14 +9,14 @@ scorers held fixed (one draw each). Each replicate column also keeps its own per
 """
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
 from wsnas.analysis.audit.baselines import FREE, OTHER, short_name
 from wsnas.analysis.audit.tables import BN_POLICY, NO_POLICY, SCORE, TRUTH, AuditError, Joined
 from wsnas.analysis.direction import Column
-from wsnas.analysis.metrics import resolve_k
+from wsnas.analysis.metrics import CORRELATIONS, resolve_k
 from wsnas.analysis.replicated import ScoreSet, fitting, replicate_summary
 from wsnas.analysis.verdicts import (baseline_entries, baseline_verdicts, format_replicated, group_lines, headline,
                                      replicated_head)
@@ -51,9 +51,9 @@ def _topk_rows(summary: dict[str, Any], true: np.ndarray, truth: Column, topk: S
 
 def replicated_results(joined: Joined, group: Sequence[Column], others: Sequence[Column], free: Sequence[Column],
                        truths: Sequence[Column], topk: Sequence[int | float], n_boot: int,
-                       seed: int) -> list[dict[str, Any]]:
+                       seed: int, advance: Callable[[int], object] | None = None) -> list[dict[str, Any]]:
     """One replicated result per (truth, BN policy): the group's figures and its verdicts against `others` and
-    `free` (module docstring)."""
+    `free` (module docstring); `advance(n)` counts the bootstraps of each (a progress bar's update)."""
     results = []
     members = tuple(c.name for c in group)
     for truth in truths:
@@ -76,6 +76,8 @@ def replicated_results(joined: Joined, group: Sequence[Column], others: Sequence
                 "replicated": summary, "topk": _topk_rows(summary, true, truth, ks, len(keys)),
                 "baselines": [{"kind": FREE if c in free else OTHER, **e}
                               for c, e in zip((*others, *free), entries)]})
+            if advance:
+                advance(len(CORRELATIONS) * (len(group) + len(fixed)))
     return results
 
 

@@ -6,19 +6,19 @@ audited in one go: every (score, truth) pair gets the figures of `wsnas analyze`
 weighted and sparse Kendall with bootstrap CIs, regret, top-k and bottom-k), and the grid of pairs its Kendall
 matrix and heat map. Each column says which way is better (`--lower-is-better`) and may carry a unit; every
 figure follows (wsnas.analysis.direction). Per-seed truth columns (`--truth-seeds`, or `<truth>#seed<k>` columns)
-give the seed-noise ceiling. With a registered `--space` whose features give them, parameter count and FLOPs join
-as free baselines (score columns baseline:params, baseline:flops), and the first score column is compared with
-every other score column and baseline by a paired bootstrap on the same archs; those verdicts print first
-(wsnas.analysis.audit.baselines).
+give the seed-noise ceiling. With features that give them (a `--features` table, wsnas.analysis.audit.features,
+else a registered `--space`'s), parameter count and FLOPs join as free baselines (score columns baseline:params,
+baseline:flops), and the first score column is compared with every other score column and baseline by a paired
+bootstrap on the same archs; those verdicts print first (wsnas.analysis.audit.baselines).
 
 The tables are read and joined by wsnas.analysis.audit.tables (separator sniffing, line numbers, key
 diagnostics). With a registered `--space` (built in, or a plugin's via `--plugin`) keys are canonicalised through
 it, `--truth` may be omitted (the space's own ground truth), and its features serve `wsnas report` / `wsnas
-studies` (bias and operator figures). Each audit writes its own directory, never another's: `--out DIR`, `--name
-NAME` (runs/audit-NAME) or a name derived from all inputs; a directory that holds an audit of other inputs is
-refused. It holds config.json (the inputs: files with sha256, columns, directions, units), metrics.json (one
-result per pair and BN policy), joined.csv (the matched archs with every column) and is indexed into the results
-database.
+studies` (bias and operator figures); a `--features` table serves them for any space. Each audit writes its own
+directory, never another's: `--out DIR`, `--name NAME` (runs/audit-NAME) or a name derived from all inputs; a
+directory that holds an audit of other inputs is refused. It holds config.json (the inputs: files with sha256,
+columns, directions, units), metrics.json (one result per pair and BN policy), joined.csv (the matched archs with
+every column) and is indexed into the results database.
 """
 from __future__ import annotations
 
@@ -32,12 +32,14 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from wsnas.analysis.audit.baselines import add_cost_baselines, audit_verdicts, compare_first
+from wsnas.analysis.audit.features import FeatureSpec, add_features, check_features
 from wsnas.analysis.audit.replicates import check_group, replicated_results, replicated_verdicts
 from wsnas.analysis.audit.tables import (BN_POLICY, JOINED, SCORE, SEED, TRUTH, AuditError, Joined, JoinSpec,
                                          Table, builtin_table, comma_list, examples, join_tables, read_table,
                                          separator)
 from wsnas.analysis.direction import (Column, SummaryLabels, builtin_unit, decimals_for, default_tol,
                                       restore_result, significant_decimals, unit_from_name)
+from wsnas.analysis.metrics import CORRELATIONS
 from wsnas.analysis.outdirs import claim, digest, output_directory, stem
 from wsnas.analysis.pair_grid import format_matrix, grid_from_results
 from wsnas.analysis.score_summary import format_summary, summarise
@@ -76,6 +78,8 @@ class AuditInputs:
     mirror: str | None = None
     replicate_cols: tuple[str, ...] = ()  # score columns that are replicates of one method (audit_replicates)
     drop_unmatched: bool = False  # audit the matched archs, list the scored ones without a truth row
+    features: Path | None = None  # the archs' features (wsnas.analysis.audit.features); None: the space's, if any
+    features_key_col: str | None = None  # None: key_col
 
 
 @dataclass(frozen=True)
@@ -89,6 +93,7 @@ class Plan:
     registered: bool
     truth_source: str
     baselines: tuple[Column, ...] = ()  # free baselines audited as extra score columns (audit_baselines)
+    features: FeatureSpec | None = None  # the --features table
 
     @property
     def all_scores(self) -> tuple[Column, ...]:
@@ -244,7 +249,13 @@ def plan_audit(inputs: AuditInputs) -> Plan:
     seeds = resolve_seeds(inputs, names, list(truth.frame.columns))
     spec = JoinSpec(scores, truth, inputs.key_col, truth_key_col, tuple(c.name for c in score_columns),
                     tuple(names), seeds, space, inputs.drop_unmatched)
-    return Plan(spec, score_columns, truth_columns, inputs.space or UNREGISTERED_SPACE, registered, source)
+    features = None
+    if inputs.features is not None:
+        features = FeatureSpec(read_table(inputs.features, "features", "--features", separator(inputs.sep)),
+                               inputs.features_key_col or inputs.key_col)
+        check_features(features)
+    return Plan(spec, score_columns, truth_columns, inputs.space or UNREGISTERED_SPACE, registered, source,
+                features=features)
 
 
 def _table_identity(table: Table, key_col: str) -> dict[str, Any]:
@@ -261,6 +272,7 @@ def audit_identity(plan: Plan, topk: Sequence[int | float], n_boot: int, seed: i
     spec = plan.spec
     return {**({"replicate_cols": list(replicate_cols)} if replicate_cols else {}),
             **({"drop_unmatched": True} if plan.spec.drop_unmatched else {}),
+            **({"features": plan.features.identity()} if plan.features else {}),
             "scores": _table_identity(spec.scores, spec.key_col),
             "truth": _table_identity(spec.truth, spec.truth_key_col),
             "space": plan.space, "canonicalised": spec.space is not None,
@@ -299,19 +311,30 @@ def seed_truth(joined: Joined, truth: Column, n_seeds: int, space: str) -> Groun
 
 
 def pair_results(joined: Joined, plan: Plan, topk: Sequence[int | float], n_boot: int, seed: int,
-                 progress: bool = False) -> list[dict]:
-    """One summary per (score, truth, BN policy), computed on oriented columns and restored to their units."""
+                 bar: tqdm | None = None) -> list[dict]:
+    """One summary per (score, truth, BN policy), computed on oriented columns and restored to their units (`bar`
+    advances by one per correlation)."""
     results = []
-    pairs = [(score, truth) for score in plan.all_scores for truth in plan.truths]
-    quiet = True if not progress or len(pairs) < 2 else None  # None: a bar on a terminal only
-    for score, truth in tqdm(pairs, desc="pairs", unit="pair", disable=quiet):
+    for score, truth in [(score, truth) for score in plan.all_scores for truth in plan.truths]:
+        if bar is not None:
+            bar.set_postfix_str(f"{score.name} vs {truth.name}")
         seeds = seed_truth(joined, truth, len(plan.spec.seed_cols.get(truth.name, ())), plan.space)
         entries = summarise(_pair_frame(joined, score, truth), topk=topk, n_boot=n_boot, seed=seed, truth=seeds,
-                            metric=truth.name if seeds else None, tol=truth.sparse_tol)
+                            metric=truth.name if seeds else None, tol=truth.sparse_tol,
+                            step=bar.update if bar is not None else None)
         results += [{"score": score.name, "truth": truth.name, "score_direction": score.direction,
                      "truth_direction": truth.direction, "score_unit": score.unit, "truth_unit": truth.unit,
                      **restore_result(entry, score, truth)} for entry in entries]
     return results
+
+
+def _bootstraps(plan: Plan, joined: Joined, group: Sequence[Column]) -> int:
+    """How many correlation bootstraps the audit runs (its progress bar's total): every pair's, the first score
+    column's comparisons and the replicate group's, each over every BN policy."""
+    per_truth = len(CORRELATIONS) * joined.table[BN_POLICY].nunique()
+    others = len(plan.all_scores) - 1
+    rest = len(plan.all_scores) - len(group)
+    return per_truth * len(plan.truths) * (len(plan.all_scores) + others + (len(group) + rest if group else 0))
 
 
 def _check_topk(topk: Sequence[int | float], joined: Joined) -> None:
@@ -329,19 +352,27 @@ def run_audit(inputs: AuditInputs, *, out: str | Path | None = None, name: str |
         raise AuditError(f"--n-boot {n_boot} must be at least 1 (bootstrap resamples), e.g. 1000")
     plan = plan_audit(inputs)
     joined = join_tables(plan.spec)
+    if plan.features:
+        joined = add_features(joined, plan.features, plan.spec.space)
     _check_topk(topk, joined)
     identity = audit_identity(plan, topk, n_boot, seed, inputs.replicate_cols)
     out_dir = output_directory(out, name, KIND, default_name(plan, identity))
     claim(out_dir, KIND, identity)
     joined, free, baseline_notes = add_cost_baselines(joined, plan.spec.space)
     plan = dataclasses.replace(plan, baselines=free)
-    results = pair_results(joined, plan, topk, n_boot, seed, progress)
-    compare_first(joined, plan.scores, plan.baselines, plan.truths, results, topk, n_boot, seed)
-    replicated = []
-    if inputs.replicate_cols:
-        group = [c for c in plan.scores if c.name in inputs.replicate_cols]
-        others = [c for c in plan.scores if c.name not in inputs.replicate_cols]
-        replicated = replicated_results(joined, group, others, plan.baselines, plan.truths, topk, n_boot, seed)
+    group = [c for c in plan.scores if c.name in inputs.replicate_cols]
+    # on stderr, on a terminal only; it never changes a written file
+    with tqdm(total=_bootstraps(plan, joined, group), desc="audit", unit="bootstrap", disable=None if progress else True,
+              leave=False) as bar:
+        results = pair_results(joined, plan, topk, n_boot, seed, bar)
+        bar.set_postfix_str(f"{plan.scores[0].name} against the other columns")
+        compare_first(joined, plan.scores, plan.baselines, plan.truths, results, topk, n_boot, seed, bar.update)
+        replicated = []
+        if group:
+            bar.set_postfix_str("the replicate group")
+            others = [c for c in plan.scores if c.name not in inputs.replicate_cols]
+            replicated = replicated_results(joined, group, others, plan.baselines, plan.truths, topk, n_boot, seed,
+                                            bar.update)
     notes = list(baseline_notes)
     notes += [f"{t}: one per-seed column ({cols[0]}); the seed-noise ceiling needs two"
               for t, cols in plan.spec.seed_cols.items() if len(cols) == 1]
@@ -374,13 +405,15 @@ def _write(out_dir: Path, inputs: AuditInputs, plan: Plan, joined: Joined, ident
              "truth": truth_record, "canonicalised_by_space": joined.canonicalised,
              "matched_archs": int(joined.table["key"].nunique()),
              "truth_rows_without_score": joined.truth_without_score,
-             **({"dropped_unmatched": list(joined.dropped)} if joined.dropped else {})}
+             **({"dropped_unmatched": list(joined.dropped)} if joined.dropped else {}),
+             **({"features": plan.features.record()} if plan.features else {})}
     metrics = {"kind": KIND, "space": plan.space, "truth": first, "score": plan.scores[0].name,
                "truth_source": plan.truth_source, "n_boot": n_boot, "bootstrap_seed": seed,
                "columns": {"scores": [{**c.to_dict(), **({"free_baseline": True} if c in plan.baselines else {})}
                                       for c in plan.all_scores],
                            "truths": [c.to_dict() for c in plan.truths]},
                "results": results, "config": config,
+               **({"features": plan.features.columns} if plan.features else {}),
                **({"replicate_cols": list(inputs.replicate_cols), "replicated": replicated} if replicated else {})}
     out_dir.mkdir(parents=True, exist_ok=True)
     RunDir(out_dir).write_table(out_dir / JOINED, joined.table)

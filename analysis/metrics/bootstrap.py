@@ -194,26 +194,35 @@ def correlation_summary(
     n_boot: int = 1000,
     alpha: float = 0.05,
     seed: int = 0,
-    tol: float = SPARSE_TOL,
+    tol: float | None = SPARSE_TOL,
+    step: Callable[[], object] | None = None,
 ) -> dict:
     """Kendall tau-b, Spearman rho, Pearson r, weighted and sparse Kendall with paired bootstrap intervals.
 
     Returns {"n": N, "kendall": {"value", "ci_low", "ci_high"}, "spearman", "pearson", "weighted_kendall",
     "sparse_kendall": {..., "tol"}}. Raises MetricInputError when score or truth is constant; sparse Kendall
-    alone can be undefined (all truth within one tol bucket): its entry is then NaN with "undefined_because".
-    Sparse Kendall's interval is kendall_tau's on the bucketed truth, which resamples the same way.
+    alone can be undefined (all truth within one tol bucket, or `tol` None: no tolerance known): its entry is then
+    NaN with "undefined_because". Sparse Kendall's interval is kendall_tau's on the bucketed truth, which resamples
+    the same way. `step` is called after each statistic (a progress bar's update).
     """
     x, y = correlation_pair(score, truth)
     summary: dict = {"n": int(x.size)}
     for name, fn in CORRELATIONS.items():
         if fn is not sparse_kendall:
             summary[name] = with_ci(fn, x, y, n_boot, alpha, seed)
-    buckets = tie_buckets(y, tol)  # a bad tol raises here instead of reading as "undefined"
-    try:
-        sparse_kendall(x, y, tol)  # raises with the reason when undefined
-    except MetricInputError as exc:
-        sparse = undefined_interval(str(exc))
+            if step:
+                step()
+    if tol is None:
+        sparse = undefined_interval("no sparse-Kendall tolerance is given")
     else:
-        sparse = with_ci(kendall_tau, x, buckets, n_boot, alpha, seed)
+        buckets = tie_buckets(y, tol)  # a bad tol raises here instead of reading as "undefined"
+        try:
+            sparse_kendall(x, y, tol)  # raises with the reason when undefined
+        except MetricInputError as exc:
+            sparse = undefined_interval(str(exc))
+        else:
+            sparse = with_ci(kendall_tau, x, buckets, n_boot, alpha, seed)
+    if step:
+        step()
     summary["sparse_kendall"] = {**sparse, "tol": tol}
     return summary

@@ -234,5 +234,7 @@ def rerun_command(tree: dict[str, Any], directory: Path) -> str | None:
         parts += ["--space", config["space"]]
     for plugin in config.get("plugins") or []:
         parts += ["--plugin", plugin]
+    features = audit.get("features") or {}
+    parts += ["--features", features["path"], "--features-key-col", features["key_col"]] if features else []
     parts += ["--out", f"{directory}-rerun"]
     return "wsnas audit " + " ".join(shlex.quote(p) for p in parts)

@@ -152,7 +152,7 @@ def audit_baselines(metrics: dict[str, Any], label: str, rerun: str | None) -> l
         return [Missing(TITLE, "the audit was made before audits compared their score with free baselines", rerun)]
     items: list[PlannedFigure | Missing] = []
     if not any(b.get("kind") == FREE for r in results for b in r["baselines"]):
-        items.append(Missing(COST_TITLE, no_cost_reason(metrics.get("space")), None))
+        items.append(Missing(COST_TITLE, no_cost_reason(metrics.get("space"), "features" in metrics), None))
 
     def describe(r: dict[str, Any]) -> str:
         policy = f", BN {r[BN_POLICY]}" if r[BN_POLICY] != NO_POLICY else ""

@@ -3,8 +3,9 @@
 An audit holds one score per arch (and BN policy), so of `wsnas studies` only the studies that need the space's
 features apply: `bias` (size against truth and score) and `operators` (op counts and per-slot ops). They run on
 one (score, truth) pair, both oriented so that higher is better (wsnas.analysis.direction), with the features of
-the audit's registered space (built in, or a plugin's: the audit saved its --plugin list). Their documents are
-those of a run's studies, written to AUDIT/studies/<name>.json.
+the audit's --features table (joined.csv's feature:<name> columns: wsnas.analysis.audit.features), else those of
+its registered space (built in, or a plugin's: the audit saved its --plugin list). Their documents are those of a
+run's studies, written to AUDIT/studies/<name>.json.
 """
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from typing import Sequence
 
 import pandas as pd
 
+from wsnas.analysis.audit.features import features_of
 from wsnas.analysis.audit.tables import BN_POLICY, JOINED, SCORE, TRUTH
 from wsnas.analysis.direction import Column
 from wsnas.analysis.studies import registry
@@ -60,13 +62,15 @@ def audit_study_input(directory: str | Path, score: str | None = None,
     run = RunDir(directory)
     tree = run.saved_tree()
     cfg = run.config()  # imports the audit's plugins
-    if cfg.space not in space_names():
-        raise StudyError(f"the audit {run.path} was made with space {cfg.space!r}, which is not registered, so its "
-                         f"archs have no features; audit with --space NAME (a space of `wsnas benchmarks list`, or "
-                         f"your own: --plugin FILE --space NAME)")
+    joined = read_joined(run.path)
+    features = features_of(joined)
+    if features is None and cfg.space not in space_names():
+        raise StudyError(f"the audit {run.path} was made with space {cfg.space!r}, which is not registered, and "
+                         f"without --features, so its archs have no features; audit with --features F.csv (the "
+                         f"archs' params_M, flops_M, n_ops:<op>, edge:<slot> columns) or --space NAME (a space of "
+                         f"`wsnas benchmarks list`, or your own: --plugin FILE --space NAME)")
     s = _pick(audit_columns(tree, "score"), score, "score", run.path)
     t = _pick(audit_columns(tree, "truth"), truth, "truth", run.path)
-    joined = read_joined(run.path)
     frame = pd.DataFrame({"key": joined["key"], "epoch": 0, BN_POLICY: joined[BN_POLICY], FINETUNE: 0,
                           "supernet_acc": s.orient(joined[SCORE + s.name]), "truth": t.orient(joined[TRUTH + t.name])})
     policy = sorted(frame[BN_POLICY].unique())[0]
@@ -75,7 +79,7 @@ def audit_study_input(directory: str | Path, score: str | None = None,
     table = GroundTruth(pd.DataFrame({"key": unique["key"], "index": range(len(unique)),
                                       t.describe(): unique["truth"]}),
                         cfg.space, f"the audit's truth table ({t.describe()})")
-    return StudyInput(run, cfg, table, t.describe(), frame, legacy_score_set(policy, 0)), s
+    return StudyInput(run, cfg, table, t.describe(), frame, legacy_score_set(policy, 0), features), s
 
 
 def audit_study_docs(directory: str | Path, names: Sequence[str], score: str | None = None,

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from wsnas.analysis.features import feature_table
 from wsnas.analysis.score_summary import check_scores_meta, join_truth
 from wsnas.benchmarks.groundtruth import GroundTruth, config_truth
 from wsnas.core.atomic import write_json
@@ -47,6 +48,21 @@ class StudyInput:
     metric: str
     joined: pd.DataFrame  # every score of the run, with a `truth` column
     score_set: str
+    features: pd.DataFrame | None = None  # the archs' features by key (an audit's --features); None: the space's
+
+    def features_of(self, keys: list[str]) -> pd.DataFrame:
+        """The features of `keys` in order (wsnas.analysis.features' names): the given table's, else the space's
+        SearchSpace.features."""
+        if self.features is None:
+            return feature_table(self.cfg.space, keys)
+        return self.features.loc[keys].reset_index(drop=True)
+
+    @property
+    def feature_source(self) -> tuple[str, str, str]:
+        """Where the features come from, for the studies' notes: (who provides them, the mechanism, the fix)."""
+        if self.features is None:
+            return f"space {self.cfg.space!r}", "SearchSpace.features", "implement SearchSpace.features"
+        return "the audit's --features table", "--features", "add those columns to the --features table"
 
     @cached_property
     def scores(self) -> pd.DataFrame:

@@ -23,7 +23,6 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 
-from wsnas.analysis.features import feature_table
 from wsnas.analysis.metrics import MIN_ARCHS
 from wsnas.analysis.null import NullModel, kendall_rows, null_bands, rank_rows
 from wsnas.analysis.studies.inputs import StudyInput
@@ -81,8 +80,7 @@ def align(reps: Sequence[StudyInput]) -> Aligned:
     for name, values in (("supernet score", scores), ("truth", truth[None])):
         if np.any(np.ptp(values, axis=1) == 0):
             raise Unavailable(f"the {name} is constant over the {len(keys)} archs: no ranking to study")
-    return Aligned(keys, truth, scores, feature_table(reps[0].cfg.space, keys),
-                   epochs, notes)
+    return Aligned(keys, truth, scores, reps[0].features_of(keys), epochs, notes)
 
 
 def aligned(reps: Sequence[StudyInput], study: str) -> Aligned | dict[str, Any]:

@@ -154,8 +154,8 @@ def operator_study(reps: Sequence[StudyInput], sims: int = NULL_SIMS) -> dict[st
     first = reps[0]
     designs, skipped = operator_designs(data.features)
     if not designs:
-        return first.unavailable("operators", f"space {first.cfg.space!r} provides no per-slot ops "
-                                              f"(implement SearchSpace.features)")
+        source, _, fix = first.feature_source
+        return first.unavailable("operators", f"{source} provides no per-slot ops ({fix})")
     a = first.cfg.analysis
     result = operator_statistics(data.truth, data.scores, designs, n_boot=a.n_boot, seed=a.seed, sims=sims)
     for design in designs:

@@ -106,11 +106,12 @@ def bias_study(reps: Sequence[StudyInput], sims: int = NULL_SIMS) -> dict[str, A
     if isinstance(data, dict):
         return data
     first = reps[0]
+    source, mechanism, fix = first.feature_source
     costs, judged, skipped = {}, [], []
     for name, column in COSTS:
         values = data.features[column].to_numpy(dtype=float) if column in data.features.columns else None
         if values is None:
-            skipped.append(f"{name}: space {first.cfg.space!r} provides no {column} (SearchSpace.features)")
+            skipped.append(f"{name}: {source} provides no {column} ({mechanism})")
         elif not np.isfinite(values).all() or np.ptp(values) == 0:
             skipped.append(f"{name}: missing or constant over the {len(data.keys)} archs")
         else:
@@ -121,14 +122,15 @@ def bias_study(reps: Sequence[StudyInput], sims: int = NULL_SIMS) -> dict[str, A
                 judged.append(name)
             costs[name] = values
     if not costs:
-        return first.unavailable("bias", f"space {first.cfg.space!r} provides no usable parameter counts or FLOPs "
-                                         f"({'; '.join(skipped)}); implement SearchSpace.features")
+        return first.unavailable("bias", f"{source} provides no usable parameter counts or FLOPs "
+                                         f"({'; '.join(skipped)}); {fix}")
     a = first.cfg.analysis
     result = size_statistics(data.truth, data.scores, costs, n_boot=a.n_boot, seed=a.seed, sims=sims, judged=judged)
     config = {"epoch": data.epochs[0], "epochs": data.epochs, "n_archs": len(data.keys),
               "replicates": len(reps), "run_dirs": [str(inp.run.path) for inp in reps], "n_boot": a.n_boot,
               "bootstrap_seed": a.seed, "null_sims": sims, "null_seed": a.seed, "costs": list(costs), "judged_costs": judged,
-              "cost_model": f"{first.cfg.space} SearchSpace.features: the benchmark's training skeleton"}
+              "cost_model": f"{first.cfg.space} SearchSpace.features: the benchmark's training skeleton"
+              if first.features is None else source}
     findings = _size_findings(result["rows"], result["statistics"], len(reps))
     return first.document("bias", config, result["rows"], findings + data.notes + [f"skipped {s}" for s in skipped],
                           statistics=result["statistics"], null=result["null"], null_rule=NULL_RULE,

@@ -48,6 +48,11 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     p.add_argument("--drop-unmatched", action="store_true",
                    help="audit the scored archs that have a truth row; the others are left out, counted and listed "
                         "(default: an error naming them)")
+    p.add_argument("--features", metavar="F.csv",
+                   help="the archs' features, for a space wsnas does not know: the key column and params_M, flops_M "
+                        "(size-bias study, free baselines), n_ops:<op> (op counts) and edge:<slot> (the op at each "
+                        "slot; operator study), or any numeric feature")
+    p.add_argument("--features-key-col", help="arch key column of the features table (default: --key-col)")
     p.add_argument("--topk", default="1,10,1%,10%", help="top-k sizes: counts and fractions (default: 1,10,1%%,10%%)")
     p.add_argument("--sep", help="column separator of both tables (default: sniffed; comma, tab, semicolon, pipe, "
                                  "space)")
@@ -75,7 +80,8 @@ def run(args: argparse.Namespace) -> None:
         truth_cols=tuple(comma_list(args.truth_col or [])), lower_is_better=tuple(args.lower_is_better),
         units=tuple(args.unit), sparse_tol=tuple(args.sparse_tol), truth_seeds=tuple(args.truth_seeds),
         sep=args.sep, truth_sep=args.truth_sep, space=args.space, plugins=tuple(getattr(args, "plugin", []) or []),
-        mirror=args.data_mirror, drop_unmatched=args.drop_unmatched)
+        mirror=args.data_mirror, drop_unmatched=args.drop_unmatched,
+        features=Path(args.features) if args.features else None, features_key_col=args.features_key_col)
     if args.space and args.space not in space_names():
         print(f"[audit] space {args.space!r} is not registered ({', '.join(space_names())}): keys are matched as "
               f"written and the name is a label (a plugin's space needs --plugin FILE)", file=sys.stderr)
