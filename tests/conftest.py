@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import pickle
 from pathlib import Path
-from typing import Iterator
+from typing import Any, Iterator
 
 import numpy as np
 import pytest
@@ -81,3 +81,21 @@ def synthetic_group(path: Path, mirror: Path, archs: int = 150) -> Path:
                 for k, v in zip(keys, values)]
         run.write_table(run.scores_path, pd.DataFrame(rows))
     return path
+
+
+def assert_identical(a: Any, b: Any, where: str = "checkpoint") -> None:
+    """The same nested structure (checkpoints: dicts, lists, tensors) with torch.equal tensors."""
+    import torch
+
+    if isinstance(a, torch.Tensor):
+        assert isinstance(b, torch.Tensor) and torch.equal(a, b), where
+    elif isinstance(a, dict):
+        assert a.keys() == b.keys(), where
+        for key in a:
+            assert_identical(a[key], b[key], f"{where}.{key}")
+    elif isinstance(a, (list, tuple)):
+        assert len(a) == len(b), where
+        for i, (x, y) in enumerate(zip(a, b)):
+            assert_identical(x, y, f"{where}[{i}]")
+    else:
+        assert a == b, where

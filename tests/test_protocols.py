@@ -15,6 +15,7 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
+from conftest import assert_identical
 from wsnas.benchmarks.registry import get_space
 from wsnas.benchmarks.space import SearchSpace, Slot
 from wsnas.cli import main
@@ -52,22 +53,6 @@ def _evaluate(run: Path) -> bytes:
 
 def _last(run: Path) -> dict:
     return load_checkpoint(checkpoint_path(run / "checkpoints", EPOCHS))
-
-
-def assert_identical(a, b, where: str = "checkpoint") -> None:
-    """The same nested structure with torch.equal tensors."""
-    if isinstance(a, torch.Tensor):
-        assert isinstance(b, torch.Tensor) and torch.equal(a, b), where
-    elif isinstance(a, dict):
-        assert a.keys() == b.keys(), where
-        for key in a:
-            assert_identical(a[key], b[key], f"{where}.{key}")
-    elif isinstance(a, (list, tuple)):
-        assert len(a) == len(b), where
-        for i, (x, y) in enumerate(zip(a, b)):
-            assert_identical(x, y, f"{where}[{i}]")
-    else:
-        assert a == b, where
 
 
 @pytest.fixture(scope="module", params=list(PROTOCOLS))

@@ -8,13 +8,14 @@ import sys
 import time
 from multiprocessing import get_context
 from pathlib import Path
-from typing import Any, Callable
+from typing import Callable
 
 import pandas as pd
 import pytest
 
 torch = pytest.importorskip("torch")
 
+from conftest import assert_identical  # noqa: E402
 from wsnas.cli import main  # noqa: E402
 from wsnas.core.runs import RunDir  # noqa: E402
 from wsnas.supernets.checkpoints import load_checkpoint, saved_epochs  # noqa: E402
@@ -25,22 +26,6 @@ ARCHS = "16"
 
 def checkpoint(run: Path, epoch: int) -> dict:
     return load_checkpoint(run / "checkpoints" / f"epoch_{epoch:04d}.pt")
-
-
-def assert_identical(a: Any, b: Any, where: str = "checkpoint") -> None:
-    """The same nested structure with torch.equal tensors."""
-    if isinstance(a, torch.Tensor):
-        assert isinstance(b, torch.Tensor) and torch.equal(a, b), where
-    elif isinstance(a, dict):
-        assert a.keys() == b.keys(), where
-        for key in a:
-            assert_identical(a[key], b[key], f"{where}.{key}")
-    elif isinstance(a, (list, tuple)):
-        assert len(a) == len(b), where
-        for i, (x, y) in enumerate(zip(a, b)):
-            assert_identical(x, y, f"{where}[{i}]")
-    else:
-        assert a == b, where
 
 
 def kill9_when(argv: list[str], ready: Callable[[], bool]) -> None:
