@@ -9,7 +9,7 @@ import os
 import random
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar, Hashable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar, Hashable, Iterator, Mapping, Sequence
 
 from wsnas.benchmarks.errors import ArchError, SpaceError
 
@@ -35,12 +35,14 @@ class SearchSpace(ABC):
     Optional hooks a space overrides: `features` (size and choices, for the bias and operator studies),
     `ground_truth` (its benchmark table), `extremes` (largest and smallest arch, for the sandwich sampler),
     `presets` (config values this space needs at each named preset, applied after the global preset) and
-    `slots` (one choice per slot, for the search methods: `wsnas search`).
+    `slots` (one choice per slot, for the search methods: `wsnas search`), with `arch_from_weights` where an arch
+    is derived from the slots' weights otherwise than by each slot's heaviest choice.
     """
 
     name: str = ""
     description: str = ""
     presets: ClassVar[dict[str, dict[str, Any]]] = {}
+    weights_rule: ClassVar[str] = "argmax of each slot's arch weights"  # how arch_from_weights derives an arch
 
     @abstractmethod
     def parse(self, text: str) -> Arch:
@@ -87,6 +89,12 @@ class SearchSpace(ABC):
     def arch_from_choices(self, choices: Sequence[Hashable]) -> Arch:
         """The arch made of one choice per slot (in slots() order). Default: the tuple of choices."""
         return tuple(choices)
+
+    def arch_from_weights(self, weights: Sequence[Mapping[Hashable, float]]) -> Arch:
+        """The arch the search methods derive from a weight per choice of every slot (in slots() order; e.g.
+        softmax(alpha), or a Gumbel-softmax sample), by `weights_rule`. Default: each slot's heaviest choice (the
+        first of equals, in the slot's order of choices)."""
+        return self.arch_from_choices([max(w, key=w.__getitem__) for w in weights])
 
     def choices_of(self, arch: Arch) -> tuple[Hashable, ...]:
         """The choice of each slot of an arch (the inverse of arch_from_choices). Default: the arch as a tuple."""

@@ -19,7 +19,7 @@ from wsnas.core.config import Config, DataConfig
 from wsnas.core.errors import WsnasError
 from wsnas.supernets.data import prepare_cifar10
 from wsnas.supernets.graph_data import prepare_planetoid
-from wsnas.supernets.models import channel, graph, macro, nb101, nb201
+from wsnas.supernets.models import channel, darts, graph, macro, nb101, nb201
 from wsnas.supernets.runtime import Runtime
 
 
@@ -86,6 +86,12 @@ SUPERNETS: dict[str, SupernetSpec] = {
         build=lambda cfg: nb101.NB101Supernet(cfg.model.width_mult, cfg.model.N, num_classes(cfg)),
         extract=nb101.extract_subnet,
         datasets=("cifar10",),
+    ),
+    "darts": SupernetSpec(  # model.C initial channels, model.N cells (DARTS's `layers`)
+        build=lambda cfg: darts.DartsSupernet(cfg.model.C, cfg.model.N, num_classes(cfg), cfg.model.bn_affine),
+        extract=darts.extract_subnet,
+        datasets=("cifar10",),
+        relaxed=True,
     ),
     "macro": SupernetSpec(
         build=lambda cfg: macro.MacroSupernet(cfg.model.width_mult, num_classes(cfg)),

@@ -14,7 +14,7 @@ import torch
 from wsnas.cli import main
 from wsnas.supernets.checkpoints import checkpoint_path
 
-SPACES = ("nb201", "macro", "channel-mobilenet", "channel-resnet", "graph")
+SPACES = ("nb201", "nb101", "darts", "macro", "channel-mobilenet", "channel-resnet", "graph")
 ARCHS = "6"
 
 

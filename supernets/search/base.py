@@ -199,7 +199,7 @@ class AlphaMethod(Method):
         self.optimizer.zero_grad(set_to_none=True)
 
     def derive(self, ctx: Context, scorer: BatchScorer, final: bool) -> tuple[Any, str]:
-        return self.arch(self.alphas.argmax()), "argmax of each slot's arch weights"
+        return self.space.arch_from_weights(self.alphas.shares()), self.space.weights_rule
 
     def shares(self) -> list[dict[Hashable, float]]:
         return self.alphas.shares()
@@ -225,10 +225,12 @@ class AlphaMethod(Method):
             self.optimizer.load_state_dict(state["optimizer"])
 
     @torch.no_grad()
-    def _sampled_choices(self) -> tuple[Hashable, ...]:
-        """Choices drawn from the arch distribution by Gumbel-argmax (the weight step of GDAS-like methods)."""
-        return self.alphas.choices([gumbel_softmax(lp, 1.0, self.generator, hard=False)
-                                    for lp in self.alphas.log_probs()])
+    def _sampled_arch(self) -> Any:
+        """An arch drawn from the arch distribution (the weight step of GDAS-like methods): the space's derivation
+        (arch_from_weights) from one Gumbel-softmax sample per slot, i.e. each slot's Gumbel-argmax choice where
+        the slots are independent."""
+        return self.space.arch_from_weights(self.alphas.per_choice(
+            [gumbel_softmax(lp, 1.0, self.generator, hard=False) for lp in self.alphas.log_probs()]))
 
     def _hard_sample(self) -> tuple:
         """Straight-through hard Gumbel picks at the current tau, with a graph to the arch parameters."""

@@ -62,17 +62,18 @@ class SlotParameters(nn.Module):
     @torch.no_grad()
     def shares(self) -> list[dict[Hashable, float]]:
         """p(choice) of every choice of every slot (0 for excluded ones)."""
-        out = []
-        for slot, allowed, p in zip(self.slots, self.allowed, self.probs()):
-            share = dict.fromkeys(slot.choices, 0.0)
-            share.update(zip(allowed, p.tolist()))
-            out.append(share)
-        return out
+        return self.per_choice(self.probs())
 
     @torch.no_grad()
-    def argmax(self) -> tuple[Hashable, ...]:
-        """The most likely choice of every slot."""
-        return tuple(allowed[int(p.argmax())] for allowed, p in zip(self.allowed, self.probs()))
+    def per_choice(self, weights: Sequence[torch.Tensor]) -> list[dict[Hashable, float]]:
+        """Weight vectors over the allowed choices as {choice: weight} for every choice of every slot (0 for
+        excluded ones): what SearchSpace.arch_from_weights reads."""
+        out = []
+        for slot, allowed, w in zip(self.slots, self.allowed, weights):
+            share = dict.fromkeys(slot.choices, 0.0)
+            share.update(zip(allowed, w.tolist()))
+            out.append(share)
+        return out
 
     @torch.no_grad()
     def log_prob(self, archs_choices: Sequence[Sequence[Hashable]]) -> np.ndarray:
@@ -94,10 +95,6 @@ class SlotParameters(nn.Module):
             k = int(w.detach().argmax())
             entries.append(Pick(allowed[k], w[k]))
         return tuple(entries)
-
-    def choices(self, weights: Sequence[torch.Tensor]) -> tuple[Hashable, ...]:
-        """The argmax choice of each weight vector (a discrete arch's choices)."""
-        return tuple(allowed[int(w.detach().argmax())] for allowed, w in zip(self.allowed, weights))
 
 
 def gumbel_softmax(log_p: torch.Tensor, tau: float, generator: torch.Generator, hard: bool) -> torch.Tensor:

@@ -29,7 +29,7 @@ class GAEA(AlphaMethod):
 
     def weight_arch(self) -> Any:
         if self.base == "gdas":
-            return self.arch(self._sampled_choices())
+            return self._sampled_arch()
         with torch.no_grad():
             return self.alphas.mixture(self.alphas.probs())
 

@@ -14,7 +14,7 @@ class GDAS(AlphaMethod):
     name = "gdas"
 
     def weight_arch(self) -> Any:
-        return self.arch(self._sampled_choices())
+        return self._sampled_arch()
 
     def arch_step(self, ctx: Context, weight_batch, arch_batch) -> float | None:
         loss = ctx.loss(*arch_batch, self._hard_sample())

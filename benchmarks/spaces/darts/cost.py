@@ -40,6 +40,11 @@ def op_params(op: str, c: int, stride: int, affine: bool = True) -> int:
     return 0
 
 
+def is_reduction(i: int, layers: int) -> bool:
+    """Whether cell i of `layers` is a reduction cell (DARTS: the cells at layers//3 and 2*layers//3)."""
+    return i in (layers // 3, 2 * layers // 3)
+
+
 def cell_params(cell: Cell, c_pp: int, c_p: int, c: int, reduction: bool, reduction_prev: bool,
                 op_affine: bool) -> int:
     params = _factorized_reduce(c_pp, c) if reduction_prev else _relu_conv_bn(c_pp, c)
@@ -59,7 +64,7 @@ def darts_params(arch: Genotype, C: int = 36, layers: int = 20, auxiliary: bool 
     c_pp, c_p, c_curr = c_curr, c_curr, C
     reduction_prev = False
     for i in range(layers):
-        reduction = i in (layers // 3, 2 * layers // 3)
+        reduction = is_reduction(i, layers)
         if reduction:
             c_curr *= 2
         params += cell_params(reduce if reduction else normal, c_pp, c_p, c_curr, reduction, reduction_prev,
