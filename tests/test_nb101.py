@@ -205,15 +205,3 @@ def test_bad_width_is_named(torch):
 
     with pytest.raises(SpaceError, match="model.width_mult=0.01 gives a 1-channel stem"):
         NB101Supernet(width_mult=0.01)
-
-
-def test_smoke_study_through_the_cli(torch, tmp_path, mirror):
-    from wsnas.cli import main
-
-    run = tmp_path / "study"
-    assert main(["study", "--space", "nb101", "--preset", "smoke", "--run-dir", str(run),
-                 "--data-mirror", str(mirror), "--quiet"]) == 0
-    metrics = json.loads((run / "metrics.json").read_text())
-    result = metrics["results"][0]
-    assert metrics["truth"] == TRUTH and result["n_archs"] == 12
-    assert -1 <= result["kendall"]["value"] <= 1

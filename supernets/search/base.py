@@ -16,6 +16,7 @@ import torch
 from torch import nn
 
 from wsnas.benchmarks.search_methods import method_record
+from wsnas.benchmarks.errors import SpaceError
 from wsnas.benchmarks.space import SearchSpace
 from wsnas.core.config import Config
 from wsnas.core.errors import WsnasError
@@ -89,6 +90,14 @@ def arch_batches(data: DeviceImages, batch_size: int, generator: torch.Generator
     return _cycle(data, batch_size, generator, augment=True, rt=rt)
 
 
+def _slots_if_any(space: SearchSpace) -> tuple:
+    """The space's slots, or none for a space that declares none (its archs are still sampled whole)."""
+    try:
+        return tuple(space.slots())
+    except SpaceError:
+        return ()
+
+
 class Method:
     """A search method: one subclass per method (rsps, enas, darts, gdas, snas, gaea here), which its record
     names (SearchMethod.method_class). Subclasses override what they use."""
@@ -96,13 +105,14 @@ class Method:
     name = ""
     relaxed = False      # needs a supernet that runs Mix / Pick entries
     arch_first = False   # arch step before the weight step (else after)
+    needs_slots = True   # sizes arch parameters or a controller from the space's slots (RSPS only samples archs)
 
     def __init__(self, cfg: Config, space: SearchSpace, rt: Runtime) -> None:
         if cfg.search.exclude and not self.relaxed:
             raise WsnasError(f"search.exclude applies to methods with arch parameters, not {cfg.search.method}; "
                              f"set search.exclude=[]")
         self.cfg, self.space, self.rt = cfg, space, rt
-        self.slots = space.slots()
+        self.slots = space.slots() if self.needs_slots else _slots_if_any(space)
         self.epoch = 0
 
     def begin_epoch(self, epoch: int, seed: int) -> None:

@@ -21,6 +21,7 @@ class RSPS(Method):
     """Random search with parameter sharing."""
 
     name = "rsps"
+    needs_slots = False  # it samples whole archs: it runs on a space without slots (nb101), with no shares
 
     def __init__(self, cfg: Config, space: SearchSpace, rt: Runtime) -> None:
         super().__init__(cfg, space, rt)
@@ -43,7 +44,8 @@ class RSPS(Method):
         return uniform_shares(self.slots)
 
     def entropy(self) -> float:
-        return float(sum(math.log(len(slot.choices)) for slot in self.slots))
+        """The entropy of its uniform choice per slot; undefined (NaN) for a space without slots."""
+        return float(sum(math.log(len(slot.choices)) for slot in self.slots)) if self.slots else math.nan
 
     def rank_scores(self, ctx: Context, scorer: BatchScorer, archs: Sequence[Any]) -> np.ndarray:
         """RSPS ranks by accuracy on the arch data, every arch on the same search.rank_batches batches (one
