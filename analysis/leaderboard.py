@@ -32,7 +32,8 @@ COLUMNS = ("protocol", "kendall", "kendall_low", "kendall_high", "seed_sd", *HIT
 
 
 def final_result(directory: Path) -> dict[str, Any]:
-    """The group's metrics.json entry at its last epoch, for the BN policy and fine-tuning its config evaluates."""
+    """The group's metrics.json entry at its last epoch, for the BN policy and fine-tuning its config evaluates (its
+    own score set: a checkpoint ensemble's result, wsnas.analysis.ensembles, is another entry)."""
     path = directory / METRICS
     if not is_group(directory):
         raise WsnasError(f"{directory} is not a replicate group; a leaderboard entry needs replicates (--replicates 3)")
@@ -41,7 +42,7 @@ def final_result(directory: Path) -> dict[str, Any]:
     metrics = json.loads(path.read_text())
     config = metrics["config"]["eval"]
     entries = [r for r in metrics["results"] if r["bn_policy"] == config["bn_policy"]
-               and r["finetune_batches"] == config["finetune_batches"]]
+               and r["finetune_batches"] == config["finetune_batches"] and "ensemble" not in r]
     if not entries:
         raise WsnasError(f"{path} holds no result for bn_policy={config['bn_policy']}, finetune_batches="
                          f"{config['finetune_batches']}; rerun `wsnas evaluate {directory}` and `wsnas analyze`")

@@ -5,14 +5,16 @@ A and B are score sets named as DIR[@key=value,...]: DIR is a run or a replicate
 picks one of its results by epoch, bn_policy, finetune_batches or score_set, or by any setting of its score sets
 (a dotted key of RUN/score_sets.json's settings, e.g. runtime.precision=bfloat16 or calibration.batches=8); by
 default the newest epoch and the score set `wsnas studies` would use (the run's own evaluation), chosen on the
-first member of a group and the same for every member. B may also be `baseline:NAME`, a free baseline on A's
-archs (params, flops, or a zero-cost proxy of A's proxies.csv). Examples:
+first member of a group and the same for every member; score_set=ensemble:E1+E2+... selects the checkpoint
+ensemble of those epochs (wsnas.analysis.ensembles), computed here from the per-checkpoint scores. B may also be
+`baseline:NAME`, a free baseline on A's archs (params, flops, or a zero-cost proxy of A's proxies.csv). Examples:
 
     wsnas compare runs/nb201-cpu@bn_policy=recalibrate runs/nb201-cpu@bn_policy=inherit
     wsnas compare runs/nb201-unique runs/nb201-cpu             # two samplers, two replicate groups
     wsnas compare runs/nb201-cpu@finetune_batches=5 runs/nb201-cpu@finetune_batches=0
     wsnas compare runs/nb201-cpu baseline:params
     wsnas compare runs/nb201-cpu@runtime.precision=bfloat16 runs/nb201-cpu@runtime.precision=off
+    wsnas compare runs/nb201-cpu@score_set=ensemble:10+15+20 runs/nb201-cpu
 
 The statistics are the difference A - B of Kendall, Spearman and the top-k figures (analysis/replicated.py:
 paired over archs; over replicates tested on the per-replicate differences when both sides are the same supernets
@@ -29,6 +31,7 @@ from typing import Any
 
 import pandas as pd
 
+from wsnas.analysis.ensembles import ensemble_epochs
 from wsnas.analysis.free_baselines import baselines
 from wsnas.analysis.inference import p_text
 from wsnas.analysis.metrics import MIN_ARCHS
@@ -88,7 +91,8 @@ def _sets_with(run: RunDir, settings: dict[str, str]) -> set[str]:
 def load_side(spec: str, metric: str | None, mirror: str | None) -> Side:
     """The score set `spec` names (see the module docstring)."""
     path, chosen = parse_spec(spec)
-    data = load_tables(path, metric, mirror)
+    epochs = ensemble_epochs(str(chosen.get(SCORE_SET, "")))
+    data = load_tables(path, metric, mirror, ensembles=[epochs] if epochs else [])
     tables: list[pd.DataFrame] = []
     columns = {k: v for k, v in chosen.items() if k in SELECTORS}
     settings = {k: v for k, v in chosen.items() if k not in SELECTORS}

@@ -24,11 +24,14 @@ import numpy as np
 import pandas as pd
 
 from wsnas.analysis.ceiling import no_ceiling_reason, seed_ceiling
+from wsnas.analysis.ensembles import ensemble_epochs, ensemble_rows
 from wsnas.analysis.free_baselines import baselines
 from wsnas.analysis.inference import Estimate, replicates_for_half_width
 from wsnas.analysis.replicated import ScoreSet, fitting, paired_differences, replicate_summary, verdict
 from wsnas.analysis.score_summary import check_scores_meta, format_summary, join_truth, summarise
+from wsnas.analysis.studies.inputs import choose_score_set
 from wsnas.benchmarks.groundtruth import GroundTruth, config_truth
+from wsnas.benchmarks.ranking_methods.landmarks import read_landmarks
 from wsnas.core.config import Config
 from wsnas.core.errors import WsnasError
 from wsnas.core.groups import ReplicateGroup, is_group, runs_of
@@ -54,12 +57,19 @@ class Tables:
     def members(self) -> list[str]:
         return [str(run.path.resolve()) for run in self.runs]
 
+    @property
+    def truth_labels_used(self) -> int:
+        """How many archs' truth the members' training read (their landmarks, RUN/landmarks.txt): 0 for none."""
+        return len(set().union(*(read_landmarks(run.path) for run in self.runs)))
+
 
 def load_tables(directory: str | Path, metric: str | None = None, mirror: str | None = None,
-                cfg: Config | None = None, truth: GroundTruth | None = None) -> Tables:
+                cfg: Config | None = None, truth: GroundTruth | None = None,
+                ensembles: Sequence[Sequence[int]] = ()) -> Tables:
     """Join every member's scores (a group's, or the run's own) with the ground truth (`metric`: default the
     config's analysis.truth; `cfg`: default the saved config of the run or group; `truth`: default the config's
-    ground truth, loaded here)."""
+    ground truth, loaded here), with the rows of each checkpoint ensemble in `ensembles` (wsnas.analysis.ensembles)
+    added."""
     directory = Path(directory)
     runs = runs_of(directory)
     if cfg is None:
@@ -69,7 +79,12 @@ def load_tables(directory: str | Path, metric: str | None = None, mirror: str | 
         truth = config_truth(cfg, mirror)
     for run in runs:
         check_scores_meta(run.path, truth)
-    return Tables(directory, cfg, truth, metric, runs, [join_truth(run.read_scores(), truth, metric) for run in runs])
+    tables = [join_truth(run.read_scores(), truth, metric) for run in runs]
+    if ensembles:
+        base = choose_score_set(runs[0], cfg, tables[0])
+        tables = [pd.concat([table, *(ensemble_rows(table, epochs, base, str(run.path)) for epochs in ensembles)],
+                            ignore_index=True) for run, table in zip(runs, tables)]
+    return Tables(directory, cfg, truth, metric, runs, tables)
 
 
 def common_groups(tables: Sequence[pd.DataFrame]) -> list[tuple]:
@@ -115,6 +130,10 @@ def analyze_tables(tables: Sequence[pd.DataFrame], members: Sequence[str], *, sp
             result = _replicated_entry(group, supernet, member_results, true, truth, metric, ks, n_boot, seed)
         result["baselines"] = baseline_entries(baselines(space, directory, keys, truth), supernet, true, ks, n_boot,
                                                seed)
+        epochs = ensemble_epochs(str(group[3]))
+        if epochs:
+            result["ensemble"] = {"epochs": epochs, "score": "mean rank over the checkpoints (higher is better)",
+                                  "checkpoints_scored": len(epochs)}
         results.append(result)
     return results
 
@@ -243,9 +262,18 @@ def baseline_verdicts(result: dict[str, Any], subject: str = "the supernet") -> 
             + f"  ({b['name']} alone: {interval_text(b['kendall'])})" for b in result.get("baselines", [])]
 
 
-def format_results(results: list[dict[str, Any]], metric: str) -> str:
-    """Verdicts first, then the detailed tables (per run, or the replicated table of a group)."""
-    lines = []
+def truth_labels_line(labels: int) -> list[str]:
+    """The line that says a run's training used truth labels ([] for none)."""
+    if not labels:
+        return []
+    return [f"uses {labels} truth labels: its training read the truth of {labels} landmark archs (RUN/landmarks.txt), "
+            f"which no evaluation scores; its ranking is not free of the ground truth"]
+
+
+def format_results(results: list[dict[str, Any]], metric: str, truth_labels: int = 0) -> str:
+    """Verdicts first (after the truth labels the training used, if any), then the detailed tables (per run, or
+    the replicated table of a group)."""
+    lines = truth_labels_line(truth_labels)
     for result in results:
         lines.extend(verdict_lines(result, metric))
     for result in results:

@@ -33,6 +33,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
+from wsnas.benchmarks.ranking_methods.landmarks import read_landmarks
 from wsnas.benchmarks.registry import get_space
 from wsnas.core.config import Config
 from wsnas.core.errors import WsnasError
@@ -355,9 +356,10 @@ def evaluate_run(cfg: Config, run: RunDir, log=print, index_of=None, shard: Shar
 
 def evaluation_archs(cfg: Config, run: RunDir) -> list[Any]:
     """The archs `wsnas evaluate` scores for a run: eval.n_archs drawn with eval.seed from the whole space, or
-    from the run's arch pool (RUN/arch_pool.txt) when it was trained on one."""
+    from the run's arch pool (RUN/arch_pool.txt) when it was trained on one, less the run's landmarks
+    (RUN/landmarks.txt: their truth fed its training)."""
     space = get_space(cfg.space)
-    return evaluation_sample(space, cfg.eval, saved_arch_pool(run, space))
+    return evaluation_sample(space, cfg.eval, saved_arch_pool(run, space), read_landmarks(run.path))
 
 
 def _announce_set(run: RunDir, set_id: str, log) -> None:

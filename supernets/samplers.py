@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 import random
 from pathlib import Path
-from typing import Any, Hashable, Sequence
+from typing import Any, Collection, Hashable, Sequence
 
 from wsnas.core.atomic import atomic_path
 from wsnas.benchmarks.space import ArchError, SearchSpace
@@ -142,8 +142,11 @@ def _sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def evaluation_sample(space: SearchSpace, e: EvalConfig, pool: Sequence[Any] | None = None) -> list[Any]:
-    """The e.n_archs distinct archs to score, drawn with e.seed from the whole space or from `pool`.
+def evaluation_sample(space: SearchSpace, e: EvalConfig, pool: Sequence[Any] | None = None,
+                      exclude: Collection[str] = ()) -> list[Any]:
+    """The e.n_archs distinct archs to score, drawn with e.seed from the whole space or from `pool`, less those
+    whose keys are in `exclude` (a run's landmarks: truth labels its training used), so that every other arch is
+    one a run of the same eval.* without them scores too.
 
     e.sample=unique keeps one arch per function (the first in space or pool order), so isomorphic duplicates
     never appear twice. Over the whole space this is exactly `SearchSpace.sample`, the sample `wsnas evaluate`
@@ -153,8 +156,10 @@ def evaluation_sample(space: SearchSpace, e: EvalConfig, pool: Sequence[Any] | N
         raise WsnasError(f"eval.sample={e.sample!r}; choose {' or '.join(EVAL_SAMPLES)}")
     unique = e.sample == "unique"
     if pool is None:
-        return space.sample(e.n_archs, e.seed, unique_functions=unique)
-    candidates = [members[0] for members in _function_classes(space, pool).values()] if unique else list(pool)
-    if e.n_archs is None or e.n_archs >= len(candidates):
-        return candidates
-    return random.Random(e.seed).sample(candidates, e.n_archs)
+        sample = space.sample(e.n_archs, e.seed, unique_functions=unique)
+    else:
+        candidates = [members[0] for members in _function_classes(space, pool).values()] if unique else list(pool)
+        full = e.n_archs is None or e.n_archs >= len(candidates)
+        sample = candidates if full else random.Random(e.seed).sample(candidates, e.n_archs)
+    excluded = set(exclude)
+    return [arch for arch in sample if space.format(arch) not in excluded] if excluded else sample

@@ -20,6 +20,7 @@ from wsnas.supernets.checkpoints import (checkpoint_path, load_checkpoint, prune
                                          saved_epochs)
 from wsnas.supernets.autotune import autotuned_runtime
 from wsnas.supernets.data import DeviceImages
+from wsnas.supernets.landmarks import Landmarks, run_landmarks
 from wsnas.supernets.protocols import check_protocol
 from wsnas.supernets.registry import build_model, prepare_data, supernet_spec
 from wsnas.supernets.runtime import Runtime, resolve_runtime
@@ -75,6 +76,10 @@ def train_supernet(cfg: Config, run: RunDir, log=print) -> TrainResult:
     pool = run_arch_pool(cfg, space, run)  # None = the whole space
     supernet_spec(cfg)  # an unknown space or a dataset it does not train on fails here, before any data loads
     check_protocol(cfg.train, space, pool)  # so does a protocol this run cannot train with
+    if cfg.train.landmarks and world.size > 1:
+        raise WsnasError(f"train.landmarks={cfg.train.landmarks} trains on one process only (its pair of forwards "
+                         f"per backward does not go through DDP); run without torchrun, or set train.landmarks=0")
+    landmarks = run_landmarks(cfg, space, run, pool)  # None: no landmark regularisation
     done = saved_epochs(run.checkpoint_dir)
     start = done[-1] if done else 0
     if start >= cfg.train.epochs:
@@ -110,7 +115,7 @@ def train_supernet(cfg: Config, run: RunDir, log=print) -> TrainResult:
     with bar:
         for epoch in range(start, cfg.train.epochs):
             stats = train_epoch(cfg, net, train_set, space, epoch, opt, sched, criterion, rt, bar, pool, world,
-                                average)
+                                average, landmarks)
             if average:
                 average.after_epoch(epoch + 1)
             if world.is_main:  # the log row first: a kill between the two reruns the epoch and rewrites the row
@@ -131,13 +136,16 @@ def train_supernet(cfg: Config, run: RunDir, log=print) -> TrainResult:
 def train_epoch(cfg: Config, model: nn.Module, data: DeviceImages, space, epoch: int, opt, sched,
                  criterion: nn.Module, rt: Runtime, bar: tqdm, pool: list | None = None,
                  world: distributed.World = distributed.World(),
-                 average: WeightAverage | None = None) -> dict[str, float]:
-    """One epoch: each step trains the paths of one sampler step (gradients added up), makes one optimiser and
-    schedule step, and folds the weights into `average` (an EMA) when given."""
+                 average: WeightAverage | None = None, landmarks: Landmarks | None = None) -> dict[str, float]:
+    """One epoch: each step trains the paths of one sampler step (gradients added up), with `landmarks` adds the
+    landmark ranking loss's gradients every train.landmark_every steps, makes one optimiser and schedule step,
+    and folds the weights into `average` (an EMA) when given."""
     seed = epoch_seed(cfg.train.seed, epoch)
     torch.manual_seed(seed)  # the global stream (dropout) replays too, so a resumed epoch equals an uninterrupted one
     gen = torch.Generator().manual_seed(seed)
     sampler = make_sampler(space, cfg.train.sampler, seed, pool)
+    pairs = landmarks.pair_stream(seed) if landmarks else None
+    landmark_sum, landmark_steps = torch.zeros((), device=rt.device), 0
     model.train()
     loss_sum = torch.zeros((), device=rt.device)
     correct = torch.zeros((), device=rt.device, dtype=torch.long)
@@ -151,6 +159,9 @@ def train_epoch(cfg: Config, model: nn.Module, data: DeviceImages, space, epoch:
                 logits = model(x, arch)
                 loss = criterion(logits, y)
             loss.backward()
+        if landmarks and step % cfg.train.landmark_every == 0:
+            landmark_sum += landmarks.step(model, x, y, criterion, rt, pairs)
+            landmark_steps += 1
         if cfg.train.grad_clip > 0:
             nn.utils.clip_grad_norm_(model.parameters(), cfg.train.grad_clip)
         opt.step()
@@ -175,8 +186,11 @@ def train_epoch(cfg: Config, model: nn.Module, data: DeviceImages, space, epoch:
     if not torch.stack([torch.isfinite(p).all() for p in model.parameters()]).all().item():
         raise TrainingDiverged(f"the weights became NaN/inf in epoch {epoch + 1}; the last good checkpoint is kept. "
                                f"Lower train.lr or raise train.grad_clip and rerun.")
-    return {"loss": mean_loss, "acc": 100.0 * correct.item() / max(seen, 1), "lr": sched.get_last_lr()[0],
-            "seconds": time.perf_counter() - began, "images": seen}
+    stats = {"loss": mean_loss, "acc": 100.0 * correct.item() / max(seen, 1), "lr": sched.get_last_lr()[0],
+             "seconds": time.perf_counter() - began, "images": seen}
+    if landmarks:
+        stats["landmark_loss"] = landmark_sum.item() / max(landmark_steps, 1)
+    return stats
 
 
 def _bn_note(bn_policy: str) -> str:

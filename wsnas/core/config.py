@@ -61,6 +61,12 @@ class TrainConfig:
                                      # "strict_fair" (FairNAS: m paths covering every op of every slot, one update)
     ema_decay: float = 0.0           # scored weights: an EMA of the weights, updated every step (0 = off)
     swa_epochs: int = 0              # scored weights: the mean of the weights after each of the last K epochs (0 = off)
+    landmarks: int = 0               # landmark regularisation: K truth-labelled archs, never scored (0 = off)
+    landmark_weight: float = 1.0     # the coefficient of the landmark ranking loss
+    landmark_every: int = 1          # training steps between landmark steps
+    landmark_pairs: int = 1          # landmark pairs ranked at each landmark step
+    landmark_margin: float = 0.05    # the hinge's margin on the pair's loss difference
+    landmark_seed: int = 0           # draws the K landmarks from the ground truth's archs
     seed: int = 0
     checkpoint_every: int = 1        # epochs between kept checkpoints (the last one is always kept)
     arch_pool: str | None = None     # file of arch keys (one per line) to sample paths from; None = the whole space
@@ -76,6 +82,8 @@ class EvalConfig:
     calib_seed: int | None = None    # which training images calibrate (None = eval.seed)
     batch_size: int = 500
     epochs: list[int] = field(default_factory=list)  # checkpoints to score; empty = the last one
+    ensemble_epochs: list[int] = field(default_factory=list)  # `analyze`: also score archs by their mean rank
+                                                              # over these checkpoints (each scored once)
     finetune_batches: int = 0        # SGD steps on each subnet's inherited weights before scoring (restored after)
     finetune_lr: float = 0.01        # learning rate of that fine-tuning
     proxies: list[str] = field(default_factory=lambda: ["synflow", "naswot"])  # zero-cost proxies `study` computes

@@ -15,6 +15,7 @@ this module, never as literals.
     RUN/runtime.json         what the runtime autotune chose, and on which machine (+ .runtime.lock)
     RUN/checkpoints/         epoch_XXXX.pt (CHECKPOINT)
     RUN/arch_pool.txt        the run's copy of train.arch_pool, when it trains on a pool
+    RUN/landmarks.txt        the truth-labelled landmark archs of train.landmarks (never scored)
     RUN/metrics.json         ranking metrics against the ground truth
     RUN_OR_GROUP/study_time.json  where `wsnas study`'s time went: training, scoring, proxies, analysis, other
     GROUP/group.json         a replicate group's config; its members are GROUP/rep-<r>/ runs
@@ -40,6 +41,7 @@ CHECKPOINTS_DIR = "checkpoints"
 CHECKPOINT = "epoch_{epoch:04d}.pt"  # the checkpoint of an epoch in CHECKPOINTS_DIR
 CHECKPOINT_PATTERN = r"epoch_(\d{4,})\.pt$"  # its name, the epoch in group 1
 ARCH_POOL = "arch_pool.txt"
+LANDMARKS = "landmarks.txt"  # the run's landmark archs (train.landmarks): excluded from every evaluation
 METRICS = "metrics.json"
 GROUP = "group.json"
 MEMBER_PREFIX = "rep-"

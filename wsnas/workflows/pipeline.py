@@ -41,12 +41,14 @@ def analyze(cfg: Config, directory: Path, truth: GroundTruth | None = None) -> d
     from wsnas.analysis.verdicts import analyze_tables, format_results, load_tables
 
     a = cfg.analysis
-    data = load_tables(directory, cfg=cfg, truth=truth)
+    data = load_tables(directory, cfg=cfg, truth=truth,
+                       ensembles=[cfg.eval.ensemble_epochs] if cfg.eval.ensemble_epochs else [])
     results = analyze_tables(data.tables, data.members, space=cfg.space,
                              directory=directory, truth=data.truth, metric=data.metric, topk=a.topk,
                              n_boot=a.n_boot, seed=a.seed)
     metrics = {"space": cfg.space, "truth": a.truth, "truth_source": data.truth.source, "n_boot": a.n_boot,
-               "bootstrap_seed": a.seed, "replicates": len(data.runs), "results": results}
+               "bootstrap_seed": a.seed, "replicates": len(data.runs), "truth_labels_used": data.truth_labels_used,
+               "results": results}
     if len(data.runs) > 1:
         for i, run in enumerate(data.runs):
             member = [r["members"][i] for r in results]
@@ -55,7 +57,7 @@ def analyze(cfg: Config, directory: Path, truth: GroundTruth | None = None) -> d
     write_json(directory / METRICS, {**metrics, "config": cfg.to_dict()})
     if len(data.runs) == 1:
         data.runs[0].record("analyze", cfg)
-    print(format_results(results, a.truth))
+    print(format_results(results, a.truth, data.truth_labels_used))
     print(f"[analyze] metrics: {directory / METRICS}")
     print(f"[analyze] {index_and_report(directory)}")
     return metrics

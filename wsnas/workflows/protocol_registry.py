@@ -74,5 +74,10 @@ for _p in (
              "forward/backward passes", "FairNAS (Chu et al. 2021)", epochs_scale=0.2),
     Protocol("bn-affine", {"model.bn_affine": True}, "BatchNorm with learned scale and shift in every op",
              "the affine BN most standalone networks train with (NB201's supernets use none)"),
+    Protocol("landmarks", {"train.landmarks": 20, "train.landmark_every": 4},
+             "landmark regularisation: 20 archs of known truth (never scored), one pair of them ranked by a hinge "
+             "on their losses every 4 steps; two thirds of the epochs, for the same budget of forward/backward "
+             "passes (1.5 per step); uses 20 truth labels",
+             "Yu et al. 2021 (wsnas.benchmarks.ranking_methods.landmarks)", epochs_scale=1 / 1.5),
 ):
     register_protocol(_p)
