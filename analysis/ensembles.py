@@ -7,7 +7,7 @@ score is better as with accuracy), and the ranks are averaged. The ensemble is b
 `wsnas studies` uses (the run's own evaluation settings: wsnas.analysis.studies.inputs.choose_score_set), chosen on
 the first member of a group and the same for every member. Its rows carry the score set label
 `ensemble:E1+E2+...` (say `wsnas compare RUN@score_set=ensemble:10+15+20 RUN`), the last chosen checkpoint as
-their epoch, and no loss; the analysis treats them as any result. Its cost is the scoring of each chosen
+their epoch, no loss, and the score set they are built from (column BASE); the analysis treats them as any result. Its cost is the scoring of each chosen
 checkpoint once: nothing beyond the per-checkpoint score sets it reads.
 """
 from __future__ import annotations
@@ -22,6 +22,7 @@ from wsnas.core.errors import WsnasError
 from wsnas.core.run_files import EPOCH, KEY, SCORE_SET, SUPERNET_ACC, SUPERNET_LOSS
 
 PREFIX = "ensemble:"
+BASE = "ensemble_of"  # a column of the ensemble's rows (in memory only): the score set it is built from
 
 
 def ensemble_label(epochs: Sequence[int]) -> str:
@@ -66,4 +67,4 @@ def ensemble_rows(table: pd.DataFrame, epochs: Sequence[int], score_set: str, wh
     ranks = np.column_stack([rankdata(wide[e].to_numpy(dtype=float)) for e in chosen])
     last = scores[scores[EPOCH] == chosen[-1]].drop_duplicates(KEY).set_index(KEY).loc[wide.index].reset_index()
     return last.assign(**{SCORE_SET: ensemble_label(chosen), SUPERNET_ACC: ranks.mean(axis=1),
-                          SUPERNET_LOSS: np.nan})
+                          SUPERNET_LOSS: np.nan, BASE: score_set})

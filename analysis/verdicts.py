@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from wsnas.analysis.ceiling import no_ceiling_reason, seed_ceiling
-from wsnas.analysis.ensembles import ensemble_epochs, ensemble_rows
+from wsnas.analysis.ensembles import BASE, ensemble_epochs, ensemble_rows
 from wsnas.analysis.free_baselines import baselines
 from wsnas.analysis.inference import Estimate, replicates_for_half_width
 from wsnas.analysis.replicated import ScoreSet, fitting, paired_differences, replicate_summary, verdict
@@ -133,7 +133,7 @@ def analyze_tables(tables: Sequence[pd.DataFrame], members: Sequence[str], *, sp
         epochs = ensemble_epochs(str(group[3]))
         if epochs:
             result["ensemble"] = {"epochs": epochs, "score": "mean rank over the checkpoints (higher is better)",
-                                  "checkpoints_scored": len(epochs)}
+                                  "checkpoints_scored": len(epochs), "of_score_set": str(parts[0][BASE].iloc[0])}
         results.append(result)
     return results
 

@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 
 from wsnas.analysis.ensembles import ensemble_label, ensemble_rows
+from wsnas.analysis.report.score_sets import report_score_sets, result_key, result_labels
 from wsnas.benchmarks.ranking_methods import ranking_method, ranking_methods
 from wsnas.benchmarks.ranking_methods.landmarks import read_landmarks
 from wsnas.benchmarks.registry import get_space
@@ -131,8 +132,12 @@ def test_an_ensemble_is_a_result_of_analyze_and_a_score_set_of_compare(analyzed,
     metrics, _ = analyzed
     run, _ = trained
     ensemble, = [r for r in metrics["results"] if r["score_set"] == "ensemble:1+2"]
+    plain, = [r for r in metrics["results"] if r["epoch"] == EPOCHS and "ensemble" not in r]
     assert ensemble["ensemble"]["epochs"] == [1, 2] and ensemble["n_archs"] == POOL - LANDMARKS
+    assert ensemble["ensemble"]["of_score_set"] == plain["score_set"] and ensemble["epoch"] == EPOCHS
     assert {"kendall", "spearman", "topk", "baselines"} <= set(ensemble)
+    labels = result_labels(metrics["results"], report_score_sets(run))  # the report tells the two apart
+    assert labels[result_key(ensemble)] == labels[result_key(plain)] + ", checkpoint ensemble 1+2"
     out = tmp_path / "compare.json"
     assert main(["compare", f"{run}@score_set=ensemble:1+2", str(run), "--n-boot", "20", "--out", str(out)]) == 0
     doc = json.loads(out.read_text())

@@ -16,7 +16,7 @@ from wsnas.analysis.report.reading import ANALYZE, EVALUATE, is_run, read_metric
 from wsnas.analysis.report.score_sets import report_score_sets, result_key, result_labels
 from wsnas.analysis.studies import registry
 from wsnas.analysis.studies.record import STUDY_DIR, Study
-from wsnas.analysis.verdicts import common_groups, load_tables, select_group, supernet_set
+from wsnas.analysis.verdicts import common_groups, load_tables, select_group, supernet_set, truth_labels_line
 from wsnas.core.errors import WsnasError
 from wsnas.core.groups import runs_of
 from wsnas.core.run_files import GROUP_KEYS
@@ -69,7 +69,8 @@ def _scatter(directory: Path, label: str, mirror: str | None) -> PlannedFigure |
         mean = ", mean of the replicates" if scores.replicates > 1 else ""
         panels.append(ScatterPanel(labels[result_key(group)] + mean, data.truth.values(data.metric, list(scores.keys)),
                                    scores.scores.mean(axis=0), results.get(result_key(group), {})))
-    findings = [_metrics_line(r, labels[key]) for key, r in results.items()]
+    findings = truth_labels_line((metrics or {}).get("truth_labels_used", 0))
+    findings += [_metrics_line(r, labels[key]) for key, r in results.items()]
     if metrics is None:
         findings.append(f"no metrics.json, so no correlations: run `{ANALYZE.format(dir=directory)}`")
     return PlannedFigure("scatter", "Supernet accuracy against true accuracy",

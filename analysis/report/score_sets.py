@@ -37,13 +37,16 @@ def report_score_sets(directory: Path) -> dict[str, dict[str, Any]]:
 
 
 def identity(result: dict[str, Any], sets: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    """The epoch and every setting (dotted names) of a result; a result whose score set is not recorded (older
-    runs) is known by its BN policy and fine-tuning alone."""
-    settings = (sets.get(str(result.get(SCORE_SET))) or {}).get("settings")
+    """The epoch and every setting (dotted names) of a result (a checkpoint ensemble's: those of the score set it is
+    built from, and its checkpoints); a result whose score set is not recorded (older runs) is known by its BN
+    policy and fine-tuning alone."""
+    ensemble = result.get("ensemble") or {}
+    settings = (sets.get(str(ensemble.get("of_score_set", result.get(SCORE_SET)))) or {}).get("settings")
     if settings is None:
         batches = int(result.get(FINETUNE) or 0)
         settings = {"bn_policy": result["bn_policy"], "finetune": {"batches": batches} if batches else None}
-    return {"epoch": result["epoch"], **flatten_settings(settings)}
+    ident = {"epoch": result["epoch"], **flatten_settings(settings)}
+    return ident | ({"checkpoint_ensemble": "+".join(map(str, ensemble["epochs"]))} if ensemble else {})
 
 
 def differing(identities: Sequence[dict[str, Any]]) -> list[str]:
