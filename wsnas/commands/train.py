@@ -11,7 +11,9 @@ PROTOCOLS = """training protocols (docs/training-protocols.md; each is part of t
                                            each train.lr_restart_mult times longer (T_mult, default 2)
   --set train.ema_decay=D                  score an EMA of the weights, updated every step (0 = off)
   --set train.swa_epochs=K                 score the mean of the weights after each of the last K epochs (0 = off)
-  --sampler strict_fair                    FairNAS: m paths per step, every op of every slot once, one update"""
+  --sampler strict_fair                    FairNAS: m paths per step, every op of every slot once, one update
+  --set train.landmarks=K                  landmark regularisation: K truth-labelled archs ranked by a hinge on
+                                           their losses (train.landmark_*), never scored (0 = off)"""
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
