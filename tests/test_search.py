@@ -256,7 +256,7 @@ class Dummy(RSPS):
 def test_a_method_is_a_record_and_a_class(tmp_path, mirror, monkeypatch):
     record = SearchMethod(name="dummy", method_class=f"{__name__}:Dummy", level="single", data_use="all of it",
                           protocol=Protocol({"train.epochs": 1}), arch_lr=None, score_name="nothing")
-    monkeypatch.setitem(search_methods._records(), "dummy", record)  # search_methods.register_method, undone
+    monkeypatch.setitem(search_methods._RECORDS.all(), "dummy", record)  # search_methods.register_method, undone
     cfg = tiny_config("dummy", **{"data.mirror": str(mirror)})
     assert cfg.train.epochs == 2  # the smoke preset's reduction over the record's published run
     search_run(cfg, tmp_path / "run", evaluate=False)

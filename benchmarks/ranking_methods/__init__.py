@@ -15,36 +15,27 @@ register_ranking_method.
 """
 from __future__ import annotations
 
-import importlib
-
 from wsnas.benchmarks.ranking_methods.record import RankingMethod
 from wsnas.core.errors import WsnasError
+from wsnas.core.records import Records
 
 BUILT_IN = ("landmarks", "checkpoint_ensemble")
 
-_RECORDS: dict[str, RankingMethod] = {}
-
-
-def _records() -> dict[str, RankingMethod]:
-    if not _RECORDS:
-        for module in BUILT_IN:
-            record = importlib.import_module(f"{__name__}.{module}").METHOD
-            _RECORDS.setdefault(record.name, record)
-    return _RECORDS
+_RECORDS: Records[RankingMethod] = Records(__name__, BUILT_IN)
 
 
 def register_ranking_method(record: RankingMethod) -> None:
     """Make a ranking method known to wsnas under record.name."""
-    _records()[record.name] = record
+    _RECORDS.register(record)
 
 
 def ranking_methods() -> list[RankingMethod]:
     """Every registered method's record, the built-in ones first."""
-    return list(_records().values())
+    return list(_RECORDS.all().values())
 
 
 def ranking_method(name: str) -> RankingMethod:
     """The record of method `name`; a WsnasError naming the registered ones otherwise."""
-    if name not in _records():
-        raise WsnasError(f"unknown ranking method {name!r}; choose one of {', '.join(_records())}")
-    return _records()[name]
+    if name not in _RECORDS.all():
+        raise WsnasError(f"unknown ranking method {name!r}; choose one of {', '.join(_RECORDS.all())}")
+    return _RECORDS.all()[name]

@@ -19,38 +19,29 @@ torch class in wsnas/supernets/search/, and a test. A plugin registers its own r
 """
 from __future__ import annotations
 
-import importlib
-
 from wsnas.benchmarks.search_methods.record import SearchMethod
 from wsnas.core.config import ConfigError
+from wsnas.core.records import Records
 
 # The built-in methods' record modules, in the order `wsnas search --method` lists them.
 BUILT_IN = ("rsps", "enas", "darts_v1", "darts_v2", "gdas", "snas", "gaea")
 
-_RECORDS: dict[str, SearchMethod] = {}
-
-
-def _records() -> dict[str, SearchMethod]:
-    if not _RECORDS:
-        for module in BUILT_IN:
-            record = importlib.import_module(f"{__name__}.{module}").METHOD
-            _RECORDS.setdefault(record.name, record)
-    return _RECORDS
+_RECORDS: Records[SearchMethod] = Records(__name__, BUILT_IN)
 
 
 def register_method(record: SearchMethod) -> None:
     """Make a search method available to `wsnas search` and its reports under record.name."""
-    _records()[record.name] = record
+    _RECORDS.register(record)
 
 
 def method_names() -> tuple[str, ...]:
     """Every registered method's name, the built-in ones first."""
-    return tuple(_records())
+    return tuple(_RECORDS.all())
 
 
 def find_method(name: str) -> SearchMethod | None:
     """The record of method `name`, or None."""
-    return _records().get(name)
+    return _RECORDS.all().get(name)
 
 
 def method_record(name: str) -> SearchMethod:
