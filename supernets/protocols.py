@@ -3,8 +3,9 @@ and their part of a score's identity.
 
 A run's whole config is its identity (RUN/config.json; a resumed run must match it). A protocol option changes
 the weights a checkpoint offers, so a run that sets one also names it in the settings of its score sets
-(wsnas.core.score_sets): scores made under SGDR, strict fairness, averaged weights or landmarks never share a score-set id
-with scores of the plain protocol (nor do few-shot or distilled supernets, the latter naming their teacher). Runs of the plain protocol name none, so their score-set ids stay as they were.
+(wsnas.core.score_sets): scores made under SGDR, strict fairness, averaged weights, landmarks, a few-shot split or
+distillation (its teacher named) never share a score-set id with scores of the plain protocol. Runs of the plain
+protocol name none, so their score-set ids stay as they were.
 """
 from __future__ import annotations
 
@@ -63,3 +64,10 @@ def ignored_options(t: TrainConfig, uses_sampler: bool) -> list[str]:
     if t.sampler != "uniform" and not uses_sampler:
         ignored.append(f"train.sampler={t.sampler}")
     return ignored
+
+
+def single_process_options(t: TrainConfig) -> list[str]:
+    """The options set in `t` that train on one process only (not under torchrun): landmarks and distillation
+    (several forwards per backward), few-shot splits (sub-supernets outside DDP)."""
+    return ([f"train.landmarks={t.landmarks}"] if t.landmarks else []) + [
+        f"train.{k}={getattr(t, k)}" for k in ("fewshot_slot", "distill_teacher") if getattr(t, k) is not None]

@@ -25,7 +25,7 @@ from wsnas.supernets.distill_teacher import run_distillation
 from wsnas.supernets.fewshot import (FEWSHOT, fewshot_entry, fewshot_sampler, split_supernet, split_training,
                                      warmup_epochs)
 from wsnas.supernets.landmarks import Landmarks, run_landmarks
-from wsnas.supernets.protocols import check_protocol
+from wsnas.supernets.protocols import check_protocol, single_process_options
 from wsnas.supernets.registry import build_model, prepare_data, supernet_spec
 from wsnas.supernets.runtime import Runtime, resolve_runtime
 from wsnas.supernets.samplers import make_sampler, run_arch_pool
@@ -80,16 +80,10 @@ def train_supernet(cfg: Config, run: RunDir, log=print) -> TrainResult:
     pool = run_arch_pool(cfg, space, run)  # None = the whole space
     supernet_spec(cfg)  # an unknown space or a dataset it does not train on fails here, before any data loads
     check_protocol(cfg.train, space, pool)  # so does a protocol this run cannot train with
-    if cfg.train.landmarks and world.size > 1:
-        raise WsnasError(f"train.landmarks={cfg.train.landmarks} trains on one process only (its pair of forwards "
-                         f"per backward does not go through DDP); run without torchrun, or set train.landmarks=0")
-    if cfg.train.fewshot_slot is not None and world.size > 1:
-        raise WsnasError(f"train.fewshot_slot={cfg.train.fewshot_slot} trains on one process only (its sub-supernets "
-                         f"do not go through DDP); run without torchrun, or set train.fewshot_slot=null")
-    if cfg.train.distill_teacher is not None and world.size > 1:
-        raise WsnasError(f"train.distill_teacher={cfg.train.distill_teacher} trains on one process only (its "
-                         f"forwards of several archs per backward do not go through DDP); run without torchrun, or "
-                         f"set train.distill_teacher=null")
+    single = single_process_options(cfg.train)
+    if single and world.size > 1:
+        raise WsnasError(f"{', '.join(single)} trains on one process only (its extra forwards or sub-supernets do not "
+                         f"go through DDP); run without torchrun, or turn it off")
     landmarks = run_landmarks(cfg, space, run, pool)  # None: no landmark regularisation
     distill = run_distillation(cfg, rt, pool)  # None: no ranking distillation
     done = saved_epochs(run.checkpoint_dir)

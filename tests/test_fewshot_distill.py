@@ -30,7 +30,7 @@ from wsnas.supernets.distill_teacher import ProxyTeacher  # noqa: E402
 from wsnas.supernets.evaluate import SubnetScorer, evaluation_archs  # noqa: E402
 from wsnas.supernets.fewshot import (FEWSHOT, FewShotSupernet, SubSpaceSampler, check_fewshot,  # noqa: E402
                                      split_supernet)
-from wsnas.supernets.protocols import protocol_settings  # noqa: E402
+from wsnas.supernets.protocols import protocol_settings, single_process_options  # noqa: E402
 from wsnas.supernets.registry import build_model  # noqa: E402
 from wsnas.supernets.runtime import resolve_runtime  # noqa: E402
 from wsnas.supernets.samplers import make_sampler  # noqa: E402
@@ -169,6 +169,8 @@ def test_clear_errors_for_options_a_run_cannot_train_with():
         check_fewshot(TrainConfig(epochs=2, fewshot_slot=0, fewshot_warmup=2), nb201)
     with pytest.raises(WsnasError, match="at least 2 archs"):
         check_distill(TrainConfig(distill_teacher="synflow", distill_archs=1))
+    assert single_process_options(TrainConfig(fewshot_slot=0, distill_teacher="snip")) == [
+        "train.fewshot_slot=0", "train.distill_teacher=snip"]  # refused under torchrun
     cfg = build_config("smoke", overrides={"train.distill_teacher": "accuracy"})
     with pytest.raises(WsnasError, match="not a zero-cost proxy"):
         ProxyTeacher(cfg, resolve_runtime(cfg.runtime))

@@ -8,9 +8,10 @@ METHOD = RankingMethod(
             "the paths with its choice there; an arch is scored by the sub-supernet that covers it",
     source="Zhao, Wang, Tian, Fonseca & Guo, Few-shot Neural Architecture Search, ICML 2021 (arXiv:2006.06863)",
     published="the one-shot supernet is split on one compound edge into one sub-supernet per operation of that "
-              "edge (5 on NAS-Bench-201, up to 7 elsewhere), each initialised from the trained one-shot supernet (transfer learning) "
-              "and trained on its own sub-space, and each arch evaluated by its own sub-supernet. Which NB201 edge "
-              "the paper splits and its epochs before and after the split could not be confirmed here; wsnas's "
+              "edge (5 on NAS-Bench-201, up to 7 elsewhere), each initialised from the trained one-shot supernet "
+              "(transfer learning) and trained on its own sub-space, and each arch evaluated by its own "
+              "sub-supernet. Which NB201 edge the paper splits and its epochs before and after the split could not "
+              "be confirmed here; wsnas's "
               "defaults (the first slot in the protocol, half of the epochs before the split) are wsnas's choices",
     config="train.fewshot_slot (a slot index, e.g. an NB201 edge 0-5; null = off), train.fewshot_warmup (one-shot "
            "epochs; null = half of train.epochs); wsnas.supernets.fewshot",
