@@ -44,6 +44,7 @@ from wsnas.core.runs import RunDir, provenance, read_scores_table, read_table
 from wsnas.core.score_sets import read_score_sets, register_score_set, score_set_id, settings_difference
 from wsnas.supernets.checkpoints import checkpoint_path, load_checkpoint, saved_epochs
 from wsnas.supernets.data import DeviceImages
+from wsnas.supernets.fewshot import loaded_supernet, route_groups
 from wsnas.supernets.distributed import launched_world, rank_runtime
 from wsnas.supernets.finetune import FineTuning, finetuned
 from wsnas.supernets.autotune import autotuned_runtime
@@ -185,7 +186,7 @@ class SubnetScorer:
                                  shuffle=True)
         self.evaluation = materialize(valid_set, e.batch_size, None, e.seed, rt, shuffle=False)
         self.n_eval = len(valid_set)
-        self.model = build_model(cfg, rt)
+        self.supernet = self.model = build_model(cfg, rt)  # model: the loaded checkpoint's (few-shot: split) module
         self.epoch: int | None = None
         recalibrates = e.bn_policy == "recalibrate"
         self.fingerprint = data_fingerprint(self.evaluation, *([self.calib] if recalibrates else []))
@@ -230,10 +231,11 @@ class SubnetScorer:
         return set_id
 
     def load(self, run: RunDir, epoch: int) -> None:
-        """Put the supernet weights of checkpoint `epoch` into the model (once per epoch)."""
+        """Put the supernet weights of checkpoint `epoch` into the model (once per epoch): the one supernet, or the
+        sub-supernets of a split few-shot checkpoint (wsnas.supernets.fewshot), each arch then scored on its own."""
         if epoch != self.epoch:
             state = load_checkpoint(checkpoint_path(run.checkpoint_dir, epoch), self.rt.device)
-            self.model.load_state_dict(state["model"])
+            self.model = loaded_supernet(self.supernet, state, self.space)
             self.epoch = epoch
 
     def score(self, arch: Any, finetune: FineTuning | None = None,
@@ -251,28 +253,33 @@ class SubnetScorer:
         whatever the other archs. Fine-tuned subnets (their weights differ) and supernets without stages are
         scored one by one, each under an RNG seeded by eval.seed and its key (anything random in scoring, e.g.
         dropout during fine-tuning, is the same whichever subnets were scored before it); staged scoring draws no
-        random numbers. With `hits` (arch key -> list), each arch's per-image correctness is appended there."""
-        policy = self.cfg.eval.bn_policy
+        random numbers. With `hits` (arch key -> list), each arch's per-image correctness is appended there.
+        A split few-shot supernet scores each arch on the sub-supernet that covers it (fewshot.route_groups)."""
         keys = [self.space.format(arch) for arch in archs]
-        if finetune is not None or not hasattr(self.model, "stages"):
-            scores: Iterable[tuple[int, float, float]] = (
-                (i, *self._alone(arch, key, finetune, hits.get(key) if hits else None))
-                for i, (arch, key) in enumerate(zip(archs, keys)))
-        else:
-            scores = score_staged(self.model, archs, self.calib, self.evaluation, self.rt, policy,
-                                  hits=[hits.get(key) for key in keys] if hits else None)
         began = time.perf_counter()
-        for i, acc, loss in scores:
-            yield self._row(archs[i], keys[i], acc, loss, finetune, time.perf_counter() - began)
-            began = time.perf_counter()
+        for model, indices in route_groups(self.model, archs):
+            for i, acc, loss in self._scores(model, [archs[j] for j in indices], [keys[j] for j in indices],
+                                             finetune, hits):
+                j = indices[i]
+                yield self._row(archs[j], keys[j], acc, loss, finetune, time.perf_counter() - began)
+                began = time.perf_counter()
 
-    def _alone(self, arch: Any, key: str, finetune: FineTuning | None,
+    def _scores(self, model: nn.Module, archs: Sequence[Any], keys: Sequence[str], finetune: FineTuning | None,
+                hits: dict[str, list[torch.Tensor]] | None) -> Iterable[tuple[int, float, float]]:
+        """(index, accuracy, loss) of each of `archs` on the supernet `model`: staged, or one by one."""
+        if finetune is not None or not hasattr(model, "stages"):
+            return ((i, *self._alone(model, arch, key, finetune, hits.get(key) if hits else None))
+                    for i, (arch, key) in enumerate(zip(archs, keys)))
+        return score_staged(model, archs, self.calib, self.evaluation, self.rt, self.cfg.eval.bn_policy,
+                            hits=[hits.get(key) for key in keys] if hits else None)
+
+    def _alone(self, model: nn.Module, arch: Any, key: str, finetune: FineTuning | None,
                hits: list[torch.Tensor] | None) -> tuple[float, float]:
         """One subnet scored on its own (score_subnet) under the RNG seeded by eval.seed and its key."""
         devices = [self.rt.device] if self.rt.device.type == "cuda" else []
         with torch.random.fork_rng(devices=devices):
             torch.manual_seed(subnet_seed(self.cfg.eval.seed, key))
-            return score_subnet(self.model, arch, self.calib, self.evaluation, self.rt, self.cfg.eval.bn_policy,
+            return score_subnet(model, arch, self.calib, self.evaluation, self.rt, self.cfg.eval.bn_policy,
                                 finetune, hits)
 
     def _row(self, arch: Any, key: str, acc: float, loss: float, finetune: FineTuning | None,

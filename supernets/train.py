@@ -20,8 +20,12 @@ from wsnas.supernets.checkpoints import (checkpoint_path, load_checkpoint, prune
                                          saved_epochs)
 from wsnas.supernets.autotune import autotuned_runtime
 from wsnas.supernets.data import DeviceImages
+from wsnas.supernets.distill import Distillation
+from wsnas.supernets.distill_teacher import run_distillation
+from wsnas.supernets.fewshot import (FEWSHOT, fewshot_entry, fewshot_sampler, split_supernet, split_training,
+                                     warmup_epochs)
 from wsnas.supernets.landmarks import Landmarks, run_landmarks
-from wsnas.supernets.protocols import check_protocol
+from wsnas.supernets.protocols import check_protocol, single_process_options
 from wsnas.supernets.registry import build_model, prepare_data, supernet_spec
 from wsnas.supernets.runtime import Runtime, resolve_runtime
 from wsnas.supernets.samplers import make_sampler, run_arch_pool
@@ -76,10 +80,12 @@ def train_supernet(cfg: Config, run: RunDir, log=print) -> TrainResult:
     pool = run_arch_pool(cfg, space, run)  # None = the whole space
     supernet_spec(cfg)  # an unknown space or a dataset it does not train on fails here, before any data loads
     check_protocol(cfg.train, space, pool)  # so does a protocol this run cannot train with
-    if cfg.train.landmarks and world.size > 1:
-        raise WsnasError(f"train.landmarks={cfg.train.landmarks} trains on one process only (its pair of forwards "
-                         f"per backward does not go through DDP); run without torchrun, or set train.landmarks=0")
+    single = single_process_options(cfg.train)
+    if single and world.size > 1:
+        raise WsnasError(f"{', '.join(single)} trains on one process only (its extra forwards or sub-supernets do not "
+                         f"go through DDP); run without torchrun, or turn it off")
     landmarks = run_landmarks(cfg, space, run, pool)  # None: no landmark regularisation
+    distill = run_distillation(cfg, rt, pool)  # None: no ranking distillation
     done = saved_epochs(run.checkpoint_dir)
     start = done[-1] if done else 0
     if start >= cfg.train.epochs:
@@ -90,6 +96,8 @@ def train_supernet(cfg: Config, run: RunDir, log=print) -> TrainResult:
     state = load_checkpoint(checkpoint_path(run.checkpoint_dir, start), rt.device) if start else None
     train_set, _ = prepare_data(cfg.data, rt.device)
     model = build_model(cfg, rt)
+    if state is not None and FEWSHOT in state:  # a few-shot run past its split: every sub-supernet resumes
+        model = split_supernet(model, space, state[FEWSHOT]["slot"])
     steps = train_set.num_batches(cfg.train.batch_size, drop_last=True)
     if steps == 0:
         raise WsnasError(f"data.n_train={len(train_set)} images is less than one batch of {cfg.train.batch_size}")
@@ -114,13 +122,19 @@ def train_supernet(cfg: Config, run: RunDir, log=print) -> TrainResult:
     began = time.perf_counter()
     with bar:
         for epoch in range(start, cfg.train.epochs):
+            if cfg.train.fewshot_slot is not None and epoch == warmup_epochs(cfg.train):
+                model, opt, sched = split_training(model, opt, sched, space, cfg.train.fewshot_slot,
+                                                   lambda m: make_optimizer(cfg, m, steps))
+                net = model
+                log(f"[train] epoch {epoch + 1}: few-shot split at slot {cfg.train.fewshot_slot} into "
+                    f"{len(model.subnets)} sub-supernets, each warm-started from the one-shot weights")
             stats = train_epoch(cfg, net, train_set, space, epoch, opt, sched, criterion, rt, bar, pool, world,
-                                average, landmarks)
+                                average, landmarks, distill)
             if average:
                 average.after_epoch(epoch + 1)
             if world.is_main:  # the log row first: a kill between the two reruns the epoch and rewrites the row
                 run.write_epoch_rows(run.train_log_path, [{"epoch": epoch + 1, **stats}], epoch + 1)
-                weights = average.checkpoint() if average else {"model": model.state_dict()}
+                weights = average.checkpoint() if average else {"model": model.state_dict(), **fewshot_entry(model)}
                 save_checkpoint(run.checkpoint_dir, epoch + 1, {**weights, "optimizer": opt.state_dict(),
                                                                "scheduler": sched.state_dict()})
                 prune_checkpoints(run.checkpoint_dir, cfg.train.checkpoint_every, epoch + 1)
@@ -136,16 +150,21 @@ def train_supernet(cfg: Config, run: RunDir, log=print) -> TrainResult:
 def train_epoch(cfg: Config, model: nn.Module, data: DeviceImages, space, epoch: int, opt, sched,
                  criterion: nn.Module, rt: Runtime, bar: tqdm, pool: list | None = None,
                  world: distributed.World = distributed.World(),
-                 average: WeightAverage | None = None, landmarks: Landmarks | None = None) -> dict[str, float]:
+                 average: WeightAverage | None = None, landmarks: Landmarks | None = None,
+                 distill: Distillation | None = None) -> dict[str, float]:
     """One epoch: each step trains the paths of one sampler step (gradients added up), with `landmarks` adds the
-    landmark ranking loss's gradients every train.landmark_every steps, makes one optimiser and schedule step,
-    and folds the weights into `average` (an EMA) when given."""
+    landmark ranking loss's gradients every train.landmark_every steps, with `distill` the distillation loss's
+    every train.distill_every steps, makes one optimiser and schedule step, and folds the weights into `average`
+    (an EMA) when given."""
     seed = epoch_seed(cfg.train.seed, epoch)
     torch.manual_seed(seed)  # the global stream (dropout) replays too, so a resumed epoch equals an uninterrupted one
     gen = torch.Generator().manual_seed(seed)
-    sampler = make_sampler(space, cfg.train.sampler, seed, pool)
+    sampler = fewshot_sampler(model, make_sampler(space, cfg.train.sampler, seed, pool))
     pairs = landmarks.pair_stream(seed) if landmarks else None
     landmark_sum, landmark_steps = torch.zeros((), device=rt.device), 0
+    draws = distill.arch_stream(seed) if distill else None
+    distill_sum, distill_steps = torch.zeros((), device=rt.device), 0
+    teacher_before = distill.teacher.seconds if distill else 0.0
     model.train()
     loss_sum = torch.zeros((), device=rt.device)
     correct = torch.zeros((), device=rt.device, dtype=torch.long)
@@ -162,6 +181,9 @@ def train_epoch(cfg: Config, model: nn.Module, data: DeviceImages, space, epoch:
         if landmarks and step % cfg.train.landmark_every == 0:
             landmark_sum += landmarks.step(model, x, y, criterion, rt, pairs)
             landmark_steps += 1
+        if distill and step % cfg.train.distill_every == 0:
+            distill_sum += distill.step(model, x, y, criterion, rt, draws)
+            distill_steps += 1
         if cfg.train.grad_clip > 0:
             nn.utils.clip_grad_norm_(model.parameters(), cfg.train.grad_clip)
         opt.step()
@@ -190,6 +212,9 @@ def train_epoch(cfg: Config, model: nn.Module, data: DeviceImages, space, epoch:
              "seconds": time.perf_counter() - began, "images": seen}
     if landmarks:
         stats["landmark_loss"] = landmark_sum.item() / max(landmark_steps, 1)
+    if distill:
+        stats["distill_loss"] = distill_sum.item() / max(distill_steps, 1)
+        stats["teacher_seconds"] = distill.teacher.seconds - teacher_before
     return stats
 
 

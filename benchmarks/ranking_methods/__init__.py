@@ -9,6 +9,8 @@ setting, what it costs and whether it uses truth labels.
     record.py               RankingMethod
     landmarks.py            landmark regularisation (train.landmarks): the record, the landmarks' draw and file
     checkpoint_ensemble.py  checkpoint ensembles (eval.ensemble_epochs): the record
+    fewshot.py              few-shot NAS (train.fewshot_slot): the record
+    distill.py              ranking distillation from a zero-cost proxy (train.distill_teacher): the record
 
 Adding a method: a record module here (its name in BUILT_IN) and its implementation; a plugin calls
 register_ranking_method.
@@ -19,7 +21,7 @@ from wsnas.benchmarks.ranking_methods.record import RankingMethod
 from wsnas.core.errors import WsnasError
 from wsnas.core.records import Records
 
-BUILT_IN = ("landmarks", "checkpoint_ensemble")
+BUILT_IN = ("landmarks", "checkpoint_ensemble", "fewshot", "distill")
 
 _RECORDS: Records[RankingMethod] = Records(__name__, BUILT_IN)
 

@@ -67,6 +67,13 @@ class TrainConfig:
     landmark_pairs: int = 1          # landmark pairs ranked at each landmark step
     landmark_margin: float = 0.05    # the hinge's margin on the pair's loss difference
     landmark_seed: int = 0           # draws the K landmarks from the ground truth's archs
+    fewshot_slot: int | None = None  # few-shot NAS: split the supernet at this slot, one copy per op (None = off)
+    fewshot_warmup: int | None = None  # few-shot NAS: one-shot epochs before the split (None = half of train.epochs)
+    distill_teacher: str | None = None  # ranking distillation: the zero-cost proxy that teaches (None = off)
+    distill_weight: float = 1.0      # the coefficient of the distillation ranking loss
+    distill_every: int = 1           # training steps between distillation steps
+    distill_archs: int = 4           # archs ranked by the teacher at each distillation step
+    distill_margin: float = 0.05     # the hinge's margin on a pair's loss difference
     seed: int = 0
     checkpoint_every: int = 1        # epochs between kept checkpoints (the last one is always kept)
     arch_pool: str | None = None     # file of arch keys (one per line) to sample paths from; None = the whole space

@@ -79,5 +79,15 @@ for _p in (
              "on their losses every 4 steps; two thirds of the epochs, for the same budget of forward/backward "
              "passes (1.5 per step); uses 20 truth labels",
              "Yu et al. 2021 (wsnas.benchmarks.ranking_methods.landmarks)", epochs_scale=1 / 1.5),
+    Protocol("fewshot", {"train.fewshot_slot": 0},
+             "few-shot NAS: the one-shot supernet for half of the epochs, then split at slot 0 (nb201: edge 1<-0) "
+             "into one sub-supernet per op, warm-started from it, step i training sub-supernet i mod m: the same "
+             "forward/backward passes as the default",
+             "Zhao et al. 2021 (wsnas.benchmarks.ranking_methods.fewshot)"),
+    Protocol("distill", {"train.distill_teacher": "synflow", "train.distill_archs": 4, "train.distill_every": 8},
+             "ranking distillation: every 8 steps, 4 archs ranked by synflow (the teacher, at initialisation, no "
+             "truth) and a hinge on their losses asks for the teacher's order; two thirds of the epochs, for the "
+             "same budget of forward/backward passes (1.5 per step); the proxy seconds count as training",
+             "Dong et al. 2023, RD-NAS (wsnas.benchmarks.ranking_methods.distill)", epochs_scale=1 / 1.5),
 ):
     register_protocol(_p)
