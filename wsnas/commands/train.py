@@ -13,7 +13,11 @@ PROTOCOLS = """training protocols (docs/training-protocols.md; each is part of t
   --set train.swa_epochs=K                 score the mean of the weights after each of the last K epochs (0 = off)
   --sampler strict_fair                    FairNAS: m paths per step, every op of every slot once, one update
   --set train.landmarks=K                  landmark regularisation: K truth-labelled archs ranked by a hinge on
-                                           their losses (train.landmark_*), never scored (0 = off)"""
+                                           their losses (train.landmark_*), never scored (0 = off)
+  --set train.fewshot_slot=I               few-shot NAS: after train.fewshot_warmup epochs, one sub-supernet per op
+                                           of slot I, each arch scored by its own (null = off)
+  --set train.distill_teacher=P            ranking distillation: the supernet's losses follow zero-cost proxy P's
+                                           order on a few archs (train.distill_*; null = off)"""
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
