@@ -17,7 +17,7 @@ from wsnas.benchmarks.spaces.graph.space import GraphSpace
 from wsnas.benchmarks.spaces.macro.space import MacroSpace
 from wsnas.benchmarks.spaces.nb101.space import NB101Space
 from wsnas.benchmarks.spaces.nb201.space import NB201Space
-from wsnas.core.config import set_space_presets
+from wsnas.core.config import Config, set_space_presets
 from wsnas.core.errors import WsnasError
 
 _FACTORIES: dict[str, Callable[[], SearchSpace]] = {"nb201": NB201Space, "macro": MacroSpace,
@@ -55,6 +55,15 @@ def get_space(name: str) -> SearchSpace:
     if name not in _INSTANCES:
         _INSTANCES[name] = _FACTORIES[name]()
     return _INSTANCES[name]
+
+
+def configured_space(cfg: Config) -> SearchSpace:
+    """cfg's space, with its ground truth's sample read from cfg's data.mirror first when its enumeration is that
+    sample (nb101, darts), so that `--data-mirror` reaches it as it reaches the truth."""
+    space = get_space(cfg.space)
+    if space.enumerates_truth:
+        space.ground_truth(cfg.data.mirror)
+    return space
 
 
 def space_presets(name: str) -> dict[str, dict[str, Any]]:

@@ -43,6 +43,7 @@ class SearchSpace(ABC):
     description: str = ""
     presets: ClassVar[dict[str, dict[str, Any]]] = {}
     weights_rule: ClassVar[str] = "argmax of each slot's arch weights"  # how arch_from_weights derives an arch
+    enumerates_truth: ClassVar[bool] = False  # enumerate() yields its ground truth's sample (read from a mirror)
 
     @abstractmethod
     def parse(self, text: str) -> Arch:

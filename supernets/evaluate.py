@@ -34,7 +34,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from wsnas.benchmarks.ranking_methods.landmarks import read_landmarks
-from wsnas.benchmarks.registry import get_space
+from wsnas.benchmarks.registry import configured_space, get_space
 from wsnas.core.config import Config
 from wsnas.core.errors import WsnasError
 from wsnas.core.run_files import (ARCH_INDEX, BN_POLICY, CALIB_BATCHES, EPOCH, FINETUNE, FUNCTION_KEY, KEY, N_EVAL,
@@ -365,7 +365,7 @@ def evaluation_archs(cfg: Config, run: RunDir) -> list[Any]:
     """The archs `wsnas evaluate` scores for a run: eval.n_archs drawn with eval.seed from the whole space, or
     from the run's arch pool (RUN/arch_pool.txt) when it was trained on one, less the run's landmarks
     (RUN/landmarks.txt: their truth fed its training)."""
-    space = get_space(cfg.space)
+    space = configured_space(cfg)
     return evaluation_sample(space, cfg.eval, saved_arch_pool(run, space), read_landmarks(run.path))
 
 

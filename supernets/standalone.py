@@ -31,7 +31,7 @@ from typing import Any, Callable
 
 from wsnas.core.atomic import write_json
 from wsnas.benchmarks.groundtruth import SEED_MARK, GroundTruth
-from wsnas.benchmarks.registry import get_space
+from wsnas.benchmarks.registry import configured_space
 from wsnas.benchmarks.space import SearchSpace
 from wsnas.core.config import Config, diff_configs
 from wsnas.core.errors import WsnasError
@@ -110,7 +110,7 @@ def train_standalone(cfg: Config, out: Path, seeds: int, log: Callable[[str], No
     if ignored:
         raise StandaloneError(f"standalone training trains each arch alone and would ignore {', '.join(ignored)}; "
                               f"drop them")
-    space = get_space(cfg.space)
+    space = configured_space(cfg)
     supernet_spec(cfg)  # a space without a supernet fails here, before anything is written
     archs = evaluation_sample(space, cfg.eval)
     existing = open_table(out, cfg, seeds)

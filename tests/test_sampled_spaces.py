@@ -62,3 +62,19 @@ def test_a_search_and_a_proxy_check_run(studied, tmp_path, mirror):
     assert main(["proxy-check", *argv, "--skeleton", "run", "--archs", "4", "--batch-size", "16",
                  "--out", str(tmp_path / "check")]) == 0
     assert len(pd.read_csv(tmp_path / "check" / "agreement.csv")) == 4
+
+
+@pytest.mark.parametrize("space", sorted(TRUTHS))
+def test_the_config_mirror_reaches_a_sampled_space_enumeration(space, mirror, monkeypatch, tmp_path):
+    """nb101 and darts enumerate their truth's sample: --data-mirror (data.mirror) must reach it even when the
+    command reads no truth first (wsnas proxies, evaluate) and $WSNAS_DATA_MIRROR is unset."""
+    from wsnas.benchmarks import registry
+    from wsnas.core.config import build_config
+    from wsnas.supernets.samplers import evaluation_sample
+
+    monkeypatch.delenv("WSNAS_DATA_MIRROR", raising=False)
+    monkeypatch.setenv("WSNAS_CACHE", str(tmp_path / "empty-cache"))  # no downloaded copy to fall back on
+    monkeypatch.setitem(registry._INSTANCES, space, registry._FACTORIES[space]())  # nothing read yet
+    cfg = build_config("smoke", overrides={"space": space, "data.mirror": str(mirror)})
+    archs = evaluation_sample(registry.configured_space(cfg), cfg.eval)
+    assert len(archs) == cfg.eval.n_archs

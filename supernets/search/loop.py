@@ -29,7 +29,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from wsnas.benchmarks.registry import get_space
+from wsnas.benchmarks.registry import configured_space
 from wsnas.benchmarks.search_methods import method_record
 from wsnas.benchmarks.search_methods.presets import arch_step_regime, describe_regime, resolved_level
 from wsnas.benchmarks.truth_lookup import TRUTH_PREFIX, TruthLookup, truth_metric
@@ -102,7 +102,7 @@ def run_search(cfg: Config, run: RunDir, truth: TruthLookup, log=print) -> dict[
         raise WsnasError("wsnas search runs in one process; start it without torchrun")
     _refuse_training_protocol(cfg)
     rt = resolve_runtime(cfg.runtime)
-    space = get_space(cfg.space)
+    space = configured_space(cfg)
     spec = supernet_spec(cfg)
     level = resolved_level(cfg)
     epochs = cfg.train.epochs

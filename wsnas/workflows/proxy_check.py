@@ -9,7 +9,7 @@ import pandas as pd
 
 from wsnas.analysis.proxy_agreement import agreement_markdown, proxy_agreement
 from wsnas.benchmarks.groundtruth import config_truth
-from wsnas.benchmarks.registry import get_space
+from wsnas.benchmarks.registry import configured_space
 from wsnas.core.atomic import atomic_path, write_json, write_text
 from wsnas.core.config import Config
 from wsnas.core.run_files import PROXIES
@@ -26,7 +26,7 @@ def proxy_check(cfg: Config, out: Path, settings: ProxySettings,
     sampled benchmark, its archs with truth), computed into OUT/proxies.csv (resumable, from this machine's
     proxy cache where it holds them), and their agreement with the truth table's published values."""
     truth = config_truth(cfg)
-    archs = evaluation_sample(get_space(cfg.space), cfg.eval)
+    archs = evaluation_sample(configured_space(cfg), cfg.eval)
     out.mkdir(parents=True, exist_ok=True)
     write_json(out / "config.json", {"config": cfg.to_dict(), "proxies": settings.to_dict(),
                                      "truth": cfg.analysis.truth, "truth_source": truth.source})

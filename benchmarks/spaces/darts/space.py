@@ -41,6 +41,7 @@ class DartsSpace(SearchSpace):
     # subnet, 0.2 s an arch's proxies; about 700 s in all, extrapolated). paper: DARTS's search network and
     # schedule (C=16, 8 cells, batch 64, 50 epochs, cosine lr 0.025 -> 0.001, momentum 0.9 without Nesterov,
     # weight decay 3e-4), scoring the whole sample (500 genotypes).
+    enumerates_truth = True  # its archs with truth are NASLib's sample, read from the mirror or downloaded
     presets = {
         "smoke": {"analysis.truth": TRUTH, "model.C": 4, "model.N": 3},
         "cpu": {"analysis.truth": TRUTH, "model.C": 4, "model.N": 3, "train.epochs": 4, "eval.n_archs": 100,

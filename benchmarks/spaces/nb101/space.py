@@ -51,6 +51,7 @@ class NB101Space(SearchSpace):
     # per stack; paper: the benchmark's own network (128-channel stem, 3 cells per stack). cpu and paper score
     # the whole sample (292 cells). cpu computes wsnas's proxies on its own small network (on the benchmark's they
     # take 2-5 s per cell on one CPU thread; the sample's NASLib proxies on the benchmark's network are baselines too).
+    enumerates_truth = True  # its archs with truth are NASLib's sample, read from the mirror or downloaded
     presets = {
         "smoke": {"analysis.truth": TRUTH, "model.width_mult": 0.0625, "model.N": 1},
         "cpu": {"analysis.truth": TRUTH, "model.width_mult": 0.125, "model.N": 1, "eval.n_archs": None,
