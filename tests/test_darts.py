@@ -228,6 +228,7 @@ def test_one_hot_mixtures_and_unit_picks_compute_the_genotype_path(torch):
         net(x, ("none",) * 5)
 
 
+@pytest.mark.parametrize("method", ["rsps", "darts-v1", "gdas", "snas", "gaea", "enas"])
 def test_every_search_method_derives_a_genotype(torch, tmp_path, mirror, method):
     import pandas as pd
 
