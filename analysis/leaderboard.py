@@ -52,8 +52,8 @@ def final_result(directory: Path) -> dict[str, Any]:
 
 def train_cpu_seconds(directory: Path) -> tuple[float, int]:
     """Mean training wall seconds per supernet times the torch threads it ran on, and those threads."""
-    threads = int(json.loads((directory / STUDY_TIME).read_text()).get("torch_threads", 1)) \
-        if (directory / STUDY_TIME).is_file() else 1
+    timing = directory / STUDY_TIME
+    threads = int(json.loads(timing.read_text()).get("torch_threads", 1)) if timing.is_file() else 1
     seconds = [float(read_table(run.path / TRAIN_LOG)["seconds"].sum()) for run in runs_of(directory)]
     return threads * sum(seconds) / len(seconds), threads
 

@@ -58,9 +58,11 @@ def protocol_study(preset: str, file: str | Path | None, overrides: dict[str, An
               f"that trains more paths per step trains fewer epochs: see its summary), {base.replicates} replicates "
               f"per protocol, {base.eval.n_archs} archs of {base.space} scored with BN {base.eval.bn_policy}; this invocation took {wall:.0f} s on "
               f"{machine} (a resumed study counts only what it redid)")
+    figure = leaderboard_figure(table, free_lines(out / reference), machine)  # drawn once, saved where asked
+    markdown = leaderboard_markdown(
+        table, reference, {p.name: f"{p.summary} ({p.source}; {p.overrides or 'no override'})" for p in chosen},
+        budget, FIGURE)
     for directory in [out, *([report] if report else [])]:
-        save(leaderboard_figure(table, free_lines(out / reference), machine), directory / FIGURE)
-        write_text(directory / "leaderboard.md", leaderboard_markdown(
-            table, reference, {p.name: f"{p.summary} ({p.source}; {p.overrides or 'no override'})" for p in chosen},
-            budget, FIGURE))
+        save(figure, directory / FIGURE)
+        write_text(directory / "leaderboard.md", markdown)
     return table
